@@ -1,0 +1,1 @@
+"""The inference function: S3 object → SageMaker → DynamoDB result + SNS outcome."""

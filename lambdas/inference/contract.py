@@ -1,0 +1,59 @@
+"""Names shared by the stack (infra/) and the handler: one source of truth for both sides.
+
+The handler imports this module relatively; infra/ and tests import it as
+`lambdas.inference.contract`. It must stay dependency-free (no boto3, no pulumi).
+"""
+
+# The handler string the stack deploys; tests import the same module path.
+HANDLER = "lambdas.inference.app.handler"
+
+# Environment variables the stack sets on every inference function.
+ENV_RESULTS_TABLE = "RESULTS_TABLE"
+ENV_ENDPOINT_NAME = "ENDPOINT_NAME"
+ENV_NOTIFICATIONS_TOPIC_ARN = "NOTIFICATIONS_TOPIC_ARN"
+ENV_ROUTE_NAME = "ROUTE_NAME"
+ENV_MAX_OBJECT_BYTES = "MAX_OBJECT_BYTES"
+ENV_ENDPOINT_CONTENT_TYPE = "ENDPOINT_CONTENT_TYPE"
+ENV_MAX_WORKERS = "MAX_WORKERS"
+ENV_MODEL_MAX_BATCH_SIZE = "MODEL_MAX_BATCH_SIZE"
+
+REQUIRED_ENV = (ENV_RESULTS_TABLE, ENV_ENDPOINT_NAME, ENV_NOTIFICATIONS_TOPIC_ARN, ENV_ROUTE_NAME)
+
+# 1 MiB: well below SageMaker's payload limits (4 MB serverless, 6 MB real-time).
+DEFAULT_MAX_OBJECT_BYTES = 1024 * 1024
+DEFAULT_ENDPOINT_CONTENT_TYPE = "application/json"
+
+# Results table: one item per object, keyed by its URI (see ARCHITECTURE.md).
+TABLE_PARTITION_KEY = "pk"
+TABLE_PARTITION_KEY_TYPE = "S"
+
+STATUS_COMPLETED = "completed"
+STATUS_FAILED = "failed"
+STATUS_REJECTED = "rejected"
+STATUS_MISSING = "missing"
+STATUSES = (STATUS_COMPLETED, STATUS_FAILED, STATUS_REJECTED, STATUS_MISSING)
+
+REASON_TOO_LARGE = "too_large"
+REASON_MALFORMED_JSON = "malformed_json"
+REASON_NOT_TEXT = "not_text"
+REASON_MODEL_ERROR = "model_error"
+REASON_NO_SUCH_KEY = "no_such_key"
+
+# Attributes of a results item (the contract other services read).
+RESULT_ATTRIBUTES = (
+    TABLE_PARTITION_KEY,
+    "status",
+    "reason",
+    "prediction",
+    "route",
+    "sequencer",
+    "version_id",
+    "etag",
+    "size",
+    "endpoint",
+    "processed_at",
+)
+
+# SNS message attributes on every outcome, so subscribers can use filter policies.
+MESSAGE_ATTRIBUTE_STATUS = "status"
+MESSAGE_ATTRIBUTE_ROUTE = "route"

@@ -1,0 +1,216 @@
+"""Run the real Pulumi program (`__main__.py`) in-process under Pulumi's mock runtime.
+
+Both the infra tests (mocks that fabricate outputs) and the local run (mocks that
+create each resource in moto) go through `run_program`, so they exercise exactly
+the program `pulumi up` would run, with config loaded from a real stack file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import runpy
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi.config
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_NAME = "ai-event-pipeline"
+
+# pulumi_aws warns about its deprecated V2 aliases when a submodule is first
+# imported, whether or not a program uses them. Import the submodules the program
+# uses up front, silently, so the warnings recorded during a run are only those
+# caused by the resources the program declares.
+_PROVIDER_MODULES = (
+    "cloudwatch", "dynamodb", "iam", "kms", "lambda_", "s3", "sagemaker", "sns", "sqs",
+)
+
+
+@dataclass
+class DeclaredResource:
+    """One resource the program declared: what it asked for and what the mock returned."""
+
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    id: str | None
+    depends_on: list[tuple[str, str]] = field(default_factory=list)  # (type, name)
+    parent: tuple[str, str] | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.type, self.name)
+
+
+@dataclass
+class ProgramRun:
+    """Everything a run of the program produced."""
+
+    resources: list[DeclaredResource]
+    outputs: dict[str, Any]
+    config_keys_read: set[str]
+    warnings: list[str]
+
+    def of_type(self, type_token: str) -> list[DeclaredResource]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def one(self, type_token: str, name: str) -> DeclaredResource:
+        for r in self.resources:
+            if r.type == type_token and r.name == name:
+                return r
+        known = sorted(r.name for r in self.of_type(type_token))
+        raise KeyError(f"no {type_token} named {name!r}; declared: {known}")
+
+
+def load_stack_config(path: Path) -> dict[str, str]:
+    """Read a `Pulumi.<stack>.yaml` into the flat `namespace:key -> string` map Pulumi passes programs."""
+    document = yaml.safe_load(path.read_text()) or {}
+    flat: dict[str, str] = {}
+    for key, value in (document.get("config") or {}).items():
+        if ":" not in key:
+            key = f"{PROJECT_NAME}:{key}"
+        flat[key] = value if isinstance(value, str) else json.dumps(value)
+    return flat
+
+
+def stack_config_path(stack: str) -> Path:
+    return PROJECT_DIR / f"Pulumi.{stack}.yaml"
+
+
+class _RecordingMocks(pulumi_mocks.Mocks):
+    """Delegates to the caller's mocks and records every resource they answered."""
+
+    def __init__(self, inner: pulumi_mocks.Mocks) -> None:
+        self.inner = inner
+        self.registered: dict[tuple[str, str], DeclaredResource] = {}
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict]:
+        resource_id, state = self.inner.new_resource(args)
+        self.registered[(args.typ, args.name)] = DeclaredResource(
+            type=args.typ, name=args.name, inputs=dict(args.inputs), outputs=dict(state), id=resource_id,
+        )
+        return resource_id, state
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list | None]:
+        return self.inner.call(args)
+
+
+@contextmanager
+def _recording_config_reads() -> Iterator[set[str]]:
+    """Record every config key the program reads (to prove config file and program agree)."""
+    keys: set[str] = set()
+    original = pulumi.config.get_config
+
+    def recording_get_config(full_key: str) -> Any:
+        keys.add(full_key)
+        return original(full_key)
+
+    pulumi.config.get_config = recording_get_config
+    try:
+        yield keys
+    finally:
+        pulumi.config.get_config = original
+
+
+def _resource_key(resource: pulumi.Resource) -> tuple[str, str]:
+    return (resource._type, resource._name)  # noqa: SLF001 - the SDK exposes no public accessor
+
+
+def run_program(
+    mocks: pulumi_mocks.Mocks,
+    *,
+    stack: str = "dev",
+    config: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+    program: Path = PROJECT_DIR / "__main__.py",
+) -> ProgramRun:
+    """Run `program` once under `mocks` with the stack's config; return what it declared.
+
+    `config` (flat `ns:key -> str`) wins over `config_file`, which defaults to `Pulumi.<stack>.yaml`.
+    Errors raised by the program (e.g. config validation) propagate unchanged.
+    """
+    import pulumi_aws
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for module in _PROVIDER_MODULES:
+            # Any attribute access makes pulumi's lazy loader execute the module.
+            getattr(importlib.import_module(f"pulumi_aws.{module}"), "__all__", None)
+        del pulumi_aws
+
+    if config is None:
+        config = load_stack_config(config_file or stack_config_path(stack))
+
+    recording = _RecordingMocks(mocks)
+    engine_log = _EngineLog()
+    pulumi_settings.ROOT.set(None)  # a fresh root stack per run (set_mocks keeps an old one)
+    pulumi_mocks.set_mocks(recording, project=PROJECT_NAME, stack=stack, preview=False, logger=engine_log)
+    pulumi.runtime.set_all_config(dict(config))
+
+    options: dict[tuple[str, str], tuple[list[tuple[str, str]], tuple[str, str] | None]] = {}
+
+    def record_options(args: pulumi.ResourceTransformationArgs) -> None:
+        depends_on = args.opts.depends_on or []
+        if not isinstance(depends_on, list):
+            depends_on = [depends_on]
+        parent = args.opts.parent
+        options[(args.type_, args.name)] = (
+            [_resource_key(d) for d in depends_on if isinstance(d, pulumi.Resource)],
+            _resource_key(parent) if isinstance(parent, pulumi.Resource) else None,
+        )
+        return None
+
+    pulumi.runtime.register_stack_transformation(record_options)
+
+    exports: dict[str, Any] = {}
+    original_export = pulumi.export
+
+    def recording_export(name: str, value: Any) -> None:
+        exports[name] = value
+        original_export(name, value)
+
+    pulumi.export = recording_export
+    try:
+        with _recording_config_reads() as keys_read, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+            outputs = {name: _sync_await(pulumi.Output.from_input(value).future()) for name, value in exports.items()}
+    finally:
+        pulumi.export = original_export
+
+    for key, resource in recording.registered.items():
+        resource.depends_on, resource.parent = options.get(key, ([], None))
+    run_warnings = [f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})" for w in caught]
+    return ProgramRun(
+        resources=list(recording.registered.values()),
+        outputs=outputs,
+        config_keys_read=keys_read,
+        warnings=run_warnings + engine_log.warnings,
+    )
+
+
+class _EngineLog(logging.Logger):
+    """Collects warnings the program logs through the engine (pulumi.log.warn, provider notices)."""
+
+    def __init__(self) -> None:
+        super().__init__("pulumi-engine")
+        self.warnings: list[str] = []
+
+    def warning(self, msg: object, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        self.warnings.append(f"engine: {msg}")
+
+    def error(self, msg: object, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        self.warnings.append(f"engine error: {msg}")
