@@ -14,6 +14,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/actionlint .github/workflows/*.yml
 
 test: lint
 	$(PY) -m pytest
