@@ -1,0 +1,270 @@
+"""Compute: the inference function, one per route, from one reusable component.
+
+`InferenceFunction` (`ai-event-pipeline:compute:InferenceFunction`) creates the function's log group, its own
+execution role (least privilege for its route), the function, its recursion guard, the async invoke
+config (async routes), and the trigger wiring of its route: SNS subscription, SQS event source mapping,
+S3 invoke permission, or EventBridge target. `function_code_files()` lists what the deployment zip holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from infra import iam
+from infra.config import AsyncInvokeSettings, FunctionSettings, Route, SqsSettings
+from infra.messaging import RouteChannel
+from lambdas.inference import contract
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RUNTIME = "python3.13"
+ARCHITECTURE = "arm64"
+# Lambda's own retries of a failed async invocation before the on-failure destination (the DLQ).
+# EventBridge's delivery retries reuse it: Lambda accepts async invokes into its own queue, so a delivery
+# failure is a permission or configuration fault that more retries would not fix.
+ASYNC_MAX_RETRY_ATTEMPTS = 2
+
+
+def function_code_files() -> dict[str, Path]:
+    """Archive path -> source file: `lambdas/__init__.py` and every module under `lambdas/inference/`.
+
+    Paths mirror the repository so the handler string `lambdas.inference.app.handler` imports the same
+    module the tests import. Only our code: dependencies come from the runtime (boto3) and the Powertools
+    layer.
+    """
+    package = PROJECT_ROOT / "lambdas"
+    files = {"lambdas/__init__.py": package / "__init__.py"}
+    for path in sorted((package / "inference").rglob("*.py")):
+        if "__pycache__" not in path.parts:
+            files[path.relative_to(PROJECT_ROOT).as_posix()] = path
+    return files
+
+
+def function_code() -> pulumi.AssetArchive:
+    return pulumi.AssetArchive(
+        {name: pulumi.FileAsset(str(path)) for name, path in function_code_files().items()}
+    )
+
+
+def function_environment(
+    route: Route,
+    function: FunctionSettings,
+    max_batch_size: int | None,
+    *,
+    table_name: pulumi.Input[str],
+    endpoint_name: pulumi.Input[str],
+    notifications_topic_arn: pulumi.Input[str],
+) -> dict[str, pulumi.Input[str]]:
+    """Physical names reach the handler only through these variables (names from the shared contract)."""
+    variables: dict[str, pulumi.Input[str]] = {
+        contract.ENV_RESULTS_TABLE: table_name,
+        contract.ENV_ENDPOINT_NAME: endpoint_name,
+        contract.ENV_NOTIFICATIONS_TOPIC_ARN: notifications_topic_arn,
+        contract.ENV_ROUTE_NAME: route.name,
+        contract.ENV_MAX_OBJECT_BYTES: str(function.max_object_bytes),
+    }
+    if function.max_workers is not None:
+        variables[contract.ENV_MAX_WORKERS] = str(function.max_workers)
+    if max_batch_size is not None:
+        variables[contract.ENV_MODEL_MAX_BATCH_SIZE] = str(max_batch_size)
+    return variables
+
+
+@dataclass
+class InferenceFunctionArgs:
+    project: str
+    stack: str
+    route: Route
+    channel: RouteChannel
+    function: FunctionSettings
+    sqs: SqsSettings
+    async_invoke: AsyncInvokeSettings
+    max_batch_size: int | None
+    code: pulumi.Archive
+    account_id: pulumi.Input[str]
+    bucket_arn: pulumi.Input[str]
+    table_name: pulumi.Input[str]
+    table_arn: pulumi.Input[str]
+    endpoint_name: pulumi.Input[str]
+    endpoint_arn: pulumi.Input[str]
+    notifications_topic_arn: pulumi.Input[str]
+    key_arn: pulumi.Input[str]
+
+
+class InferenceFunction(pulumi.ComponentResource):
+    """One route's inference function and its trigger.
+
+    Exposes `function`, `role` (an `iam.ExecutionRole`), `log_group`, and `invoke_permission` (the S3, SNS or
+    EventBridge permission; None for sqs, whose mapping polls with the role).
+    """
+
+    def __init__(
+        self, name: str, args: InferenceFunctionArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("ai-event-pipeline:compute:InferenceFunction", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        route, channel, settings = args.route, args.channel, args.function
+
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"/aws/lambda/{args.project}/{args.stack}/{name}",
+            retention_in_days=settings.log_retention_days,
+            opts=child,
+        )
+
+        statements = [
+            iam.allow_read_objects(args.bucket_arn, route.prefix),
+            iam.allow_list_bucket(args.bucket_arn),
+            iam.allow_invoke_endpoint(args.endpoint_arn),
+            iam.allow_put_result(args.table_arn),
+            iam.allow_publish(args.notifications_topic_arn),
+            iam.allow_use_key(args.key_arn),
+            iam.allow_send_to_dead_letter_queue(channel.dead_letter_queue.arn),
+            iam.allow_write_logs(self.log_group.arn),
+            iam.allow_tracing(),
+        ]
+        if channel.queue is not None:
+            statements.append(iam.allow_consume_queue(channel.queue.arn))
+        self.role = iam.ExecutionRole(
+            name,
+            iam.ExecutionRoleArgs(
+                service="lambda",
+                statements=statements,
+                description=f"Inference function of route {route.name} ({args.stack})",
+            ),
+            opts=child,
+        )
+
+        self.function = aws.lambda_.Function(
+            name,
+            description=f"Scores objects of route {route.name} ({route.via}) with the SageMaker model",
+            role=self.role.role.arn,
+            runtime=RUNTIME,
+            architectures=[ARCHITECTURE],
+            handler=contract.HANDLER,
+            code=args.code,
+            layers=[settings.powertools_layer_arn],
+            memory_size=settings.memory_mb,
+            timeout=settings.timeout_seconds,
+            reserved_concurrent_executions=settings.reserved_concurrency,
+            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+                log_format="JSON", log_group=self.log_group.name
+            ),
+            environment=aws.lambda_.FunctionEnvironmentArgs(
+                variables=function_environment(
+                    route,
+                    settings,
+                    args.max_batch_size,
+                    table_name=args.table_name,
+                    endpoint_name=args.endpoint_name,
+                    notifications_topic_arn=args.notifications_topic_arn,
+                )
+            ),
+            # The policy and log group must exist before the first event can arrive.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role.policy, self.log_group]),
+        )
+        # Lambda stops loops through SQS/SNS/S3 after ~16 hops; results never go back to the bucket anyway.
+        self.recursion = aws.lambda_.FunctionRecursionConfig(
+            f"{name}-recursion", function_name=self.function.name, recursive_loop="Terminate", opts=child
+        )
+
+        self.invoke_permission: aws.lambda_.Permission | None = None
+        self.async_config: aws.lambda_.FunctionEventInvokeConfig | None = None
+        self.subscription: aws.sns.TopicSubscription | None = None
+        self.event_source_mapping: aws.lambda_.EventSourceMapping | None = None
+        self.target: aws.cloudwatch.EventTarget | None = None
+        # Lambda checks the role can reach the destination / queue when these are created.
+        after_policy = pulumi.ResourceOptions(parent=self, depends_on=[self.role.policy])
+
+        if route.is_async:
+            self.async_config = aws.lambda_.FunctionEventInvokeConfig(
+                f"{name}-async",
+                function_name=self.function.name,
+                maximum_retry_attempts=ASYNC_MAX_RETRY_ATTEMPTS,
+                maximum_event_age_in_seconds=args.async_invoke.maximum_event_age_seconds,
+                destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
+                    on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
+                        destination=channel.dead_letter_queue.arn
+                    )
+                ),
+                opts=after_policy,
+            )
+
+        if route.via == "sns" and channel.topic is not None:
+            self.invoke_permission = aws.lambda_.Permission(
+                f"{name}-allow-sns",
+                action="lambda:InvokeFunction",
+                function=self.function.name,
+                principal="sns.amazonaws.com",
+                source_arn=channel.topic.arn,
+                opts=child,
+            )
+            self.subscription = aws.sns.TopicSubscription(
+                f"{name}-subscription",
+                topic=channel.topic.arn,
+                protocol="lambda",
+                endpoint=self.function.arn,
+                # Deliveries SNS gives up on (e.g. throttled past SNS's retries) go to the DLQ.
+                redrive_policy=pulumi.Output.json_dumps(
+                    {"deadLetterTargetArn": channel.dead_letter_queue.arn}
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.invoke_permission]),
+            )
+        elif route.via == "sqs" and channel.queue is not None:
+            self.event_source_mapping = aws.lambda_.EventSourceMapping(
+                f"{name}-queue-mapping",
+                event_source_arn=channel.queue.arn,
+                function_name=self.function.arn,
+                batch_size=args.sqs.batch_size,
+                maximum_batching_window_in_seconds=args.sqs.maximum_batching_window_seconds,
+                # The handler reports failed records only; the rest of the batch is deleted, not redelivered.
+                function_response_types=["ReportBatchItemFailures"],
+                scaling_config=aws.lambda_.EventSourceMappingScalingConfigArgs(
+                    maximum_concurrency=args.sqs.maximum_concurrency
+                ),
+                opts=after_policy,
+            )
+        elif route.via == "lambda":
+            self.invoke_permission = aws.lambda_.Permission(
+                f"{name}-allow-s3",
+                action="lambda:InvokeFunction",
+                function=self.function.name,
+                principal="s3.amazonaws.com",
+                source_arn=args.bucket_arn,
+                source_account=args.account_id,
+                opts=child,
+            )
+        elif route.via == "eventbridge" and channel.rule is not None:
+            self.invoke_permission = aws.lambda_.Permission(
+                f"{name}-allow-events",
+                action="lambda:InvokeFunction",
+                function=self.function.name,
+                principal="events.amazonaws.com",
+                source_arn=channel.rule.arn,
+                opts=child,
+            )
+            self.target = aws.cloudwatch.EventTarget(
+                f"{name}-target",
+                rule=channel.rule.name,
+                arn=self.function.arn,
+                retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(
+                    maximum_retry_attempts=ASYNC_MAX_RETRY_ATTEMPTS,
+                    maximum_event_age_in_seconds=args.async_invoke.maximum_event_age_seconds,
+                ),
+                dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(
+                    arn=channel.dead_letter_queue.arn
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.invoke_permission]),
+            )
+
+        self.register_outputs(
+            {
+                "function_name": self.function.name,
+                "function_arn": self.function.arn,
+                "role_arn": self.role.role.arn,
+            }
+        )

@@ -1,0 +1,295 @@
+"""IAM as data: intent-named statement helpers, roles, and the stack key's policy.
+
+Every helper returns a plain statement dict scoped to real ARNs (values may be Outputs); documents are
+rendered with `pulumi.Output.json_dumps`. Creates `ExecutionRole` (a role plus one inline policy) and
+`KeyAccess` (the KMS key policy, applied once every principal that needs the key exists).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+Statement = dict[str, Any]
+Arn = pulumi.Input[str]
+
+POLICY_VERSION = "2012-10-17"
+
+
+def policy_document(*statements: Statement) -> dict[str, Any]:
+    return {"Version": POLICY_VERSION, "Statement": list(statements)}
+
+
+def render(document: dict[str, Any]) -> pulumi.Output[str]:
+    """JSON for a policy document whose values may still be Outputs."""
+    return pulumi.Output.json_dumps(document)
+
+
+def _allow(sid: str, actions: Sequence[str], resources: Arn | Sequence[Arn], **extra: Any) -> Statement:
+    resource_list = list(resources) if isinstance(resources, list | tuple) else [resources]
+    return {"Sid": sid, "Effect": "Allow", "Action": list(actions), "Resource": resource_list, **extra}
+
+
+# --- identity statements (what a role may do) -------------------------------------------------------
+
+
+def allow_read_objects(bucket_arn: Arn, prefix: str) -> Statement:
+    """Read (any version of) the objects under one key prefix."""
+    return _allow(
+        "ReadRouteObjects",
+        ["s3:GetObject", "s3:GetObjectVersion"],
+        pulumi.Output.concat(bucket_arn, "/", prefix, "*"),
+    )
+
+
+def allow_list_bucket(bucket_arn: Arn) -> Statement:
+    """Without s3:ListBucket, S3 answers GetObject on a missing key with 403 instead of 404 (NoSuchKey),
+    and the handler could not record the `missing` outcome. It reveals key names only, not content."""
+    return _allow("TellMissingObjectsApart", ["s3:ListBucket"], bucket_arn)
+
+
+def allow_invoke_endpoint(endpoint_arn: Arn) -> Statement:
+    return _allow("InvokeModelEndpoint", ["sagemaker:InvokeEndpoint"], endpoint_arn)
+
+
+def allow_put_result(table_arn: Arn) -> Statement:
+    """The handler writes one item per object with a conditional PutItem, and nothing else."""
+    return _allow("PutResults", ["dynamodb:PutItem"], table_arn)
+
+
+def allow_publish(topic_arn: Arn) -> Statement:
+    """sns:Publish also authorises PublishBatch."""
+    return _allow("PublishOutcomes", ["sns:Publish"], topic_arn)
+
+
+def allow_use_key(key_arn: Arn) -> Statement:
+    """Decrypt SSE-KMS objects and queue messages; generate data keys to publish to the encrypted topic
+    and to send to the encrypted DLQ."""
+    return _allow("UseStackKey", ["kms:Decrypt", "kms:GenerateDataKey"], key_arn)
+
+
+def allow_consume_queue(queue_arn: Arn) -> Statement:
+    """What the SQS event source mapping does with the execution role's credentials."""
+    return _allow(
+        "ConsumeRouteQueue", ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], queue_arn
+    )
+
+
+def allow_send_to_dead_letter_queue(queue_arn: Arn) -> Statement:
+    """Lambda sends async on-failure records to the destination with the execution role."""
+    return _allow("SendFailuresToDeadLetterQueue", ["sqs:SendMessage"], queue_arn)
+
+
+def allow_write_logs(log_group_arn: Arn) -> Statement:
+    """Streams and events in the function's own log group (it exists already; no CreateLogGroup)."""
+    return _allow(
+        "WriteOwnLogs",
+        ["logs:CreateLogStream", "logs:PutLogEvents"],
+        pulumi.Output.concat(log_group_arn, ":*"),
+    )
+
+
+def allow_tracing() -> Statement:
+    # X-Ray's PutTraceSegments/PutTelemetryRecords support no resource-level permissions: "*" is the
+    # only resource AWS accepts (Service Authorization Reference, AWS X-Ray).
+    return _allow("WriteTraces", ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*")
+
+
+def allow_pull_image(repository_arn: Arn) -> list[Statement]:
+    """SageMaker pulls the inference image with the model's execution role."""
+    return [
+        # ecr:GetAuthorizationToken is account-wide; AWS offers no resource-level permission for it.
+        _allow("GetRegistryToken", ["ecr:GetAuthorizationToken"], "*"),
+        _allow(
+            "PullInferenceImage",
+            ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+            repository_arn,
+        ),
+    ]
+
+
+def allow_endpoint_logs(log_group_arn_prefix: Arn) -> Statement:
+    """SageMaker writes container logs to /aws/sagemaker/Endpoints/<endpoint> with the execution role."""
+    return _allow(
+        "WriteEndpointLogs",
+        ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+        [log_group_arn_prefix, pulumi.Output.concat(log_group_arn_prefix, ":*")],
+    )
+
+
+# --- resource-policy statements (who may reach a resource) ------------------------------------------
+
+
+def source_conditions(source_arns: Arn | Sequence[Arn], source_account: Arn) -> dict[str, Any]:
+    """Confused-deputy protection for service principals: only our resources, in our account."""
+    arns = list(source_arns) if isinstance(source_arns, list | tuple) else [source_arns]
+    return {"ArnEquals": {"aws:SourceArn": arns}, "StringEquals": {"aws:SourceAccount": source_account}}
+
+
+def allow_service(
+    sid: str,
+    *,
+    service: str,
+    actions: Sequence[str],
+    resource: Arn,
+    source_arns: Arn | Sequence[Arn],
+    source_account: Arn,
+) -> Statement:
+    """Let an AWS service principal act on a resource on behalf of the named source resources only."""
+    return _allow(
+        sid,
+        actions,
+        resource,
+        Principal={"Service": f"{service}.amazonaws.com"},
+        Condition=source_conditions(source_arns, source_account),
+    )
+
+
+def deny_insecure_transport(actions: Sequence[str], resources: Arn | Sequence[Arn]) -> Statement:
+    """TLS-only: refuse every request that did not arrive over HTTPS."""
+    resource_list = list(resources) if isinstance(resources, list | tuple) else [resources]
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": list(actions),
+        "Resource": resource_list,
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def trust_service(service: str, source_account: Arn | None = None) -> dict[str, Any]:
+    """Assume-role policy for one AWS service, conditioned on our account where the service supports it."""
+    statement: Statement = {
+        "Effect": "Allow",
+        "Principal": {"Service": f"{service}.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }
+    if source_account is not None:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
+    return policy_document(statement)
+
+
+# --- components -------------------------------------------------------------------------------------
+
+
+@dataclass
+class ExecutionRoleArgs:
+    service: str
+    statements: Sequence[Statement]
+    description: str
+    # None where the service documents no aws:SourceAccount support for execution-role trust (Lambda).
+    trust_source_account: Arn | None = None
+
+
+class ExecutionRole(pulumi.ComponentResource):
+    """One IAM role for one workload, with exactly one inline policy (no managed policy attachments).
+
+    Exposes `role` and `policy` (depend on `policy` before using the role's permissions).
+    """
+
+    def __init__(
+        self, name: str, args: ExecutionRoleArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("ai-event-pipeline:iam:ExecutionRole", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            description=args.description,
+            assume_role_policy=render(trust_service(args.service, args.trust_source_account)),
+            opts=child,
+        )
+        self.policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=self.role.id,
+            policy=render(policy_document(*args.statements)),
+            opts=child,
+        )
+        self.register_outputs({"role_arn": self.role.arn, "role_name": self.role.name})
+
+
+@dataclass
+class KeyAccessArgs:
+    key_id: pulumi.Input[str]
+    account_id: Arn
+    partition: str
+    bucket_arn: Arn
+    # Service principal -> the resources it uses the key for (empty lists grant nothing).
+    sns_topic_arns: Sequence[Arn]
+    eventbridge_rule_arns: Sequence[Arn]
+    alarm_arns: Sequence[Arn]
+    function_role_arns: Sequence[Arn]
+
+
+KEY_SERVICE_ACTIONS = ["kms:GenerateDataKey*", "kms:Decrypt"]
+
+
+def key_policy_document(args: KeyAccessArgs) -> dict[str, Any]:
+    """Key policy: account administration plus exactly the publishers that write encrypted data."""
+    root = pulumi.Output.concat("arn:", args.partition, ":iam::", args.account_id, ":root")
+    statements: list[Statement] = [
+        {
+            # AWS's default key statement: without it the key becomes unmanageable, and IAM policies
+            # (e.g. the deployer's) could not grant access. In a key policy, "*" resource means this key.
+            "Sid": "EnableAccountAdministration",
+            "Effect": "Allow",
+            "Principal": {"AWS": root},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+    publishers = (
+        # S3 encrypts event notifications it sends to the encrypted topics and queues.
+        ("S3EventNotifications", "s3", [args.bucket_arn]),
+        # SNS subscriptions redrive undeliverable messages to the encrypted route DLQ.
+        ("SnsRedriveToDeadLetterQueues", "sns", list(args.sns_topic_arns)),
+        # EventBridge rules deliver to the encrypted notifications topic and route DLQs.
+        ("EventBridgeRuleTargets", "events", list(args.eventbridge_rule_arns)),
+        # CloudWatch alarms publish to the encrypted ops topic.
+        ("CloudWatchAlarmActions", "cloudwatch", list(args.alarm_arns)),
+    )
+    for sid, service, sources in publishers:
+        if sources:
+            statements.append(
+                allow_service(
+                    sid,
+                    service=service,
+                    actions=KEY_SERVICE_ACTIONS,
+                    resource="*",
+                    source_arns=sources,
+                    source_account=args.account_id,
+                )
+            )
+    if args.function_role_arns:
+        statements.append(
+            {
+                "Sid": "InferenceFunctionRoles",
+                "Effect": "Allow",
+                "Principal": {"AWS": list(args.function_role_arns)},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": "*",
+            }
+        )
+    return policy_document(*statements)
+
+
+class KeyAccess(pulumi.ComponentResource):
+    """The stack key's policy, as its own resource so it can name principals created after the key.
+
+    S3 validates encrypted notification destinations when the bucket notification is created, so the
+    notification must depend on `policy`.
+    """
+
+    def __init__(self, name: str, args: KeyAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ai-event-pipeline:iam:KeyAccess", name, None, opts)
+        self.policy = aws.kms.KeyPolicy(
+            f"{name}-policy",
+            key_id=args.key_id,
+            policy=render(key_policy_document(args)),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"key_id": args.key_id})

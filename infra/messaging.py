@@ -1,0 +1,395 @@
+"""Messaging: topics, queues and dead-letter queues, EventBridge rules, and the bucket notification.
+
+Components (type tokens `ai-event-pipeline:messaging:<Class>`):
+- `Topics`: the notifications topic (outcomes, subscriptions with filter policies) and the ops topic (alarms).
+- `RouteChannel`: per route, its DLQ and the resource carrying S3 events (SNS topic, SQS queue or EventBridge
+  rule), each with a policy granting exactly its publisher.
+- `EndpointStateEvents`: SageMaker endpoint state changes forwarded to the notifications topic.
+- `BucketEvents`: the bucket's one and only notification configuration, built from every route.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.config import Route, Subscription
+from infra.iam import allow_service, deny_insecure_transport, policy_document, render
+from lambdas.inference import contract
+
+# SQS's maximum retention: a dead letter must outlive every retry path that feeds it.
+DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
+# Kept below the DLQ's retention: SQS keeps a message's original enqueue time when it moves to the DLQ.
+ROUTE_QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
+# Receives before SQS moves a message to the DLQ (a poison message stops costing invocations after 5).
+MAX_RECEIVE_COUNT = 5
+OBJECT_CREATED_EVENTS = ["s3:ObjectCreated:*"]
+SNS_TLS_ACTIONS = ["sns:Publish"]
+SQS_TLS_ACTIONS = ["sqs:*"]
+
+
+def queue_visibility_timeout_seconds(function_timeout_seconds: int, batching_window_seconds: int) -> int:
+    """Visibility timeout for a queue feeding a Lambda event source mapping.
+
+    AWS guidance: at least 6 x the function timeout plus the batching window, so a batch whose invocation is
+    throttled and retried is not redelivered (and processed twice) while it is still being worked on.
+    """
+    return 6 * function_timeout_seconds + batching_window_seconds
+
+
+def _escape_wildcard(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("*", "\\*")
+
+
+def object_created_pattern(bucket_name: pulumi.Input[str], route: Route) -> dict:
+    """EventBridge pattern for S3 "Object Created" events of one bucket under the route's prefix/suffix."""
+    detail: dict = {"bucket": {"name": [bucket_name]}}
+    if route.suffix:
+        key_filter = {"wildcard": f"{_escape_wildcard(route.prefix)}*{_escape_wildcard(route.suffix)}"}
+        detail["object"] = {"key": [key_filter]}
+    elif route.prefix:
+        detail["object"] = {"key": [{"prefix": route.prefix}]}
+    return {"source": ["aws.s3"], "detail-type": ["Object Created"], "detail": detail}
+
+
+def subscription_filter_policy(subscription: Subscription) -> dict[str, list[str]] | None:
+    """SNS filter policy on the outcome's message attributes (status, route); None receives everything."""
+    policy: dict[str, list[str]] = {}
+    if subscription.statuses:
+        policy[contract.MESSAGE_ATTRIBUTE_STATUS] = list(subscription.statuses)
+    if subscription.routes:
+        policy[contract.MESSAGE_ATTRIBUTE_ROUTE] = list(subscription.routes)
+    return policy or None
+
+
+@dataclass
+class TopicsArgs:
+    key_arn: pulumi.Input[str]
+    notification_subscriptions: Sequence[Subscription]
+    ops_subscriptions: Sequence[Subscription]
+
+
+class Topics(pulumi.ComponentResource):
+    """Encrypted `notifications` (outcomes) and `ops` (alarms) topics with their configured subscriptions.
+
+    E-mail and HTTPS subscriptions stay pending until their owner confirms them. SQS/Lambda subscribers
+    must grant sns.amazonaws.com access themselves. Topic policies are attached by the components that
+    create the topics' publishers (EndpointStateEvents, observability.Alarms).
+    """
+
+    def __init__(self, name: str, args: TopicsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ai-event-pipeline:messaging:Topics", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.notifications = aws.sns.Topic("notifications", kms_master_key_id=args.key_arn, opts=child)
+        self.ops = aws.sns.Topic("ops", kms_master_key_id=args.key_arn, opts=child)
+        self.subscriptions: list[aws.sns.TopicSubscription] = []
+        for topic, prefix, subscriptions in (
+            (self.notifications, "notifications", args.notification_subscriptions),
+            (self.ops, "ops", args.ops_subscriptions),
+        ):
+            for index, subscription in enumerate(subscriptions):
+                filter_policy = subscription_filter_policy(subscription)
+                self.subscriptions.append(
+                    aws.sns.TopicSubscription(
+                        f"{prefix}-subscription-{index}",
+                        topic=topic.arn,
+                        protocol=subscription.protocol,
+                        endpoint=subscription.endpoint,
+                        filter_policy=pulumi.Output.json_dumps(filter_policy) if filter_policy else None,
+                        filter_policy_scope="MessageAttributes" if filter_policy else None,
+                        opts=child,
+                    )
+                )
+        self.register_outputs(
+            {"notifications_topic_arn": self.notifications.arn, "ops_topic_arn": self.ops.arn}
+        )
+
+
+@dataclass
+class RouteChannelArgs:
+    route: Route
+    bucket_name: pulumi.Input[str]
+    bucket_arn: pulumi.Input[str]
+    key_arn: pulumi.Input[str]
+    account_id: pulumi.Input[str]
+    function_timeout_seconds: int
+    batching_window_seconds: int
+
+
+class RouteChannel(pulumi.ComponentResource):
+    """Everything that carries one route's S3 events to its function, and the route's dead-letter queue.
+
+    Exposes `dead_letter_queue` and, by route kind, `topic` + `topic_policy` (sns), `queue` + `queue_policy`
+    (sqs) or `rule` (eventbridge); `publisher_grant` is the policy S3 needs before the bucket notification.
+    """
+
+    def __init__(self, name: str, args: RouteChannelArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ai-event-pipeline:messaging:RouteChannel", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        route = args.route
+        self.route = route
+        self.topic: aws.sns.Topic | None = None
+        self.topic_policy: aws.sns.TopicPolicy | None = None
+        self.queue: aws.sqs.Queue | None = None
+        self.queue_policy: aws.sqs.QueuePolicy | None = None
+        self.rule: aws.cloudwatch.EventRule | None = None
+
+        # One DLQ per route: the SQS redrive target (sqs), or the async on-failure destination
+        # (sns, lambda, eventbridge), plus SNS delivery failures and EventBridge target failures.
+        self.dead_letter_queue = aws.sqs.Queue(
+            f"{name}-dlq",
+            message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
+            kms_master_key_id=args.key_arn,
+            opts=child,
+        )
+
+        senders = []
+        if route.via == "sns":
+            self.topic = aws.sns.Topic(f"{name}-object-events", kms_master_key_id=args.key_arn, opts=child)
+            self.topic_policy = aws.sns.TopicPolicy(
+                f"{name}-object-events-policy",
+                arn=self.topic.arn,
+                policy=render(
+                    policy_document(
+                        allow_service(
+                            "AllowBucketNotifications",
+                            service="s3",
+                            actions=["sns:Publish"],
+                            resource=self.topic.arn,
+                            source_arns=args.bucket_arn,
+                            source_account=args.account_id,
+                        ),
+                        deny_insecure_transport(SNS_TLS_ACTIONS, self.topic.arn),
+                    )
+                ),
+                opts=child,
+            )
+            senders.append(
+                allow_service(
+                    "AllowSubscriptionRedrive",
+                    service="sns",
+                    actions=["sqs:SendMessage"],
+                    resource=self.dead_letter_queue.arn,
+                    source_arns=self.topic.arn,
+                    source_account=args.account_id,
+                )
+            )
+        elif route.via == "sqs":
+            self.queue = aws.sqs.Queue(
+                f"{name}-queue",
+                visibility_timeout_seconds=queue_visibility_timeout_seconds(
+                    args.function_timeout_seconds, args.batching_window_seconds
+                ),
+                message_retention_seconds=ROUTE_QUEUE_RETENTION_SECONDS,
+                kms_master_key_id=args.key_arn,
+                # A message the function fails MAX_RECEIVE_COUNT times (reported through
+                # ReportBatchItemFailures, or a crashed batch) moves to the DLQ instead of retrying forever.
+                redrive_policy=pulumi.Output.json_dumps(
+                    {
+                        "deadLetterTargetArn": self.dead_letter_queue.arn,
+                        "maxReceiveCount": MAX_RECEIVE_COUNT,
+                    }
+                ),
+                opts=child,
+            )
+            self.queue_policy = aws.sqs.QueuePolicy(
+                f"{name}-queue-policy",
+                queue_url=self.queue.url,
+                policy=render(
+                    policy_document(
+                        allow_service(
+                            "AllowBucketNotifications",
+                            service="s3",
+                            actions=["sqs:SendMessage"],
+                            resource=self.queue.arn,
+                            source_arns=args.bucket_arn,
+                            source_account=args.account_id,
+                        ),
+                        deny_insecure_transport(SQS_TLS_ACTIONS, self.queue.arn),
+                    )
+                ),
+                opts=child,
+            )
+        elif route.via == "eventbridge":
+            self.rule = aws.cloudwatch.EventRule(
+                f"{name}-object-created",
+                description=f"S3 Object Created events for route {route.name}",
+                event_pattern=pulumi.Output.json_dumps(object_created_pattern(args.bucket_name, route)),
+                state="ENABLED",
+                opts=child,
+            )
+            senders.append(
+                allow_service(
+                    "AllowRuleTargetDeadLetters",
+                    service="events",
+                    actions=["sqs:SendMessage"],
+                    resource=self.dead_letter_queue.arn,
+                    source_arns=self.rule.arn,
+                    source_account=args.account_id,
+                )
+            )
+
+        self.dead_letter_queue_policy = aws.sqs.QueuePolicy(
+            f"{name}-dlq-policy",
+            queue_url=self.dead_letter_queue.url,
+            policy=render(
+                policy_document(
+                    *senders, deny_insecure_transport(SQS_TLS_ACTIONS, self.dead_letter_queue.arn)
+                )
+            ),
+            opts=child,
+        )
+        self.publisher_grant = self.topic_policy or self.queue_policy
+        outputs = {"dlq_arn": self.dead_letter_queue.arn, "dlq_url": self.dead_letter_queue.url}
+        if self.topic:
+            outputs["topic_arn"] = self.topic.arn
+        if self.queue:
+            outputs.update(queue_arn=self.queue.arn, queue_url=self.queue.url)
+        if self.rule:
+            outputs.update(rule_arn=self.rule.arn, rule_name=self.rule.name)
+        self.register_outputs(outputs)
+
+
+@dataclass
+class EndpointStateEventsArgs:
+    endpoint_name: pulumi.Input[str]
+    notifications_topic_arn: pulumi.Input[str]
+    account_id: pulumi.Input[str]
+
+
+class EndpointStateEvents(pulumi.ComponentResource):
+    """Forwards "SageMaker Endpoint State Change" events for our endpoint to the notifications topic as a
+    readable sentence, and owns the notifications topic's policy (EventBridge is its only service publisher).
+
+    These messages carry no `status`/`route` attributes, so only subscriptions without filters receive them.
+    """
+
+    def __init__(
+        self, name: str, args: EndpointStateEventsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("ai-event-pipeline:messaging:EndpointStateEvents", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.rule = aws.cloudwatch.EventRule(
+            f"{name}-rule",
+            description="SageMaker endpoint state changes of the inference endpoint",
+            event_pattern=pulumi.Output.json_dumps(
+                {
+                    "source": ["aws.sagemaker"],
+                    "detail-type": ["SageMaker Endpoint State Change"],
+                    "detail": {"EndpointName": [args.endpoint_name]},
+                }
+            ),
+            state="ENABLED",
+            opts=child,
+        )
+        self.topic_policy = aws.sns.TopicPolicy(
+            f"{name}-notifications-policy",
+            arn=args.notifications_topic_arn,
+            policy=render(
+                policy_document(
+                    allow_service(
+                        "AllowEndpointStateEvents",
+                        service="events",
+                        actions=["sns:Publish"],
+                        resource=args.notifications_topic_arn,
+                        source_arns=self.rule.arn,
+                        source_account=args.account_id,
+                    ),
+                    deny_insecure_transport(SNS_TLS_ACTIONS, args.notifications_topic_arn),
+                )
+            ),
+            opts=child,
+        )
+        self.target = aws.cloudwatch.EventTarget(
+            f"{name}-to-notifications",
+            rule=self.rule.name,
+            arn=args.notifications_topic_arn,
+            input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(
+                input_paths={
+                    "endpoint": "$.detail.EndpointName",
+                    "status": "$.detail.EndpointStatus",
+                    "time": "$.time",
+                },
+                # A quoted template makes EventBridge deliver a plain string, not JSON.
+                input_template='"SageMaker endpoint <endpoint> is now <status> (<time>)."',
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.topic_policy]),
+        )
+        self.register_outputs({"rule_arn": self.rule.arn})
+
+
+@dataclass
+class RouteNotification:
+    """One route's part of the bucket notification."""
+
+    route: Route
+    channel: RouteChannel
+    function_arn: pulumi.Input[str]
+
+    @property
+    def destination_arn(self) -> pulumi.Input[str]:
+        """Where S3 sends the route's events (EventBridge routes receive them from the default bus)."""
+        if self.channel.topic is not None:
+            return self.channel.topic.arn
+        if self.channel.queue is not None:
+            return self.channel.queue.arn
+        return self.function_arn
+
+
+@dataclass
+class BucketEventsArgs:
+    bucket_id: pulumi.Input[str]
+    routes: Sequence[RouteNotification]
+    # Every topic policy, queue policy and lambda permission S3 checks on creation, and the key policy.
+    grants: Sequence[pulumi.Resource]
+
+
+class BucketEvents(pulumi.ComponentResource):
+    """The bucket's single `BucketNotification`, built from every route: a second notification resource on
+    the same bucket would silently replace the first."""
+
+    def __init__(self, name: str, args: BucketEventsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ai-event-pipeline:messaging:BucketEvents", name, None, opts)
+
+        def filters(via: str) -> list[tuple[RouteNotification, dict]]:
+            return [
+                (
+                    r,
+                    {
+                        "id": r.route.name,
+                        "events": OBJECT_CREATED_EVENTS,
+                        "filter_prefix": r.route.prefix or None,
+                        "filter_suffix": r.route.suffix,
+                    },
+                )
+                for r in args.routes
+                if r.route.via == via
+            ]
+
+        self.notification = aws.s3.BucketNotification(
+            f"{name}-notification",
+            bucket=args.bucket_id,
+            topics=[
+                aws.s3.BucketNotificationTopicArgs(topic_arn=r.destination_arn, **f)
+                for r, f in filters("sns")
+            ]
+            or None,
+            queues=[
+                aws.s3.BucketNotificationQueueArgs(queue_arn=r.destination_arn, **f)
+                for r, f in filters("sqs")
+            ]
+            or None,
+            lambda_functions=[
+                aws.s3.BucketNotificationLambdaFunctionArgs(lambda_function_arn=r.destination_arn, **f)
+                for r, f in filters("lambda")
+            ]
+            or None,
+            eventbridge=any(r.route.via == "eventbridge" for r in args.routes) or None,
+            # S3 sends a test event to every destination when the configuration is written and refuses
+            # destinations it cannot reach: all grants (and the key policy) must exist first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.grants)),
+        )
+        self.register_outputs({"bucket": args.bucket_id})

@@ -1,0 +1,171 @@
+"""Alarms to the ops topic.
+
+`Alarms` (`ai-event-pipeline:observability:Alarms`) creates, per route, "DLQ has messages", function errors
+and throttles, and (sqs routes) the route queue's oldest-message age; for an endpoint the stack owns,
+SageMaker 5XX errors and model latency. It also attaches the ops topic's policy, which must name every
+alarm as an allowed publisher. Exposes `alarms` (name -> MetricAlarm) and `alarm_arns`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.iam import allow_service, deny_insecure_transport, policy_document, render
+from infra.messaging import SNS_TLS_ACTIONS
+
+ONE_MINUTE = 60
+FIVE_MINUTES = 300
+
+
+@dataclass
+class RouteAlarmTargets:
+    route_name: str
+    function_name: pulumi.Input[str]
+    dead_letter_queue_name: pulumi.Input[str]
+    queue_name: pulumi.Input[str] | None  # sqs routes only
+
+
+@dataclass
+class EndpointAlarmTargets:
+    endpoint_name: pulumi.Input[str]
+    variant_name: str
+    # p90 model latency above this means batches are close to the function timeout.
+    latency_threshold_microseconds: int
+
+
+@dataclass
+class AlarmsArgs:
+    ops_topic_arn: pulumi.Input[str]
+    account_id: pulumi.Input[str]
+    routes: Sequence[RouteAlarmTargets]
+    endpoint: EndpointAlarmTargets | None
+    queue_oldest_message_age_seconds: int
+
+
+class Alarms(pulumi.ComponentResource):
+    """CloudWatch alarms, each with explicit dimensions and the ops topic as alarm and OK action."""
+
+    def __init__(self, name: str, args: AlarmsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ai-event-pipeline:observability:Alarms", name, None, opts)
+        self.alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
+
+        def alarm(alarm_name: str, description: str, **metric: object) -> None:
+            self.alarms[alarm_name] = aws.cloudwatch.MetricAlarm(
+                alarm_name,
+                alarm_description=description,
+                alarm_actions=[args.ops_topic_arn],
+                ok_actions=[args.ops_topic_arn],
+                # No data means nothing happened (no traffic, empty queue), which is healthy.
+                treat_missing_data="notBreaching",
+                opts=pulumi.ResourceOptions(parent=self),
+                **metric,
+            )
+
+        for route in args.routes:
+            prefix = route.route_name
+            alarm(
+                f"{prefix}-dlq-not-empty",
+                f"Route {route.route_name}: events exhausted their retries and wait in the dead-letter queue",
+                namespace="AWS/SQS",
+                metric_name="ApproximateNumberOfMessagesVisible",
+                dimensions={"QueueName": route.dead_letter_queue_name},
+                statistic="Maximum",
+                period=ONE_MINUTE,
+                evaluation_periods=1,
+                comparison_operator="GreaterThanThreshold",
+                threshold=0,
+            )
+            alarm(
+                f"{prefix}-function-errors",
+                f"Route {route.route_name}: the inference function raised errors",
+                namespace="AWS/Lambda",
+                metric_name="Errors",
+                dimensions={"FunctionName": route.function_name},
+                statistic="Sum",
+                period=FIVE_MINUTES,
+                evaluation_periods=1,
+                comparison_operator="GreaterThanThreshold",
+                threshold=0,
+            )
+            alarm(
+                f"{prefix}-function-throttles",
+                f"Route {route.route_name}: invocations of the inference function were throttled",
+                namespace="AWS/Lambda",
+                metric_name="Throttles",
+                dimensions={"FunctionName": route.function_name},
+                statistic="Sum",
+                period=FIVE_MINUTES,
+                evaluation_periods=1,
+                comparison_operator="GreaterThanThreshold",
+                threshold=0,
+            )
+            if route.queue_name is not None:
+                alarm(
+                    f"{prefix}-queue-oldest-message-age",
+                    f"Route {route.route_name}: the oldest queued event waited longer than "
+                    f"{args.queue_oldest_message_age_seconds}s (the function is not keeping up)",
+                    namespace="AWS/SQS",
+                    metric_name="ApproximateAgeOfOldestMessage",
+                    dimensions={"QueueName": route.queue_name},
+                    statistic="Maximum",
+                    period=ONE_MINUTE,
+                    evaluation_periods=1,
+                    comparison_operator="GreaterThanOrEqualToThreshold",
+                    threshold=args.queue_oldest_message_age_seconds,
+                )
+
+        if args.endpoint is not None:
+            dimensions = {
+                "EndpointName": args.endpoint.endpoint_name,
+                "VariantName": args.endpoint.variant_name,
+            }
+            alarm(
+                "endpoint-5xx-errors",
+                "The SageMaker endpoint answered with 5XX errors",
+                namespace="AWS/SageMaker",
+                metric_name="Invocation5XXErrors",
+                dimensions=dimensions,
+                statistic="Sum",
+                period=FIVE_MINUTES,
+                evaluation_periods=1,
+                comparison_operator="GreaterThanThreshold",
+                threshold=0,
+            )
+            alarm(
+                "endpoint-model-latency",
+                "p90 model latency is above half of the function timeout",
+                namespace="AWS/SageMaker",
+                metric_name="ModelLatency",
+                dimensions=dimensions,
+                extended_statistic="p90",
+                period=FIVE_MINUTES,
+                evaluation_periods=3,
+                datapoints_to_alarm=2,
+                comparison_operator="GreaterThanThreshold",
+                threshold=args.endpoint.latency_threshold_microseconds,
+            )
+
+        self.alarm_arns = [a.arn for a in self.alarms.values()]
+        self.ops_topic_policy = aws.sns.TopicPolicy(
+            f"{name}-ops-topic-policy",
+            arn=args.ops_topic_arn,
+            policy=render(
+                policy_document(
+                    allow_service(
+                        "AllowAlarmActions",
+                        service="cloudwatch",
+                        actions=["sns:Publish"],
+                        resource=args.ops_topic_arn,
+                        source_arns=self.alarm_arns,
+                        source_account=args.account_id,
+                    ),
+                    deny_insecure_transport(SNS_TLS_ACTIONS, args.ops_topic_arn),
+                )
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"alarm_arns": self.alarm_arns})
