@@ -57,3 +57,19 @@ RESULT_ATTRIBUTES = (
 # SNS message attributes on every outcome, so subscribers can use filter policies.
 MESSAGE_ATTRIBUTE_STATUS = "status"
 MESSAGE_ATTRIBUTE_ROUTE = "route"
+
+# Added by the handler (additive): a GetObject for a version that no longer exists, and an object in an
+# archive storage class that must be restored before it can be read.
+REASON_NO_SUCH_VERSION = "no_such_version"
+REASON_ARCHIVED = "archived"
+# The model answered, but its response cannot be stored (DynamoDB items are limited to 400 KB).
+REASON_PREDICTION_TOO_LARGE = "prediction_too_large"
+
+# Internal attribute of a results item, not part of the public contract: the S3 sequencer right-padded with
+# zeros to a fixed width, so DynamoDB's string ordering in the conditional write compares sequencers the way
+# the S3 documentation prescribes. `sequencer` keeps the value exactly as the event carried it.
+SEQUENCER_ORDER_ATTRIBUTE = "sequencer_order"
+
+# The handler's worst case for one object's chain of AWS calls, retries and backoff included (see
+# lambdas/inference/app.py CLIENT_TIMEOUTS); the stack's function timeout must be at least this.
+HANDLER_MIN_TIMEOUT_SECONDS = 240

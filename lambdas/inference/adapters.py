@@ -1,0 +1,234 @@
+"""Thin edges to S3, SageMaker runtime, DynamoDB and SNS: one call each, translating botocore errors into
+this package's TransientError (retry later; nothing was written) and PermanentError subclasses (record the
+outcome; retrying cannot help). Clients are low-level boto3 clients or fakes with the same methods."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .contract import (
+    REASON_ARCHIVED,
+    REASON_MODEL_ERROR,
+    REASON_NO_SUCH_KEY,
+    REASON_NO_SUCH_VERSION,
+    REASON_TOO_LARGE,
+    SEQUENCER_ORDER_ATTRIBUTE,
+    TABLE_PARTITION_KEY,
+)
+from .domain import ObjectMeta, OutcomeMessage
+
+_SERIALIZER = TypeSerializer()
+_DESERIALIZER = TypeDeserializer()
+_READ_CHUNK_BYTES = 1024 * 1024
+
+
+class TransientError(Exception):
+    """A fault that may pass (throttling, 5xx, timeouts, missing permissions): retry the object later."""
+
+
+class PermanentError(Exception):
+    """A fault that retrying cannot fix; `reason` is the contract's machine-readable reason."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+
+
+class ObjectMissing(PermanentError):
+    """The object (or the event's version of it) no longer exists."""
+
+
+class ObjectArchived(PermanentError):
+    """The object is in an archive storage class and must be restored before it can be read."""
+
+
+class ObjectTooLarge(PermanentError):
+    """The object exceeds the configured size limit; its body was not downloaded."""
+
+
+class ModelRejected(PermanentError):
+    """The model answered a client error (4xx) for this input."""
+
+
+def error_code(err: ClientError) -> str:
+    """The AWS error code of a ClientError."""
+    return str(err.response.get("Error", {}).get("Code", ""))
+
+
+# --- S3 -------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FetchedObject:
+    """An object's bytes and what S3 said about the version it returned."""
+
+    data: bytes
+    meta: ObjectMeta
+
+
+def get_object(s3: Any, bucket: str, key: str, version_id: str | None, max_bytes: int) -> FetchedObject:
+    """Read an object of at most `max_bytes`; never downloads more than `max_bytes` + 1 bytes of it."""
+    request = {"Bucket": bucket, "Key": key}
+    if version_id:
+        request["VersionId"] = version_id
+    try:
+        response = s3.get_object(**request)
+        body = response["Body"]
+        try:
+            declared = response.get("ContentLength")
+            if declared is not None and declared > max_bytes:
+                raise ObjectTooLarge(REASON_TOO_LARGE, f"{declared} bytes > limit {max_bytes}")
+            data = _read_at_most(body, max_bytes + 1)
+        finally:
+            body.close()
+    except ClientError as err:
+        code = error_code(err)
+        if code == "NoSuchKey":
+            raise ObjectMissing(REASON_NO_SUCH_KEY, f"s3://{bucket}/{key} does not exist") from err
+        # S3 answers InvalidArgument for a version id it cannot have issued: that version does not exist.
+        if code == "NoSuchVersion" or (code == "InvalidArgument" and version_id):
+            raise ObjectMissing(REASON_NO_SUCH_VERSION, f"version {version_id!r} does not exist") from err
+        if code == "InvalidObjectState":
+            raise ObjectArchived(REASON_ARCHIVED, "object is archived; restore it to process it") from err
+        # AccessDenied lands here too: without s3:ListBucket S3 reports a missing key as AccessDenied, and a
+        # permission fix is worth retrying for (the trigger's DLQ keeps the event meanwhile).
+        raise TransientError(f"GetObject failed: {code or err}") from err
+    except BotoCoreError as err:
+        raise TransientError(f"GetObject failed: {err}") from err
+    if len(data) > max_bytes:
+        raise ObjectTooLarge(REASON_TOO_LARGE, f"more than {max_bytes} bytes")
+    return FetchedObject(
+        data=data,
+        meta=ObjectMeta(
+            version_id=response.get("VersionId") or None,
+            etag=response.get("ETag"),
+            size=response.get("ContentLength", len(data)),
+        ),
+    )
+
+
+def _read_at_most(body: Any, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    total = 0
+    while total < limit:
+        chunk = body.read(min(_READ_CHUNK_BYTES, limit - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
+
+
+# --- SageMaker runtime ----------------------------------------------------------------------------------
+# Error codes SageMaker runtime uses for capacity and availability faults (all worth a retry).
+_MODEL_TRANSIENT_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "ServiceUnavailable",
+        "InternalFailure",
+        "InternalDependencyException",
+        "ModelNotReadyException",
+    }
+)
+
+
+def invoke_endpoint(sagemaker_runtime: Any, endpoint: str, body: bytes, content_type: str) -> bytes:
+    """Invoke the endpoint once and return the response body."""
+    try:
+        response = sagemaker_runtime.invoke_endpoint(
+            EndpointName=endpoint, Body=body, ContentType=content_type, Accept="application/json"
+        )
+        return response["Body"].read()
+    except ClientError as err:
+        code = error_code(err)
+        if code == "ModelError":
+            # The container's own status: 4xx means this input is bad, anything else is the model failing.
+            original = err.response.get("OriginalStatusCode")
+            if isinstance(original, int) and 400 <= original < 500:
+                raise ModelRejected(
+                    REASON_MODEL_ERROR,
+                    f"model answered {original}: {err.response.get('OriginalMessage', '')[:200]}",
+                ) from err
+            raise TransientError(f"model error (original status {original})") from err
+        if code in _MODEL_TRANSIENT_CODES:
+            raise TransientError(f"InvokeEndpoint: {code}") from err
+        # ValidationError (unknown endpoint, wrong content type) is a deployment fault: retried, then the DLQ.
+        raise TransientError(f"InvokeEndpoint failed: {code or err}") from err
+    except BotoCoreError as err:
+        raise TransientError(f"InvokeEndpoint failed: {err}") from err
+
+
+# --- DynamoDB -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class WriteOutcome:
+    """Whether the conditional write stored the item; if not, the item already stored (same or newer)."""
+
+    written: bool
+    stored: dict[str, Any] | None = None
+
+
+def put_result(dynamodb: Any, table: str, item: dict[str, Any]) -> WriteOutcome:
+    """Write the results item unless the table already holds this event's result or a newer one."""
+    order = item.get(SEQUENCER_ORDER_ATTRIBUTE)
+    names = {"#pk": TABLE_PARTITION_KEY}
+    values: dict[str, Any] = {}
+    if order is None:
+        # Without a sequencer the event cannot be ordered: it only fills an empty slot, so it never
+        # overwrites a result, and its own redelivery changes nothing.
+        condition = "attribute_not_exists(#pk)"
+    else:
+        # A result written by an unsequenced event yields to any sequenced one.
+        condition = "attribute_not_exists(#pk) OR attribute_not_exists(#order) OR #order < :order"
+        names["#order"] = SEQUENCER_ORDER_ATTRIBUTE
+        values[":order"] = _SERIALIZER.serialize(order)
+    request: dict[str, Any] = {
+        "TableName": table,
+        "Item": {name: _SERIALIZER.serialize(value) for name, value in item.items()},
+        "ConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+    if values:
+        request["ExpressionAttributeValues"] = values
+    try:
+        dynamodb.put_item(**request)
+    except ClientError as err:
+        if error_code(err) == "ConditionalCheckFailedException":
+            stored = err.response.get("Item") or {}
+            return WriteOutcome(
+                written=False,
+                stored={name: _DESERIALIZER.deserialize(value) for name, value in stored.items()},
+            )
+        # Throttling, 5xx, and deployment faults (missing table or permission) are retried; nothing written.
+        raise TransientError(f"PutItem failed: {error_code(err) or err}") from err
+    except BotoCoreError as err:
+        raise TransientError(f"PutItem failed: {err}") from err
+    return WriteOutcome(written=True)
+
+
+# --- SNS ------------------------------------------------------------------------------------------------
+def publish_batch(sns: Any, topic_arn: str, messages: Sequence[OutcomeMessage]) -> dict[int, str]:
+    """Publish up to 10 outcome messages in one call; returns {index: error} for entries SNS refused."""
+    entries = [
+        {"Id": str(index), "Message": message.body, "MessageAttributes": message.attributes}
+        for index, message in enumerate(messages)
+    ]
+    try:
+        response = sns.publish_batch(TopicArn=topic_arn, PublishBatchRequestEntries=entries)
+    except ClientError as err:
+        raise TransientError(f"PublishBatch failed: {error_code(err) or err}") from err
+    except BotoCoreError as err:
+        raise TransientError(f"PublishBatch failed: {err}") from err
+    failures = {
+        int(failed["Id"]): f"{failed.get('Code', 'unknown')}: {failed.get('Message', '')}"
+        for failed in response.get("Failed", [])
+    }
+    succeeded = {int(entry["Id"]) for entry in response.get("Successful", [])}
+    # An entry SNS reports neither way was not confirmed: treat it as not published.
+    for index in range(len(entries)):
+        if index not in succeeded and index not in failures:
+            failures[index] = "not confirmed by PublishBatch"
+    return failures

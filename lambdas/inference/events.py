@@ -1,0 +1,291 @@
+"""Pure normalisation of every event shape that reaches an inference function into object references.
+
+Shapes: direct S3 notifications; SNS records whose Message is one; SQS records whose body is one, an SNS
+envelope of one (non-raw delivery), or an EventBridge event; EventBridge S3 events. Each source record
+(SQS message, SNS message, S3 record, EventBridge event) becomes a SourceRecord holding the objects to
+process, the parts deliberately skipped (test events, deletions, restores, ...) and the parts that could not
+be understood (a permanent failure of that record).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.event_bridge_event import EventBridgeEvent
+from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
+from aws_lambda_powertools.utilities.data_classes.sns_event import SNSEvent, SNSEventRecord, SNSMessage
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSEvent
+
+from .domain import ObjectRef, decode_notification_key, object_uri
+
+# The S3 documentation recommends an equal-to check on the notification's major version.
+SUPPORTED_EVENT_MAJOR_VERSION = "2"
+CREATED_EVENT_PREFIX = "ObjectCreated:"
+EVENTBRIDGE_S3_SOURCE = "aws.s3"
+EVENTBRIDGE_OBJECT_CREATED = "Object Created"
+S3_TEST_EVENT = "s3:TestEvent"
+# SQS body → SNS envelope → S3 notification is the deepest nesting any route produces.
+MAX_NESTING = 2
+
+
+class Source(StrEnum):
+    """Which trigger delivered the event (the same code runs on every route)."""
+
+    SQS = "sqs"
+    SNS = "sns"
+    S3 = "s3"
+    EVENTBRIDGE = "eventbridge"
+    S3_TEST = "s3_test"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_batch(self) -> bool:
+        """True for triggers that take a partial batch response instead of an exception."""
+        return self is Source.SQS
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Part of an event that is deliberately not processed (acknowledged, logged, never a failure)."""
+
+    reason: str
+    object_uri: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """One record of the incoming event and what it asks for."""
+
+    record_id: str
+    refs: tuple[ObjectRef, ...] = ()
+    skips: tuple[Skip, ...] = ()
+    # Unrecognisable parts: retrying cannot fix them, so the record goes to its route's DLQ.
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NormalisedEvent:
+    """An incoming event as records of object references."""
+
+    source: Source
+    records: tuple[SourceRecord, ...] = field(default_factory=tuple)
+    # Set when the event as a whole is not something any route delivers.
+    problem: str | None = None
+
+
+def normalise_event(event: Any, route: str) -> NormalisedEvent:
+    """Detect the event's trigger and normalise each of its records."""
+    if not isinstance(event, dict):
+        return NormalisedEvent(
+            Source.UNKNOWN, problem=f"event is a {type(event).__name__}, not a JSON object"
+        )
+    records = event.get("Records")
+    if isinstance(records, list):
+        return _normalise_records_event(event, records, route)
+    if _is_eventbridge(event):
+        return NormalisedEvent(
+            Source.EVENTBRIDGE, (_normalise_document(event, route, _eventbridge_id(event)),)
+        )
+    if event.get("Event") == S3_TEST_EVENT:
+        return NormalisedEvent(Source.S3_TEST, (_test_event_record(event, "s3-test-event"),))
+    return NormalisedEvent(
+        Source.UNKNOWN,
+        problem=f"not an S3, SNS, SQS or EventBridge event (top-level keys: {sorted(event)[:8]})",
+    )
+
+
+def _normalise_records_event(event: dict, records: list, route: str) -> NormalisedEvent:
+    if not records:
+        return NormalisedEvent(Source.UNKNOWN, problem="event has an empty Records list")
+    first = records[0] if isinstance(records[0], dict) else {}
+    origin = first.get("eventSource") or first.get("EventSource")
+    if origin == "aws:sqs":
+        return NormalisedEvent(
+            Source.SQS,
+            tuple(
+                _normalise_message(rec.get("body"), route, str(rec.get("messageId") or f"Records[{index}]"))
+                for index, rec in enumerate(SQSEvent(event).records)
+            ),
+        )
+    if origin == "aws:sns":
+        return NormalisedEvent(
+            Source.SNS,
+            tuple(_sns_record(rec, route, index) for index, rec in enumerate(SNSEvent(event).records)),
+        )
+    if origin == "aws:s3":
+        return NormalisedEvent(
+            Source.S3,
+            tuple(_s3_record(record, route, f"Records[{index}]") for index, record in enumerate(records)),
+        )
+    return NormalisedEvent(Source.UNKNOWN, problem=f"records from {origin!r} are not S3 notifications")
+
+
+def _sns_record(record: SNSEventRecord, route: str, index: int) -> SourceRecord:
+    envelope = record.get("Sns")
+    if not isinstance(envelope, dict):
+        return SourceRecord(f"Records[{index}]", problems=("SNS record has no Sns envelope",))
+    message = SNSMessage(envelope)
+    return _normalise_message(
+        message.get("Message"), route, str(message.get("MessageId") or f"Records[{index}]")
+    )
+
+
+def _normalise_message(message: Any, route: str, record_id: str) -> SourceRecord:
+    """An SQS body or SNS Message: a JSON string holding one of the supported documents."""
+    if not isinstance(message, str) or not message.strip():
+        return SourceRecord(record_id, problems=("message body is empty",))
+    try:
+        document = json.loads(message)
+    except ValueError:
+        return SourceRecord(record_id, problems=(f"message body is not JSON: {_preview(message)}",))
+    return _normalise_document(document, route, record_id)
+
+
+def _normalise_document(  # noqa: PLR0911 - one early return per recognised or rejected shape
+    document: Any, route: str, record_id: str, depth: int = 0
+) -> SourceRecord:
+    if not isinstance(document, dict):
+        return SourceRecord(record_id, problems=(f"message is JSON but not an object: {_preview(document)}",))
+    if isinstance(document.get("Records"), list):
+        parts = [_s3_record(record, route, record_id) for record in document["Records"]]
+        if not parts:
+            return SourceRecord(record_id, problems=("S3 notification has no records",))
+        return _merge(record_id, parts)
+    if document.get("Event") == S3_TEST_EVENT:
+        return _test_event_record(document, record_id)
+    if document.get("Type") == "Notification" and "Message" in document and "TopicArn" in document:
+        if depth >= MAX_NESTING:
+            return SourceRecord(record_id, problems=("SNS envelope nested too deeply",))
+        inner = document["Message"]
+        try:
+            inner_document = json.loads(inner) if isinstance(inner, str) else inner
+        except ValueError:
+            return SourceRecord(record_id, problems=(f"SNS message is not JSON: {_preview(inner)}",))
+        return _normalise_document(inner_document, route, record_id, depth + 1)
+    if _is_eventbridge(document):
+        return _eventbridge_record(EventBridgeEvent(document), route, record_id)
+    return SourceRecord(record_id, problems=(f"not an S3 notification (keys: {sorted(document)[:8]})",))
+
+
+def _s3_record(raw: Any, route: str, record_id: str) -> SourceRecord:  # noqa: PLR0911 - one return per verdict
+    if not isinstance(raw, dict):
+        return SourceRecord(record_id, problems=("S3 record is not an object",))
+    record = S3EventRecord(raw)
+    if record.get("eventSource") != "aws:s3":
+        return SourceRecord(
+            record_id, problems=(f"record from {record.get('eventSource')!r} is not from S3",)
+        )
+    version = str(record.get("eventVersion") or "")
+    if version.split(".", maxsplit=1)[0] != SUPPORTED_EVENT_MAJOR_VERSION:
+        return SourceRecord(record_id, problems=(f"unsupported S3 eventVersion {version!r}",))
+    try:
+        event_name = record.event_name
+        bucket = record.s3.bucket.name
+        obj = record.s3.get_object
+        raw_key = obj.key
+    except (KeyError, TypeError, AttributeError) as err:
+        return SourceRecord(record_id, problems=(f"S3 record lacks {err}",))
+    if not isinstance(event_name, str) or not isinstance(bucket, str) or not bucket:
+        return SourceRecord(record_id, problems=("S3 record has no eventName or bucket name",))
+    if not isinstance(raw_key, str) or not raw_key:
+        return SourceRecord(record_id, problems=("S3 record has no object key",))
+    key = decode_notification_key(raw_key)
+    uri = object_uri(bucket, key)
+    # S3 omits the `s3:` prefix; some producers (and AWS's Go samples) add it.
+    event_name = event_name.removeprefix("s3:")
+    if not event_name.startswith(CREATED_EVENT_PREFIX):
+        return SourceRecord(record_id, skips=(Skip(f"{event_name} is not an object-created event", uri),))
+    # glacierEventData only accompanies s3:ObjectRestore:Completed (S3 "Event message structure"): a restored
+    # copy of an object already processed, not a new object.
+    if record.get("glacierEventData") or record.get("restoreEventData"):
+        return SourceRecord(record_id, skips=(Skip("Glacier restore completion is not a new object", uri),))
+    ref = ObjectRef(
+        bucket=bucket,
+        key=key,
+        version_id=_optional_str(obj.get("versionId")),
+        etag=_optional_str(obj.get("eTag")),
+        size=_optional_int(obj.get("size")),
+        sequencer=_optional_str(obj.get("sequencer")),
+        event_time=_optional_str(record.get("eventTime")),
+        route=route,
+    )
+    return SourceRecord(record_id, refs=(ref,))
+
+
+def _eventbridge_record(event: EventBridgeEvent, route: str, record_id: str) -> SourceRecord:
+    source, detail_type = event.get("source"), event.get("detail-type")
+    if source != EVENTBRIDGE_S3_SOURCE:
+        return SourceRecord(
+            record_id, problems=(f"EventBridge event {source!r}/{detail_type!r} is not an S3 notification",)
+        )
+    detail = event.get("detail")
+    try:
+        bucket = detail["bucket"]["name"]
+        obj = detail["object"]
+        raw_key = obj["key"]
+    except (KeyError, TypeError) as err:
+        return SourceRecord(record_id, problems=(f"EventBridge S3 event lacks detail field {err}",))
+    if not isinstance(bucket, str) or not bucket or not isinstance(raw_key, str) or not raw_key:
+        return SourceRecord(record_id, problems=("EventBridge S3 event has no bucket name or object key",))
+    key = decode_notification_key(raw_key)
+    uri = object_uri(bucket, key)
+    if detail_type != EVENTBRIDGE_OBJECT_CREATED:
+        return SourceRecord(
+            record_id, skips=(Skip(f"EventBridge {detail_type!r} is not an object-created event", uri),)
+        )
+    ref = ObjectRef(
+        bucket=bucket,
+        key=key,
+        version_id=_optional_str(obj.get("version-id")),
+        etag=_optional_str(obj.get("etag")),
+        size=_optional_int(obj.get("size")),
+        sequencer=_optional_str(obj.get("sequencer")),
+        event_time=_optional_str(event.get("time")),
+        route=route,
+        fallback_key=raw_key if raw_key != key else None,
+    )
+    return SourceRecord(record_id, refs=(ref,))
+
+
+def _test_event_record(document: dict, record_id: str) -> SourceRecord:
+    bucket = document.get("Bucket")
+    return SourceRecord(record_id, skips=(Skip(f"{S3_TEST_EVENT} for bucket {bucket!r} acknowledged"),))
+
+
+def _is_eventbridge(document: dict) -> bool:
+    return "detail-type" in document and "source" in document and "detail" in document
+
+
+def _eventbridge_id(event: dict) -> str:
+    return str(event.get("id") or "eventbridge-event")
+
+
+def _merge(record_id: str, parts: list[SourceRecord]) -> SourceRecord:
+    return SourceRecord(
+        record_id,
+        refs=tuple(ref for part in parts for ref in part.refs),
+        skips=tuple(skip for part in parts for skip in part.skips),
+        problems=tuple(problem for part in parts for problem in part.problems),
+    )
+
+
+def _optional_str(value: Any) -> str | None:
+    # versionId may be absent, empty or null: all mean "no version".
+    return value if isinstance(value, str) and value else None
+
+
+def _optional_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _preview(value: Any, limit: int = 80) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
