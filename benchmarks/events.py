@@ -1,0 +1,104 @@
+"""Benchmark inputs: text objects stored in the fake S3 and the SQS batch that announces them.
+
+The SQS records carry S3 notification bodies shaped like the AWS sample
+`powertools/s3SqsEvent.json` (eventVersion 2.1, `ObjectCreated:Put`, versionId and sequencer).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote_plus
+
+from benchmarks.fakes import ACCOUNT_ID, REGION, FakeAws
+
+BUCKET = "bench-ingest"
+ROUTE = "batch"
+QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:inference-{ROUTE}"
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    """The attributes of a Lambda context object that Powertools reads."""
+
+    function_name: str = f"inference-{ROUTE}"
+    function_version: str = "$LATEST"
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:inference-{ROUTE}"
+    memory_limit_in_mb: int = 1024
+    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+    log_group_name: str = f"/aws/lambda/inference-{ROUTE}"
+    log_stream_name: str = "benchmark"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+def object_text(index: int, size: int) -> bytes:
+    """`size` bytes of distinct, valid UTF-8 text for object number `index`."""
+    line = f"benchmark object {index}: the quick brown fox jumps over the lazy dog.\n".encode()
+    return (line * (size // len(line) + 1))[:size]
+
+
+def store_objects(fake: FakeAws, count: int, size: int, prefix: str = f"{ROUTE}/") -> list[dict[str, Any]]:
+    """Put `count` text objects of `size` bytes into the fake S3; return their S3 notification records."""
+    records = []
+    for index in range(count):
+        key = f"{prefix}object {index:04d}.txt"  # a space, so the URL-decoding path is exercised too
+        stored = fake.put_object(BUCKET, key, object_text(index, size))
+        records.append(_s3_record(key, size, stored.etag.strip('"'), stored.version_id, index))
+    return records
+
+
+def _s3_record(key: str, size: int, etag: str, version_id: str, index: int) -> dict[str, Any]:
+    return {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": REGION,
+        "eventTime": "2025-01-01T00:00:00.000Z",
+        "eventName": "ObjectCreated:Put",
+        "userIdentity": {"principalId": "AWS:BENCHMARK"},
+        "requestParameters": {"sourceIPAddress": "192.0.2.1"},
+        "responseElements": {"x-amz-request-id": "BENCHMARK", "x-amz-id-2": "BENCHMARK"},
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": ROUTE,
+            "bucket": {
+                "name": BUCKET,
+                "ownerIdentity": {"principalId": "BENCHMARK"},
+                "arn": f"arn:aws:s3:::{BUCKET}",
+            },
+            "object": {
+                "key": quote_plus(key, safe="/"),  # S3 URL-encodes keys in notifications
+                "size": size,
+                "eTag": etag,
+                "versionId": version_id,
+                "sequencer": f"{0x0065000000000000 + index:016X}",
+            },
+        },
+    }
+
+
+def sqs_event(s3_records: list[dict[str, Any]]) -> dict[str, Any]:
+    """An SQS batch with one message per S3 notification (S3 → SQS delivery, one record per message)."""
+    return {"Records": [_sqs_record({"Records": [record]}) for record in s3_records]}
+
+
+def _sqs_record(body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "messageId": str(uuid.uuid4()),
+        "receiptHandle": "benchmark-receipt-handle",
+        "body": json.dumps(body, separators=(",", ":")),
+        "attributes": {
+            "ApproximateReceiveCount": "1",
+            "SentTimestamp": "1735689600000",
+            "SenderId": "AIDAEXAMPLE",
+            "ApproximateFirstReceiveTimestamp": "1735689600000",
+        },
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": QUEUE_ARN,
+        "awsRegion": REGION,
+    }

@@ -1,0 +1,233 @@
+"""Benchmark 1: wall time of one SQS batch against the critical-path bound and the sequential pattern.
+
+For batches of 1, 10 and 100 small text objects (SQS event, one S3 notification per message), the same
+run times (a) the sequential per-record baseline (`benchmarks.sequential`) and (b) the real handler, once
+with the stack's settings and once with model batching on. The bound is one call of each kind in
+sequence: GetObject + InvokeEndpoint(all the batch's inputs) + PutItem + PublishBatch.
+
+Limits: the AWS calls are in-process fakes with fixed latencies (no jitter, no throttling, no network
+CPU cost), so the figures show how well the handler overlaps waiting, not AWS's real latency; Python
+work between calls (botocore request building, JSON, logging) is real and serialised by the GIL.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from benchmarks import harness
+from benchmarks.events import sqs_event, store_objects
+from benchmarks.fakes import OPERATIONS, FakeAws, Latencies
+from benchmarks.report import TargetResult, section, table
+from benchmarks.sequential import process_sequentially
+from lambdas.inference import contract
+from lambdas.inference.settings import Settings
+
+BATCH_SIZES = (1, 10, 100)
+TARGET_BATCH = 10
+OBJECT_BYTES = 2048
+MODEL_BATCH_ON = 10
+TARGET_BOUND_RATIO = 1.5
+TARGET_SPEEDUP = 5.0
+TARGET_CALLS_PER_OBJECT = 2.3
+SEQUENTIAL = "(a) sequential per record"
+
+
+@dataclass(frozen=True)
+class Implementation:
+    name: str
+    settings: Settings
+    run: Callable[[dict[str, Any]], dict[str, Any]]
+    repeats: Callable[[int], int]  # how many timed runs at a batch size
+
+
+@dataclass(frozen=True)
+class Measurement:
+    implementation: str
+    batch: int
+    wall_seconds: float  # median of the timed runs
+    runs: int
+    calls: dict[str, int]  # by operation, last run
+    problems: list[str]  # why the run did not complete every object (empty: it did)
+    log_tail: str = ""
+
+    def calls_per_object(self, operation: str | None = None) -> float:
+        total = self.calls.get(operation, 0) if operation else sum(self.calls.values())
+        return total / self.batch
+
+
+def implementations(
+    app: ModuleType, fake: FakeAws, stack_config: harness.StackFunctionConfig, repeats: int
+) -> list[Implementation]:
+    """The baseline and the handler rows, each with its settings."""
+    deployed = harness.settings_for(stack_config)
+    batched = harness.settings_for(stack_config, **{contract.ENV_MODEL_MAX_BATCH_SIZE: str(MODEL_BATCH_ON)})
+
+    def handler_with(settings: Settings) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        return lambda event: harness.run_handler(app, event, fake, settings)
+
+    return [
+        Implementation(
+            SEQUENTIAL,
+            deployed,
+            lambda event: process_sequentially(event, fake.clients(), deployed),
+            # The baseline is slow by design and very steady: fewer runs keep `make bench` short.
+            lambda batch: 1 if batch >= 100 else min(repeats, 3),
+        ),
+        Implementation(
+            f"(b) handler, stack settings (model batch {deployed.model_max_batch_size}, "
+            f"{deployed.max_workers} workers)",
+            deployed,
+            handler_with(deployed),
+            lambda batch: repeats,
+        ),
+        Implementation(
+            f"(b) handler, model batch {MODEL_BATCH_ON} ({batched.max_workers} workers)",
+            batched,
+            handler_with(batched),
+            lambda batch: repeats,
+        ),
+    ]
+
+
+def measure(implementation: Implementation, fake: FakeAws, event: dict[str, Any], batch: int) -> Measurement:
+    """Median wall time over the implementation's timed runs, with the calls and checks of the last."""
+    walls, problems, log_tail = [], [], ""
+    runs = implementation.repeats(batch)
+    for _ in range(runs):
+        fake.reset_counters()
+        with harness.captured_stdout() as output:
+            start = time.perf_counter()
+            response = implementation.run(event)
+            walls.append(time.perf_counter() - start)
+        problems = harness.check_complete(fake, response, batch)
+        if problems:
+            log_tail = output.tail()
+            break
+    return Measurement(
+        implementation.name, batch, statistics.median(walls), len(walls), dict(fake.calls), problems, log_tail
+    )
+
+
+def run(latencies: Latencies, repeats: int = 5) -> tuple[str, list[TargetResult]]:
+    """Measure every implementation at every batch size; return the table and the batch-10 targets."""
+    stack_config = harness.stack_function_config()
+    app = harness.import_handler_module(stack_config)
+    fake = FakeAws(latencies)
+    records = store_objects(fake, max(BATCH_SIZES), OBJECT_BYTES)
+    rows = implementations(app, fake, stack_config, repeats)
+
+    warm_event = sqs_event(records[:1])
+    for implementation in rows:  # first call: lazy imports, thread start-up, botocore caches
+        with harness.captured_stdout():
+            implementation.run(warm_event)
+
+    measurements: dict[tuple[str, int], Measurement] = {}
+    for batch in BATCH_SIZES:
+        event = sqs_event(records[:batch])
+        for implementation in rows:
+            measurements[(implementation.name, batch)] = measure(implementation, fake, event, batch)
+
+    text = _render(measurements, rows, latencies)
+    targets = []
+    for implementation in rows[1:]:
+        targets.extend(_targets(measurements, implementation.name, latencies))
+    return text, targets
+
+
+def _render(
+    measurements: dict[tuple[str, int], Measurement], rows: list[Implementation], latencies: Latencies
+) -> str:
+    table_rows = []
+    for (name, batch), measured in measurements.items():
+        bound = latencies.critical_path(batch)
+        baseline = measurements[(SEQUENTIAL, batch)]
+        speedup = "-" if name == SEQUENTIAL else f"{baseline.wall_seconds / measured.wall_seconds:.1f}x"
+        table_rows.append(
+            (
+                name,
+                str(batch),
+                str(measured.runs),
+                f"{measured.wall_seconds * 1000:.0f}",
+                f"{bound * 1000:.0f}",
+                f"{measured.wall_seconds / bound:.2f}",
+                speedup,
+                *(f"{measured.calls_per_object(operation):.2f}" for operation in OPERATIONS),
+                f"{measured.calls_per_object():.2f}",
+            )
+        )
+    lines = [
+        section("1. Batch latency vs the critical path (in-process fakes, SQS batch of small text objects)"),
+        f"fake latency per call: GetObject {latencies.get_object * 1000:g} ms, "
+        f"InvokeEndpoint {latencies.invoke_endpoint * 1000:g} ms"
+        f" + {latencies.invoke_endpoint_per_input * 1000:g} ms per input, "
+        f"PutItem {latencies.put_item * 1000:g} ms, PublishBatch {latencies.publish_batch * 1000:g} ms; "
+        f"objects {OBJECT_BYTES} bytes; wall = median of 'runs'",
+        "bound = GetObject + InvokeEndpoint(batch inputs) + PutItem + PublishBatch, one of each in sequence",
+        "",
+        table(
+            (
+                "implementation",
+                "batch",
+                "runs",
+                "wall ms",
+                "bound ms",
+                "x bound",
+                "speed-up vs (a)",
+                *(f"{operation}/obj" for operation in OPERATIONS),
+                "calls/obj",
+            ),
+            table_rows,
+        ),
+    ]
+    for measured in measurements.values():
+        if measured.problems:
+            lines.append(
+                f"INVALID {measured.implementation} at batch {measured.batch}: "
+                f"{'; '.join(measured.problems)}\n  last log lines:\n{measured.log_tail}"
+            )
+    return "\n".join(lines)
+
+
+def _targets(
+    measurements: dict[tuple[str, int], Measurement], name: str, latencies: Latencies
+) -> list[TargetResult]:
+    measured = measurements[(name, TARGET_BATCH)]
+    baseline = measurements[(SEQUENTIAL, TARGET_BATCH)]
+    label = name.removeprefix("(b) handler, ").split(" (")[0]
+    invalid = "; ".join(measured.problems + baseline.problems)
+    note = f"run did not complete every object: {invalid}" if invalid else ""
+
+    def figure(value: float) -> float | None:
+        return None if invalid else value
+
+    return [
+        TargetResult(
+            f"batch {TARGET_BATCH} wall / bound [{label}]",
+            figure(measured.wall_seconds / latencies.critical_path(TARGET_BATCH)),
+            "<=",
+            TARGET_BOUND_RATIO,
+            "x",
+            note,
+        ),
+        TargetResult(
+            f"batch {TARGET_BATCH} speed-up vs (a) [{label}]",
+            figure(baseline.wall_seconds / measured.wall_seconds),
+            ">=",
+            TARGET_SPEEDUP,
+            "x",
+            note,
+        ),
+        TargetResult(
+            f"batch {TARGET_BATCH} AWS calls per object [{label}]",
+            figure(measured.calls_per_object()),
+            "<=",
+            TARGET_CALLS_PER_OBJECT,
+            "",
+            note,
+        ),
+    ]

@@ -1,0 +1,77 @@
+"""Baseline (a): the naive per-record pattern, one object after another, four AWS calls each.
+
+It reuses the handler's own pure functions and one-call adapters (normalise, GetObject, build payload,
+InvokeEndpoint, results item, conditional PutItem, outcome message), so it produces the same items and
+messages as the handler; only the orchestration differs: no pool, no model batching, and one
+PublishBatch of one entry per object (same latency as Publish in the fakes).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lambdas.inference import adapters, domain
+from lambdas.inference.contract import (
+    SEQUENCER_ORDER_ATTRIBUTE,
+    STATUS_FAILED,
+    STATUS_MISSING,
+    STATUS_REJECTED,
+)
+from lambdas.inference.events import normalise_event
+from lambdas.inference.settings import Settings
+
+
+def process_sequentially(event: dict[str, Any], clients: Any, settings: Settings) -> dict[str, Any]:
+    """Handle an SQS event record by record; returns the SQS partial-batch response."""
+    failures = []
+    for record in normalise_event(event, settings.route).records:
+        try:
+            if record.problems:
+                raise ValueError("; ".join(record.problems))
+            for ref in record.refs:
+                process_object(ref, clients, settings)
+        except (adapters.TransientError, ValueError):
+            failures.append({"itemIdentifier": record.record_id})
+    return {"batchItemFailures": failures}
+
+
+def process_object(ref: domain.ObjectRef, clients: Any, settings: Settings) -> dict[str, Any]:
+    """Get, invoke, put, publish one object, in sequence; returns the results item now stored."""
+    meta: domain.ObjectMeta | None = None
+    try:
+        fetched = adapters.get_object(
+            clients.s3,
+            ref.bucket,
+            ref.key,
+            ref.version_id,
+            settings.max_object_bytes,
+        )
+        meta = fetched.meta
+        payload = domain.build_payload(ref.key, fetched.data)
+        if isinstance(payload, domain.Result):
+            result = payload
+        else:
+            response = adapters.invoke_endpoint(
+                clients.sagemaker_runtime,
+                settings.endpoint_name,
+                payload.body,
+                settings.content_type,
+            )
+            result = domain.completed_result(domain.parse_prediction(response))
+    except adapters.ObjectMissing as missing:
+        result = domain.Result(STATUS_MISSING, missing.reason)
+    except adapters.ModelRejected as rejected:
+        result = domain.Result(STATUS_FAILED, rejected.reason)
+    except adapters.PermanentError as unusable:
+        result = domain.Result(STATUS_REJECTED, unusable.reason)
+    item = domain.result_item(ref, meta, result, settings.endpoint_name, domain.utc_now())
+    written = adapters.put_result(clients.dynamodb, settings.results_table, item)
+    if not written.written:
+        stored = written.stored or {}
+        if stored.get(SEQUENCER_ORDER_ATTRIBUTE) != item.get(SEQUENCER_ORDER_ATTRIBUTE):
+            return stored  # a newer result is stored: nothing to tell subscribers (as the handler does)
+        item = stored  # a redelivery: publish the stored outcome again (as the handler does)
+    failed = adapters.publish_batch(clients.sns, settings.topic_arn, [domain.outcome_message(item)])
+    if failed:
+        raise adapters.TransientError(f"outcome not published: {failed}")
+    return item
