@@ -122,11 +122,8 @@ alarms = Alarms(
             )
             for route in config.routes
         ],
-        endpoint=EndpointAlarmTargets(
-            endpoint_name=endpoint.endpoint_name,
-            variant_name=endpoint.variant_name,
-            latency_threshold_microseconds=config.function.timeout_seconds * 1_000_000 // 2,
-        )
+        # Endpoints the stack does not own are monitored by their owner.
+        endpoint=EndpointAlarmTargets(endpoint.endpoint_name, endpoint.variant_name)
         if endpoint.variant_name
         else None,
         queue_oldest_message_age_seconds=config.alarms.queue_oldest_message_age_seconds,

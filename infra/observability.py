@@ -19,6 +19,9 @@ from infra.messaging import SNS_TLS_ACTIONS
 
 ONE_MINUTE = 60
 FIVE_MINUTES = 300
+# InvokeEndpoint gives up after 60 s; a p90 model latency above half of that means requests are about to
+# time out (ModelLatency is reported in microseconds).
+MODEL_LATENCY_THRESHOLD_MICROSECONDS = 30 * 1_000_000
 
 
 @dataclass
@@ -33,8 +36,6 @@ class RouteAlarmTargets:
 class EndpointAlarmTargets:
     endpoint_name: pulumi.Input[str]
     variant_name: str
-    # p90 model latency above this means batches are close to the function timeout.
-    latency_threshold_microseconds: int
 
 
 @dataclass
@@ -137,7 +138,7 @@ class Alarms(pulumi.ComponentResource):
             )
             alarm(
                 "endpoint-model-latency",
-                "p90 model latency is above half of the function timeout",
+                "p90 model latency is above half of SageMaker's 60 s invocation limit",
                 namespace="AWS/SageMaker",
                 metric_name="ModelLatency",
                 dimensions=dimensions,
@@ -146,7 +147,7 @@ class Alarms(pulumi.ComponentResource):
                 evaluation_periods=3,
                 datapoints_to_alarm=2,
                 comparison_operator="GreaterThanThreshold",
-                threshold=args.endpoint.latency_threshold_microseconds,
+                threshold=MODEL_LATENCY_THRESHOLD_MICROSECONDS,
             )
 
         self.alarm_arns = [a.arn for a in self.alarms.values()]

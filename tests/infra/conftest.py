@@ -1,0 +1,26 @@
+"""The real program, run once per session for the dev stack and once for a production-shaped config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from stack_graph import StackGraph
+
+from localrun.program import PROJECT_DIR, run_program
+from tools.capture_mocks import CaptureMocks
+
+PRODLIKE_CONFIG = Path(__file__).parent / "Pulumi.prodlike.yaml"
+DEV_CONFIG = PROJECT_DIR / "Pulumi.dev.yaml"
+
+
+@pytest.fixture(scope="session")
+def dev() -> StackGraph:
+    mocks = CaptureMocks(region="us-east-1")
+    return StackGraph(run_program(mocks, stack="dev", config_file=DEV_CONFIG), mocks)
+
+
+@pytest.fixture(scope="session")
+def prod() -> StackGraph:
+    mocks = CaptureMocks(region="eu-west-1")
+    return StackGraph(run_program(mocks, stack="prod", config_file=PRODLIKE_CONFIG), mocks)

@@ -1,0 +1,162 @@
+"""The dev stack's whole graph: what exists, how it is organised, what it exports, and how it was built."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+
+import yaml
+from conftest import DEV_CONFIG
+from stack_graph import NOTIFICATION, PROVIDER
+
+from tools.capture_mocks import GET_CALLER_IDENTITY
+
+EXPECTED_DEV_COUNTS = {
+    # storage
+    "aws:kms/key:Key": 1,
+    "aws:kms/alias:Alias": 1,
+    "aws:kms/keyPolicy:KeyPolicy": 1,
+    "aws:s3/bucket:Bucket": 1,
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 1,
+    "aws:s3/bucketVersioning:BucketVersioning": 1,
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": 1,
+    "aws:s3/bucketPolicy:BucketPolicy": 1,
+    "aws:s3/bucketNotification:BucketNotification": 1,
+    "aws:dynamodb/table:Table": 1,
+    # messaging: notifications, ops and the sns route's topic; 4 DLQs + the sqs route's queue
+    "aws:sns/topic:Topic": 3,
+    "aws:sns/topicPolicy:TopicPolicy": 3,
+    "aws:sns/topicSubscription:TopicSubscription": 1,
+    "aws:sqs/queue:Queue": 5,
+    "aws:sqs/queuePolicy:QueuePolicy": 5,
+    "aws:cloudwatch/eventRule:EventRule": 2,
+    "aws:cloudwatch/eventTarget:EventTarget": 2,
+    # compute: one function per route
+    "aws:lambda/function:Function": 4,
+    "aws:lambda/functionRecursionConfig:FunctionRecursionConfig": 4,
+    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": 3,
+    "aws:lambda/permission:Permission": 3,
+    "aws:lambda/eventSourceMapping:EventSourceMapping": 1,
+    "aws:cloudwatch/logGroup:LogGroup": 4,
+    # IAM: 4 function roles + the SageMaker execution role
+    "aws:iam/role:Role": 5,
+    "aws:iam/rolePolicy:RolePolicy": 5,
+    # ml
+    "aws:sagemaker/model:Model": 1,
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": 1,
+    "aws:sagemaker/endpoint:Endpoint": 1,
+    # observability: 3 per route, queue age for the sqs route, 2 endpoint alarms
+    "aws:cloudwatch/metricAlarm:MetricAlarm": 15,
+    # components
+    "ai-event-pipeline:storage:Storage": 1,
+    "ai-event-pipeline:messaging:Topics": 1,
+    "ai-event-pipeline:messaging:RouteChannel": 4,
+    "ai-event-pipeline:messaging:EndpointStateEvents": 1,
+    "ai-event-pipeline:messaging:BucketEvents": 1,
+    "ai-event-pipeline:compute:InferenceFunction": 4,
+    "ai-event-pipeline:iam:ExecutionRole": 5,
+    "ai-event-pipeline:iam:KeyAccess": 1,
+    "ai-event-pipeline:ml:InferenceEndpoint": 1,
+    "ai-event-pipeline:observability:Alarms": 1,
+    PROVIDER: 1,
+}
+
+COMPONENT_TOKEN = re.compile(r"^ai-event-pipeline:(storage|messaging|iam|compute|ml|observability):[A-Z]\w+$")
+
+
+def test_dev_stack_declares_exactly_the_expected_resources_per_type(dev):
+    assert Counter(r.type for r in dev.run.resources) == EXPECTED_DEV_COUNTS
+
+
+def test_component_type_tokens_name_their_module_and_class(dev):
+    components = [r.type for r in dev.run.resources if not r.type.startswith(("aws:", "pulumi:"))]
+    assert components
+    assert all(COMPONENT_TOKEN.match(token) for token in components), components
+
+
+def test_every_aws_resource_is_a_child_of_a_project_component(dev):
+    orphans = [
+        r.key
+        for r in dev.run.resources
+        if r.type.startswith("aws:") and not (r.parent and r.parent[0].startswith("ai-event-pipeline:"))
+    ]
+    assert orphans == []
+
+
+def test_every_aws_resource_uses_the_explicit_provider(dev):
+    (provider,) = dev.of_type(PROVIDER)
+    used = {dev.mocks.providers[r.key] for r in dev.run.resources if r.type.startswith("aws:")}
+    assert len(used) == 1
+    assert used.pop().split("::")[-2:] == [provider.name, provider.id]
+
+
+def test_provider_sets_the_stack_region_and_default_tags(dev):
+    (provider,) = dev.of_type(PROVIDER)
+    assert provider.inputs["region"] == "us-east-1"
+    # Provider inputs travel JSON-encoded.
+    assert json.loads(provider.inputs["defaultTags"]) == {
+        "tags": {"project": "ai-event-pipeline", "stack": "dev", "managed-by": "pulumi"},
+    }
+
+
+def test_bucket_has_exactly_one_notification_configuration(dev):
+    assert len(dev.of_type(NOTIFICATION)) == 1
+
+
+def test_program_only_invokes_get_caller_identity(dev):
+    assert set(dev.mocks.calls) == {GET_CALLER_IDENTITY}
+
+
+def test_program_runs_without_warnings(dev):
+    assert dev.run.warnings == []
+
+
+def test_config_keys_in_dev_stack_file_are_exactly_the_keys_the_program_reads(dev):
+    in_file = set(yaml.safe_load(DEV_CONFIG.read_text())["config"])
+    assert dev.run.config_keys_read == in_file
+
+
+def test_stack_exports_the_names_other_tools_rely_on(dev):
+    assert set(dev.outputs) == {
+        "region",
+        "bucket_name",
+        "bucket_arn",
+        "results_table_name",
+        "notifications_topic_arn",
+        "ops_topic_arn",
+        "endpoint_name",
+        "kms_key_arn",
+        "routes",
+    }
+    assert dev.outputs["bucket_arn"] == f"arn:aws:s3:::{dev.outputs['bucket_name']}"
+    assert dev.outputs["endpoint_name"] == "ai-event-pipeline-dev"
+
+
+def test_route_exports_carry_each_route_kinds_resources(dev):
+    common = {"via", "prefix", "suffix", "function_name", "function_arn", "role_arn", "dlq_url", "dlq_arn"}
+    extra = {
+        "sns": {"topic_arn"},
+        "sqs": {"queue_url", "queue_arn"},
+        "lambda": set(),
+        "eventbridge": {"rule_name", "rule_arn"},
+    }
+    routes = dev.outputs["routes"]
+    assert {name: r["via"] for name, r in routes.items()} == {
+        "uploads": "sns",
+        "batch": "sqs",
+        "data": "lambda",
+        "events": "eventbridge",
+    }
+    for name, route in routes.items():
+        assert set(route) == common | extra[route["via"]], name
+    assert routes["data"]["suffix"] == ".json"
+    assert routes["uploads"]["suffix"] is None
+
+
+def test_route_exports_point_at_declared_resources(dev):
+    for name, route in dev.outputs["routes"].items():
+        for key in ("function_arn", "role_arn", "dlq_arn", "topic_arn", "queue_arn", "rule_arn"):
+            if key in route:
+                assert dev.resolve(route[key]), (name, key)
+        assert dev.resolve(route["dlq_url"]).outputs["arn"] == route["dlq_arn"]
