@@ -201,7 +201,7 @@ class StackConfig:
 DEFAULTS: dict[str, Any] = {
     "function": {
         "memoryMb": 1024,
-        "timeoutSeconds": 60,
+        "timeoutSeconds": 300,
         "logRetentionDays": 14,
         "maxObjectBytes": contract.DEFAULT_MAX_OBJECT_BYTES,
     },
@@ -544,7 +544,13 @@ def _parse_function(
     )
     settings = FunctionSettings(
         memory_mb=reader.integer("memoryMb", 128, 10240, "Lambda's memory range in MB"),
-        timeout_seconds=reader.integer("timeoutSeconds", 1, 900, "Lambda's timeout range in seconds"),
+        # The handler's worst case for one object's chain of AWS calls, up to Lambda's 15-minute maximum.
+        timeout_seconds=reader.integer(
+            "timeoutSeconds",
+            contract.HANDLER_MIN_TIMEOUT_SECONDS,
+            900,
+            "seconds: at least the handler's worst case for one object",
+        ),
         reserved_concurrency=reader.integer(
             "reservedConcurrency",
             1,

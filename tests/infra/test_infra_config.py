@@ -54,7 +54,7 @@ def test_dev_stack_file_parses_into_typed_settings():
         ("data", "data/", ".json", "lambda"),
         ("events", "events/", None, "eventbridge"),
     ]
-    assert (config.function.memory_mb, config.function.timeout_seconds) == (1024, 60)
+    assert (config.function.memory_mb, config.function.timeout_seconds) == (1024, 300)
     assert config.model.mode == "serverless"
     assert config.model.environment["HF_TASK"] == "text-classification"
     assert config.deletion_protection is False
@@ -69,7 +69,7 @@ def test_region_placeholder_in_model_image_becomes_the_stack_region():
 def test_omitted_optional_sections_take_documented_defaults():
     values = {"routes": [{"name": "only", "prefix": "in/", "via": "sqs"}], "model": dev_values()["model"]}
     config = parse_config(values, stack="staging", region="us-west-2")
-    assert config.function.timeout_seconds == 60
+    assert config.function.timeout_seconds == 300
     assert config.function.max_object_bytes == contract.DEFAULT_MAX_OBJECT_BYTES
     assert config.function.reserved_concurrency is None
     assert config.function.powertools_layer_arn == default_powertools_layer_arn("us-west-2")
@@ -227,9 +227,15 @@ ERROR_CASES = [
     ),
     (
         "timeout as text",
-        _set("function.timeoutSeconds", "60"),
+        _set("function.timeoutSeconds", "300"),
         "us-east-1",
-        r"function\.timeoutSeconds must be an integer from 1 to 900.*got '60'",
+        r"function\.timeoutSeconds must be an integer from 240 to 900.*got '300'",
+    ),
+    (
+        "timeout shorter than the handler's worst case",
+        _set("function.timeoutSeconds", contract.HANDLER_MIN_TIMEOUT_SECONDS - 1),
+        "us-east-1",
+        r"timeoutSeconds must be an integer from 240 to 900, seconds: at least the handler's worst case",
     ),
     (
         "reserved concurrency zero",

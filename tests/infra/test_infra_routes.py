@@ -291,7 +291,7 @@ def test_function_runs_the_shared_handler_on_python313_arm64_with_powertools(dev
     assert function.inputs["handler"] == contract.HANDLER
     assert function.inputs["layers"] == [default_powertools_layer_arn("us-east-1")]
     assert function.inputs["tracingConfig"] == {"mode": "Active"}
-    assert (function.inputs["memorySize"], function.inputs["timeout"]) == (1024, 60)
+    assert (function.inputs["memorySize"], function.inputs["timeout"]) == (1024, 300)
     assert function.inputs["reservedConcurrentExecutions"] == 20
 
 
