@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import botocore.session
 from aws_lambda_powertools import Logger
@@ -34,8 +33,9 @@ SETTINGS: Settings = load_settings(os.environ)
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "inference")
 
 
-@dataclass(frozen=True)
-class ClientTimeouts:
+# A NamedTuple, not a dataclass: dataclasses look their module up in sys.modules, which a module instance
+# loaded with importlib's module_from_spec/exec_module (the local run does) is not in.
+class ClientTimeouts(NamedTuple):
     """Connect/read timeouts (seconds) and total attempts for one AWS client."""
 
     connect: float

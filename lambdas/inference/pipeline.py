@@ -197,8 +197,17 @@ class _Run:
             except adapters.ObjectMissing:
                 if not ref.fallback_key:
                     raise
-                ref = replace(ref, key=ref.fallback_key, fallback_key=None)
-                fetched = adapters.get_object(self.clients.s3, ref.bucket, ref.key, ref.version_id, limit)
+                as_given = replace(ref, key=ref.fallback_key, fallback_key=None)
+                try:
+                    fetched = adapters.get_object(
+                        self.clients.s3, ref.bucket, as_given.key, ref.version_id, limit
+                    )
+                except adapters.ObjectMissing:
+                    raise  # neither exists: "missing" names the decoded key
+                except adapters.PermanentError:
+                    ref = as_given  # it exists under the key as given
+                    raise
+                ref = as_given
         except adapters.ObjectMissing as err:
             return _Prepared(ref, None, result=Result(STATUS_MISSING, err.reason))
         except adapters.PermanentError as err:

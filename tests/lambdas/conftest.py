@@ -1,0 +1,156 @@
+"""Fixtures for the inference handler: a moto world (bucket, table, topic with a queue subscribed) and fresh
+instances of the handler module loaded with a function's environment, as the local run loads them."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from inference_fakes import BUCKET, ROUTE
+from moto import mock_aws
+
+from lambdas.inference import contract
+from lambdas.inference.contract import HANDLER, TABLE_PARTITION_KEY, TABLE_PARTITION_KEY_TYPE
+
+ENDPOINT = "model-endpoint"
+TABLE = "results"
+APP_MODULE = HANDLER.rsplit(".", 1)[0]
+
+
+def function_env(**overrides: str) -> dict[str, str]:
+    """The environment the stack gives an inference function."""
+    env = {
+        contract.ENV_RESULTS_TABLE: TABLE,
+        contract.ENV_ENDPOINT_NAME: ENDPOINT,
+        contract.ENV_NOTIFICATIONS_TOPIC_ARN: "arn:aws:sns:us-east-1:123456789012:notifications",
+        contract.ENV_ROUTE_NAME: ROUTE,
+        contract.ENV_MAX_OBJECT_BYTES: "1024",
+        contract.ENV_MAX_WORKERS: "8",
+    }
+    env.update(overrides)
+    return env
+
+
+@contextmanager
+def environment(env: Mapping[str, str | None]) -> Iterator[None]:
+    """Temporarily set (value) or unset (None) environment variables."""
+    saved = {name: os.environ.get(name) for name in env}
+    try:
+        for name, value in env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def load_app(env: Mapping[str, str | None]) -> ModuleType:
+    """A separate instance of the handler module, imported with `env` (like one Lambda container)."""
+    spec = importlib.util.find_spec(APP_MODULE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    with environment(env):
+        spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class World:
+    """The moto resources one function talks to, plus a queue receiving the published outcomes."""
+
+    s3: Any
+    dynamodb: Any
+    sns: Any
+    sqs: Any
+    topic_arn: str
+    outcomes_queue_url: str
+
+    def put(self, key: str, body: bytes) -> dict[str, Any]:
+        return self.s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+
+    def item(self, key: str) -> dict[str, Any] | None:
+        from boto3.dynamodb.types import TypeDeserializer  # noqa: PLC0415
+
+        response = self.dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": f"s3://{BUCKET}/{key}"}})
+        raw = response.get("Item")
+        return None if raw is None else {name: TypeDeserializer().deserialize(v) for name, v in raw.items()}
+
+    def items(self) -> list[dict[str, Any]]:
+        return self.dynamodb.scan(TableName=TABLE)["Items"]
+
+    def outcomes(self) -> list[dict[str, Any]]:
+        """Published outcome notifications (SNS envelopes delivered to the subscribed queue)."""
+        received: list[dict[str, Any]] = []
+        while True:
+            batch = self.sqs.receive_message(QueueUrl=self.outcomes_queue_url, MaxNumberOfMessages=10)
+            messages = batch.get("Messages", [])
+            if not messages:
+                return received
+            received.extend(json.loads(message["Body"]) for message in messages)
+            for message in messages:
+                self.sqs.delete_message(
+                    QueueUrl=self.outcomes_queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
+
+    def queue_model_results(self, *bodies: Any) -> None:
+        """Queue InvokeEndpoint responses in moto (each distinct request takes the next one)."""
+        requests.post(
+            "http://motoapi.amazonaws.com/moto-api/static/sagemaker/endpoint-results",
+            json={
+                "results": [
+                    {
+                        "Body": json.dumps(body),
+                        "ContentType": "application/json",
+                        "InvokedProductionVariant": "v",
+                    }
+                    for body in bodies
+                ]
+            },
+            timeout=5,
+        )
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket=BUCKET)
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": TABLE_PARTITION_KEY, "KeyType": "HASH"}],
+            AttributeDefinitions=[
+                {"AttributeName": TABLE_PARTITION_KEY, "AttributeType": TABLE_PARTITION_KEY_TYPE}
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        sns = boto3.client("sns", region_name="us-east-1")
+        topic_arn = sns.create_topic(Name="notifications")["TopicArn"]
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        queue_url = sqs.create_queue(QueueName="outcomes")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        yield World(s3, dynamodb, sns, sqs, topic_arn, queue_url)
+
+
+@pytest.fixture
+def app(world: World) -> ModuleType:
+    """A fresh handler module instance wired to the moto world."""
+    return load_app(function_env(**{contract.ENV_NOTIFICATIONS_TOPIC_ARN: world.topic_arn}))

@@ -1,0 +1,284 @@
+"""In-process stand-ins and event builders for the inference handler's tests (no AWS, no moto)."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote_plus
+
+from botocore.exceptions import ClientError
+
+from lambdas.inference.settings import Settings
+
+BUCKET = "ingest-bucket"
+ROUTE = "uploads"
+
+
+def settings(**overrides: Any) -> Settings:
+    """Settings for pipeline tests."""
+    values = {
+        "results_table": "results",
+        "endpoint_name": "model-endpoint",
+        "topic_arn": "arn:aws:sns:us-east-1:123456789012:notifications",
+        "route": ROUTE,
+        "max_object_bytes": 1024,
+        "max_workers": 8,
+        "model_max_batch_size": 1,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def client_error(code: str, operation: str, status: int = 400, **extra: Any) -> ClientError:
+    """A ClientError shaped like botocore's parsed error responses."""
+    response = {
+        "Error": {"Code": code, "Message": f"{code} (test)"},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
+    response.update(extra)
+    return ClientError(response, operation)
+
+
+class Body:
+    """A streaming body that records how much was read."""
+
+    def __init__(self, data: bytes) -> None:
+        self._stream = io.BytesIO(data)
+        self.bytes_read = 0
+        self.closed = False
+
+    def read(self, amt: int | None = None) -> bytes:
+        chunk = self._stream.read(amt) if amt is not None else self._stream.read()
+        self.bytes_read += len(chunk)
+        return chunk
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeS3:
+    """Objects by key; keys listed in `errors` raise that ClientError."""
+
+    def __init__(self, objects: dict[str, bytes] | None = None, errors: dict[str, ClientError] | None = None):
+        self.objects = dict(objects or {})
+        self.errors = dict(errors or {})
+        self.calls: list[dict[str, Any]] = []
+        self.bodies: list[Body] = []
+
+    def get_object(self, **request: Any) -> dict[str, Any]:
+        self.calls.append(request)
+        key = request["Key"]
+        if key in self.errors:
+            raise self.errors[key]
+        if key not in self.objects:
+            raise client_error("NoSuchKey", "GetObject", 404)
+        body = Body(self.objects[key])
+        self.bodies.append(body)
+        return {"Body": body, "ContentLength": len(self.objects[key]), "ETag": '"etag-of-object"'}
+
+
+class FakeModel:
+    """Answers each request with `respond(request_document)`; `respond` may raise a ClientError."""
+
+    def __init__(self, respond: Callable[[Any], Any]) -> None:
+        self.respond = respond
+        self.requests: list[Any] = []
+        self._lock = threading.Lock()
+
+    def invoke_endpoint(self, **request: Any) -> dict[str, Any]:
+        document = json.loads(request["Body"])
+        with self._lock:
+            self.requests.append(document)
+        return {"Body": Body(json.dumps(self.respond(document)).encode())}
+
+
+def echo_model(document: Any) -> Any:
+    """A model that labels each input with its own text (lists answered with lists)."""
+    inputs = document.get("inputs") if isinstance(document, dict) else None
+    if isinstance(inputs, list):
+        return [{"label": text, "score": 0.5} for text in inputs]
+    return {"label": inputs if isinstance(inputs, str) else "json", "score": 0.5}
+
+
+class FakeTable:
+    """Unconditional put_item; `stored` answers ConditionalCheckFailed with that item for those keys."""
+
+    def __init__(
+        self, stored: dict[str, dict[str, Any]] | None = None, errors: dict[str, ClientError] | None = None
+    ):
+        self.stored = dict(stored or {})
+        self.errors = dict(errors or {})
+        self.items: dict[str, dict[str, Any]] = {}
+        self.calls: list[dict[str, Any]] = []
+
+    def put_item(self, **request: Any) -> dict[str, Any]:
+        self.calls.append(request)
+        pk = request["Item"]["pk"]["S"]
+        if pk in self.errors:
+            raise self.errors[pk]
+        if pk in self.stored:
+            raise client_error("ConditionalCheckFailedException", "PutItem", Item=self.stored[pk])
+        self.items[pk] = request["Item"]
+        return {}
+
+
+class FakeTopic:
+    """Records PublishBatch entries; entries whose message pk is in `refuse` are reported Failed."""
+
+    def __init__(self, refuse: set[str] | None = None, error: ClientError | None = None) -> None:
+        self.refuse = set(refuse or ())
+        self.error = error
+        self.calls: list[list[dict[str, Any]]] = []
+
+    def publish_batch(
+        self, TopicArn: str, PublishBatchRequestEntries: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        self.calls.append(PublishBatchRequestEntries)
+        if self.error is not None:
+            raise self.error
+        successful, failed = [], []
+        for entry in PublishBatchRequestEntries:
+            if json.loads(entry["Message"])["pk"] in self.refuse:
+                failed.append({"Id": entry["Id"], "Code": "InternalError", "SenderFault": False})
+            else:
+                successful.append({"Id": entry["Id"], "MessageId": f"m-{entry['Id']}"})
+        return {"Successful": successful, "Failed": failed}
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return [entry for call in self.calls for entry in call]
+
+
+# --- event builders -------------------------------------------------------------------------------------
+def s3_record(
+    key: str,
+    *,
+    bucket: str = BUCKET,
+    event_name: str = "ObjectCreated:Put",
+    sequencer: str | None = "0055AED6DCD90281E5",
+    size: int | None = None,
+    version_id: Any = None,
+    encode: bool = True,
+) -> dict[str, Any]:
+    """One S3 notification record, its key form-encoded as S3 sends it."""
+    obj: dict[str, Any] = {"key": quote_plus(key, safe="/") if encode else key, "eTag": "0123456789abcdef"}
+    if sequencer is not None:
+        obj["sequencer"] = sequencer
+    if size is not None:
+        obj["size"] = size
+    if version_id is not None:
+        obj["versionId"] = version_id
+    return {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": "us-east-1",
+        "eventTime": "2024-05-01T12:00:00.000Z",
+        "eventName": event_name,
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+            "object": obj,
+        },
+    }
+
+
+def s3_event(*records: dict[str, Any]) -> dict[str, Any]:
+    """A direct S3 → Lambda event."""
+    return {"Records": list(records)}
+
+
+def sns_envelope(message: dict[str, Any] | str) -> dict[str, Any]:
+    """The SNS notification document (as SQS receives it without raw delivery)."""
+    return {
+        "Type": "Notification",
+        "MessageId": "sns-message-id",
+        "TopicArn": "arn:aws:sns:us-east-1:123456789012:object-events",
+        "Message": message if isinstance(message, str) else json.dumps(message),
+        "Timestamp": "2024-05-01T12:00:01.000Z",
+    }
+
+
+def sns_event(*messages: dict[str, Any] | str) -> dict[str, Any]:
+    """An SNS → Lambda event, one record per message."""
+    records = []
+    for index, message in enumerate(messages):
+        envelope = sns_envelope(message)
+        envelope["MessageId"] = f"sns-{index}"
+        records.append({"EventSource": "aws:sns", "EventVersion": "1.0", "Sns": envelope})
+    return {"Records": records}
+
+
+def sqs_event(*bodies: dict[str, Any] | str, ids: list[str] | None = None) -> dict[str, Any]:
+    """An SQS → Lambda event, one record per body."""
+    ids = ids or [f"msg-{index}" for index in range(len(bodies))]
+    return {
+        "Records": [
+            {
+                "messageId": message_id,
+                "receiptHandle": f"handle-{message_id}",
+                "body": body if isinstance(body, str) else json.dumps(body),
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:inference",
+                "awsRegion": "us-east-1",
+            }
+            for message_id, body in zip(ids, bodies, strict=True)
+        ]
+    }
+
+
+def eventbridge_event(
+    key: str,
+    *,
+    bucket: str = BUCKET,
+    detail_type: str = "Object Created",
+    sequencer: str | None = "006408CAD69598B05E",
+    size: int | None = None,
+    version_id: str | None = None,
+) -> dict[str, Any]:
+    """An EventBridge S3 event with the key exactly as given."""
+    obj: dict[str, Any] = {"key": key, "etag": "4e68adba0abe2dc8653dc3354e14c01d"}
+    if sequencer is not None:
+        obj["sequencer"] = sequencer
+    if size is not None:
+        obj["size"] = size
+    if version_id is not None:
+        obj["version-id"] = version_id
+    return {
+        "version": "0",
+        "id": "eb-event-id",
+        "detail-type": detail_type,
+        "source": "aws.s3",
+        "account": "123456789012",
+        "time": "2024-05-01T12:00:00Z",
+        "region": "us-east-1",
+        "resources": [f"arn:aws:s3:::{bucket}"],
+        "detail": {"version": "0", "bucket": {"name": bucket}, "object": obj, "reason": "PutObject"},
+    }
+
+
+S3_TEST_EVENT = {
+    "Service": "Amazon S3",
+    "Event": "s3:TestEvent",
+    "Time": "2024-05-01T12:00:00.000Z",
+    "Bucket": BUCKET,
+    "RequestId": "5582815E1AEA5ADF",
+    "HostId": "8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE",
+}
+
+
+class LambdaContext:
+    """The attributes of a Lambda context object that the handler (Powertools Logger) reads."""
+
+    function_name = "inference-uploads"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:inference-uploads"
+    aws_request_id = "request-id"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 60_000

@@ -1,0 +1,269 @@
+"""Every event shape a route delivers is normalised to object references (pure; no AWS)."""
+
+import json
+
+import pytest
+from inference_fakes import (
+    BUCKET,
+    ROUTE,
+    S3_TEST_EVENT,
+    eventbridge_event,
+    s3_event,
+    s3_record,
+    sns_envelope,
+    sns_event,
+    sqs_event,
+)
+
+from lambdas.inference.domain import ObjectRef
+from lambdas.inference.events import Source, normalise_event
+
+
+def refs_of(event):
+    normalised = normalise_event(event, ROUTE)
+    return [ref for record in normalised.records for ref in record.refs]
+
+
+def only_record(event):
+    normalised = normalise_event(event, ROUTE)
+    assert len(normalised.records) == 1
+    return normalised.records[0]
+
+
+# --- the four routes ------------------------------------------------------------------------------------
+def test_a_direct_s3_notification_becomes_one_reference_with_provenance():
+    event = s3_event(s3_record("docs/a.txt", size=12, version_id="v1", sequencer="0055AED6DCD90281E5"))
+    assert refs_of(event) == [
+        ObjectRef(
+            bucket=BUCKET,
+            key="docs/a.txt",
+            version_id="v1",
+            etag="0123456789abcdef",
+            size=12,
+            sequencer="0055AED6DCD90281E5",
+            event_time="2024-05-01T12:00:00.000Z",
+            route=ROUTE,
+        )
+    ]
+
+
+def test_a_direct_s3_event_is_detected_as_s3():
+    assert normalise_event(s3_event(s3_record("a.txt")), ROUTE).source is Source.S3
+
+
+def test_an_sns_record_carrying_an_s3_notification_is_unwrapped():
+    normalised = normalise_event(sns_event(s3_event(s3_record("docs/a.txt"))), ROUTE)
+    assert normalised.source is Source.SNS
+    assert [ref.key for ref in normalised.records[0].refs] == ["docs/a.txt"]
+
+
+def test_an_sqs_record_whose_body_is_an_s3_notification_is_unwrapped():
+    normalised = normalise_event(sqs_event(s3_event(s3_record("batch/a.txt"))), ROUTE)
+    assert normalised.source is Source.SQS
+    assert normalised.records[0].record_id == "msg-0"
+    assert [ref.key for ref in normalised.records[0].refs] == ["batch/a.txt"]
+
+
+def test_an_sqs_record_holding_a_non_raw_sns_envelope_is_unwrapped_twice():
+    event = sqs_event(sns_envelope(s3_event(s3_record("uploads/a.txt"))))
+    assert [ref.key for ref in refs_of(event)] == ["uploads/a.txt"]
+
+
+def test_an_eventbridge_object_created_event_becomes_a_reference():
+    event = eventbridge_event("events/a.txt", size=7, version_id="v9", sequencer="006408CAD69598B05E")
+    normalised = normalise_event(event, ROUTE)
+    assert normalised.source is Source.EVENTBRIDGE
+    assert normalised.records[0].refs == (
+        ObjectRef(
+            BUCKET,
+            "events/a.txt",
+            "v9",
+            "4e68adba0abe2dc8653dc3354e14c01d",
+            7,
+            "006408CAD69598B05E",
+            "2024-05-01T12:00:00Z",
+            ROUTE,
+        ),
+    )
+
+
+def test_an_sqs_wrapped_eventbridge_event_is_unwrapped():
+    assert [ref.key for ref in refs_of(sqs_event(eventbridge_event("events/a.txt")))] == ["events/a.txt"]
+
+
+def test_an_sns_delivered_eventbridge_event_is_unwrapped():
+    assert [ref.key for ref in refs_of(sns_event(eventbridge_event("events/a.txt")))] == ["events/a.txt"]
+
+
+def test_each_sqs_record_keeps_its_own_message_id():
+    event = sqs_event(s3_event(s3_record("a.txt")), s3_event(s3_record("b.txt")), ids=["m1", "m2"])
+    records = normalise_event(event, ROUTE).records
+    assert [(r.record_id, r.refs[0].key) for r in records] == [("m1", "a.txt"), ("m2", "b.txt")]
+
+
+def test_a_notification_with_several_records_yields_each_object():
+    event = sqs_event(s3_event(s3_record("a.txt"), s3_record("b.txt")))
+    assert [ref.key for ref in refs_of(event)] == ["a.txt", "b.txt"]
+
+
+# --- keys -----------------------------------------------------------------------------------------------
+def test_a_plus_in_a_notification_key_is_a_space():
+    assert refs_of(s3_event(s3_record("New+File.jpg", encode=False)))[0].key == "New File.jpg"
+
+
+def test_an_encoded_plus_in_a_notification_key_is_a_plus():
+    assert refs_of(s3_event(s3_record("a%2Bb.txt", encode=False)))[0].key == "a+b.txt"
+
+
+def test_spaces_plus_and_unicode_survive_encoding_round_trip():
+    key = "dir/ünï cödé + 文字 ✓.txt"
+    assert refs_of(s3_event(s3_record(key)))[0].key == key
+
+
+def test_an_encoded_eventbridge_key_is_decoded_and_keeps_the_raw_key_as_fallback():
+    ref = refs_of(eventbridge_event("my+file%2B1.txt"))[0]
+    assert (ref.key, ref.fallback_key) == ("my file+1.txt", "my+file%2B1.txt")
+
+
+def test_a_plain_eventbridge_key_has_no_fallback():
+    ref = refs_of(eventbridge_event("events/plain.txt"))[0]
+    assert (ref.key, ref.fallback_key) == ("events/plain.txt", None)
+
+
+def test_notification_keys_have_no_fallback_because_s3_always_encodes_them():
+    assert refs_of(s3_event(s3_record("a b.txt")))[0].fallback_key is None
+
+
+# --- tolerated variations -------------------------------------------------------------------------------
+def test_an_s3_prefixed_event_name_is_accepted():
+    assert len(refs_of(s3_event(s3_record("a.txt", event_name="s3:ObjectCreated:Copy")))) == 1
+
+
+@pytest.mark.parametrize("version", ["2.0", "2.1", "2.2", "2.3", "2.6"])
+def test_any_minor_event_version_is_accepted(version):
+    record = s3_record("a.txt")
+    record["eventVersion"] = version
+    assert len(refs_of(s3_event(record))) == 1
+
+
+@pytest.mark.parametrize("version_id", [None, "", "null-json"])
+def test_an_absent_empty_or_null_version_id_means_no_version(version_id):
+    record = s3_record("a.txt")
+    if version_id == "null-json":
+        record["s3"]["object"]["versionId"] = None
+    elif version_id is not None:
+        record["s3"]["object"]["versionId"] = version_id
+    assert refs_of(s3_event(record))[0].version_id is None
+
+
+def test_a_missing_sequencer_is_not_an_error():
+    assert refs_of(s3_event(s3_record("a.txt", sequencer=None)))[0].sequencer is None
+
+
+def test_a_missing_size_is_not_an_error():
+    assert refs_of(s3_event(s3_record("a.txt")))[0].size is None
+
+
+# --- skipped --------------------------------------------------------------------------------------------
+def test_an_object_removed_event_is_skipped_with_its_uri():
+    record = only_record(s3_event(s3_record("gone.txt", event_name="ObjectRemoved:Delete")))
+    assert record.refs == () and record.problems == ()
+    assert record.skips[0].object_uri == f"s3://{BUCKET}/gone.txt"
+    assert "ObjectRemoved:Delete" in record.skips[0].reason
+
+
+def test_a_glacier_restore_completion_is_not_a_new_object():
+    record = s3_record("cold.txt", event_name="ObjectRestore:Completed")
+    assert only_record(s3_event(record)).refs == ()
+
+
+def test_a_record_with_glacier_restore_data_is_skipped_whatever_its_event_name():
+    record = s3_record("cold.txt")
+    record["glacierEventData"] = {"restoreEventData": {"lifecycleRestoreStorageClass": "standard"}}
+    assert "restore" in only_record(s3_event(record)).skips[0].reason
+
+
+def test_an_eventbridge_object_deleted_event_is_skipped():
+    record = only_record(eventbridge_event("a.txt", detail_type="Object Deleted"))
+    assert record.refs == () and "Object Deleted" in record.skips[0].reason
+
+
+def test_a_direct_s3_test_event_is_acknowledged():
+    normalised = normalise_event(S3_TEST_EVENT, ROUTE)
+    assert normalised.source is Source.S3_TEST
+    assert normalised.problem is None and "s3:TestEvent" in normalised.records[0].skips[0].reason
+
+
+def test_an_s3_test_event_in_an_sqs_body_is_acknowledged():
+    record = only_record(sqs_event(S3_TEST_EVENT))
+    assert (record.refs, record.problems) == ((), ())
+    assert record.skips
+
+
+def test_an_s3_test_event_in_an_sns_message_is_acknowledged():
+    record = only_record(sns_event(S3_TEST_EVENT))
+    assert (record.refs, record.problems, len(record.skips)) == ((), (), 1)
+
+
+# --- unrecognisable -------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ("hello world", "not JSON"),
+        ("", "empty"),
+        (json.dumps({"message": "foo"}), "not an S3 notification"),
+        (json.dumps([1, 2]), "not an object"),
+    ],
+)
+def test_an_sqs_body_that_is_not_an_s3_notification_is_a_record_problem(body, problem):
+    record = only_record(sqs_event(body))
+    assert record.refs == ()
+    assert problem in record.problems[0]
+
+
+def test_an_sns_message_that_is_plain_text_is_a_record_problem():
+    assert "not JSON" in only_record(sns_event("Hello from SNS!")).problems[0]
+
+
+def test_an_eventbridge_event_from_another_source_is_a_problem():
+    event = {
+        "version": "0",
+        "id": "x",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "detail": {},
+    }
+    assert "not an S3 notification" in only_record(event).problems[0]
+
+
+def test_an_unsupported_major_event_version_is_a_problem():
+    record = s3_record("a.txt")
+    record["eventVersion"] = "3.0"
+    assert "eventVersion" in only_record(s3_event(record)).problems[0]
+
+
+def test_an_s3_record_without_a_key_is_a_problem():
+    record = s3_record("a.txt")
+    del record["s3"]["object"]["key"]
+    assert only_record(s3_event(record)).problems
+
+
+def test_one_bad_record_does_not_hide_the_good_ones_in_the_same_message():
+    bad = s3_record("b.txt")
+    del bad["s3"]["bucket"]
+    record = only_record(sqs_event(s3_event(s3_record("a.txt"), bad)))
+    assert [ref.key for ref in record.refs] == ["a.txt"] and len(record.problems) == 1
+
+
+def test_an_event_of_unknown_shape_is_a_problem_of_the_whole_event():
+    normalised = normalise_event({"invocationSchemaVersion": "1.0", "tasks": []}, ROUTE)
+    assert normalised.source is Source.UNKNOWN and normalised.problem
+
+
+def test_records_from_another_service_are_a_problem_of_the_whole_event():
+    normalised = normalise_event({"Records": [{"eventSource": "aws:kinesis"}]}, ROUTE)
+    assert "aws:kinesis" in normalised.problem
+
+
+def test_a_non_object_event_is_a_problem():
+    assert normalise_event("text", ROUTE).problem

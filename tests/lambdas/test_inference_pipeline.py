@@ -1,0 +1,379 @@
+"""The pipeline with in-process fake clients: isolation, batching, publishing and redelivery rules."""
+
+import json
+import logging
+import threading
+
+from inference_fakes import (
+    BUCKET,
+    ROUTE,
+    FakeModel,
+    FakeS3,
+    FakeTable,
+    FakeTopic,
+    client_error,
+    echo_model,
+    settings,
+)
+
+from lambdas.inference import contract
+from lambdas.inference.domain import ObjectRef, sequencer_order
+from lambdas.inference.pipeline import TRANSIENT, UNCHANGED, WRITTEN, Clients, process
+
+
+def ref(key, *, size=None, sequencer="0055AED6DCD90281E5", fallback_key=None, version_id=None):
+    return ObjectRef(
+        BUCKET, key, version_id, "etag", size, sequencer, "2024-05-01T12:00:00Z", ROUTE, fallback_key
+    )
+
+
+def world(objects=None, *, model=echo_model, s3_errors=None, table=None, topic=None):
+    return Clients(
+        s3=FakeS3(objects or {}, s3_errors),
+        sagemaker_runtime=model if isinstance(model, FakeModel) else FakeModel(model),
+        dynamodb=table or FakeTable(),
+        sns=topic or FakeTopic(),
+    )
+
+
+def texts(n, prefix="t"):
+    return {f"{prefix}{index}.txt": f"{prefix}{index}".encode() for index in range(n)}
+
+
+def model_error(status):
+    return client_error(
+        "ModelError", "InvokeEndpoint", 424, OriginalStatusCode=status, OriginalMessage="bad input"
+    )
+
+
+def status_of(clients, key):
+    return clients.dynamodb.items[f"s3://{BUCKET}/{key}"]["status"]["S"]
+
+
+# --- one object ----------------------------------------------------------------------------------------
+def test_an_object_is_read_scored_written_and_published():
+    clients = world({"a.txt": b"hello"})
+    [outcome] = process([ref("a.txt")], clients, settings())
+    assert (outcome.disposition, outcome.result.status, outcome.published) == (WRITTEN, "completed", True)
+    item = clients.dynamodb.items[f"s3://{BUCKET}/a.txt"]
+    assert item["prediction"]["M"]["label"] == {"S": "hello"}
+    assert json.loads(clients.sns.messages[0]["Message"])["status"] == "completed"
+
+
+def test_the_write_is_conditional_on_the_sequencer():
+    clients = world({"a.txt": b"hello"})
+    process([ref("a.txt")], clients, settings())
+    request = clients.dynamodb.calls[0]
+    assert "#order < :order" in request["ConditionExpression"]
+    assert request["ExpressionAttributeValues"][":order"] == {"S": sequencer_order("0055AED6DCD90281E5")}
+
+
+def test_an_event_without_sequencer_only_writes_a_new_item():
+    clients = world({"a.txt": b"hello"})
+    process([ref("a.txt", sequencer=None)], clients, settings())
+    assert clients.dynamodb.calls[0]["ConditionExpression"] == "attribute_not_exists(#pk)"
+
+
+def test_the_event_version_is_read():
+    clients = world({"a.txt": b"hello"})
+    process([ref("a.txt", version_id="v7")], clients, settings())
+    assert clients.s3.calls[0]["VersionId"] == "v7"
+
+
+def test_a_missing_object_is_recorded_missing():
+    clients = world({})
+    [outcome] = process([ref("gone.txt")], clients, settings())
+    assert (outcome.result.status, outcome.result.reason) == (
+        contract.STATUS_MISSING,
+        contract.REASON_NO_SUCH_KEY,
+    )
+    assert status_of(clients, "gone.txt") == "missing"
+
+
+def test_an_object_the_event_says_is_too_large_is_rejected_without_reading_it():
+    clients = world({"big.txt": b"x" * 2000})
+    [outcome] = process([ref("big.txt", size=2000)], clients, settings(max_object_bytes=1024))
+    assert (outcome.result.status, outcome.result.reason) == (
+        contract.STATUS_REJECTED,
+        contract.REASON_TOO_LARGE,
+    )
+    assert clients.s3.calls == []
+
+
+def test_an_object_s3_says_is_too_large_is_rejected_without_downloading_its_body():
+    clients = world({"big.txt": b"x" * 2000})
+    [outcome] = process([ref("big.txt")], clients, settings(max_object_bytes=1024))
+    assert outcome.result.reason == contract.REASON_TOO_LARGE
+    assert clients.s3.bodies[0].bytes_read == 0 and clients.s3.bodies[0].closed
+
+
+def test_an_archived_object_is_rejected():
+    clients = world({}, s3_errors={"cold.txt": client_error("InvalidObjectState", "GetObject", 403)})
+    [outcome] = process([ref("cold.txt")], clients, settings())
+    assert outcome.result.reason == contract.REASON_ARCHIVED
+
+
+def test_a_model_client_error_is_recorded_failed():
+    def respond(document):
+        raise model_error(400)
+
+    [outcome] = process([ref("a.txt")], world({"a.txt": b"x"}, model=respond), settings())
+    assert (outcome.result.status, outcome.result.reason) == (
+        contract.STATUS_FAILED,
+        contract.REASON_MODEL_ERROR,
+    )
+
+
+def test_a_model_server_error_is_transient_and_writes_nothing():
+    def respond(document):
+        raise model_error(503)
+
+    clients = world({"a.txt": b"x"}, model=respond)
+    [outcome] = process([ref("a.txt")], clients, settings())
+    assert outcome.disposition == TRANSIENT and clients.dynamodb.calls == [] and clients.sns.calls == []
+
+
+def test_an_eventbridge_key_that_does_not_exist_decoded_is_read_as_given():
+    clients = world({"a+b.txt": b"literal plus"})
+    [outcome] = process([ref("a b.txt", fallback_key="a+b.txt")], clients, settings())
+    assert outcome.ref.key == "a+b.txt"
+    assert status_of(clients, "a+b.txt") == "completed"
+
+
+def test_a_missing_object_with_a_missing_fallback_is_recorded_under_the_decoded_key():
+    clients = world({})
+    [outcome] = process([ref("a b.txt", fallback_key="a+b.txt")], clients, settings())
+    assert outcome.result.status == "missing" and outcome.ref.key == "a b.txt"
+
+
+# --- isolation and concurrency -------------------------------------------------------------------------
+def test_one_object_failing_transiently_does_not_fail_the_others():
+    clients = world(texts(5), s3_errors={"t2.txt": client_error("SlowDown", "GetObject", 503)})
+    outcomes = process([ref(key) for key in texts(5)], clients, settings())
+    assert [o.disposition for o in outcomes] == [WRITTEN, WRITTEN, TRANSIENT, WRITTEN, WRITTEN]
+
+
+def test_an_unexpected_exception_fails_only_its_object():
+    def respond(document):
+        if document["inputs"] == "t1":
+            raise RuntimeError("bug")
+        return echo_model(document)
+
+    outcomes = process([ref(key) for key in texts(3)], world(texts(3), model=respond), settings())
+    assert [o.disposition for o in outcomes] == [WRITTEN, TRANSIENT, WRITTEN]
+    assert "bug" in outcomes[1].error
+
+
+def test_objects_are_read_concurrently():
+    # Four reads must be in flight together to pass the barrier; sequential reads would break it.
+    barrier = threading.Barrier(4, timeout=10)
+
+    class MeetingS3(FakeS3):
+        def get_object(self, **request):
+            barrier.wait()
+            return super().get_object(**request)
+
+    clients = world()
+    clients = Clients(MeetingS3(texts(4)), clients.sagemaker_runtime, clients.dynamodb, clients.sns)
+    outcomes = process([ref(key) for key in texts(4)], clients, settings(max_workers=4))
+    assert all(o.disposition == WRITTEN for o in outcomes)
+
+
+def test_concurrency_never_exceeds_the_pool_size():
+    lock, state = threading.Lock(), {"now": 0, "peak": 0}
+
+    class CountingS3(FakeS3):
+        def get_object(self, **request):
+            with lock:
+                state["now"] += 1
+                state["peak"] = max(state["peak"], state["now"])
+            try:
+                threading.Event().wait(0.002)
+                return super().get_object(**request)
+            finally:
+                with lock:
+                    state["now"] -= 1
+
+    base = world()
+    clients = Clients(CountingS3(texts(12)), base.sagemaker_runtime, base.dynamodb, base.sns)
+    process([ref(key) for key in texts(12)], clients, settings(max_workers=3))
+    assert 1 <= state["peak"] <= 3
+
+
+def test_the_same_event_twice_in_one_batch_is_processed_once():
+    clients = world({"a.txt": b"x"})
+    outcomes = process([ref("a.txt"), ref("a.txt")], clients, settings())
+    assert len(clients.s3.calls) == 1 and [o.disposition for o in outcomes] == [WRITTEN, WRITTEN]
+
+
+def test_every_object_log_line_names_the_object_and_route():
+    records = []
+    log = logging.getLogger("test-inference-pipeline")
+    log.addHandler(type("Collect", (logging.Handler,), {"emit": lambda self, r: records.append(r)})())
+    log.setLevel(logging.INFO)
+    clients = world(texts(2), s3_errors={"t1.txt": client_error("SlowDown", "GetObject", 503)})
+    process([ref(key) for key in texts(2)], clients, settings(), log)
+    assert {r.getMessage() for r in records} >= {
+        "object processed",
+        "object will be retried: transient failure",
+    }
+    assert all(r.object_uri.startswith(f"s3://{BUCKET}/t") and r.route == ROUTE for r in records)
+
+
+# --- model batching ------------------------------------------------------------------------------------
+def test_text_inputs_are_sent_in_chunks_of_the_batch_size():
+    clients = world(texts(5))
+    outcomes = process([ref(key) for key in texts(5)], clients, settings(model_max_batch_size=3))
+    sizes = sorted(len(request["inputs"]) for request in clients.sagemaker_runtime.requests)
+    assert sizes == [2, 3]
+    assert all(o.result.status == "completed" for o in outcomes)
+
+
+def test_batched_predictions_are_mapped_back_by_position():
+    clients = world(texts(6))
+    process([ref(key) for key in texts(6)], clients, settings(model_max_batch_size=6))
+    labels = {pk: item["prediction"]["M"]["label"]["S"] for pk, item in clients.dynamodb.items.items()}
+    assert labels == {f"s3://{BUCKET}/t{index}.txt": f"t{index}" for index in range(6)}
+
+
+def test_a_batch_of_ten_costs_about_two_calls_per_object():
+    clients = world(texts(10))
+    process([ref(key) for key in texts(10)], clients, settings(model_max_batch_size=10, max_workers=10))
+    calls = (
+        len(clients.s3.calls),
+        len(clients.sagemaker_runtime.requests),
+        len(clients.dynamodb.calls),
+        len(clients.sns.calls),
+    )
+    assert calls == (10, 1, 10, 1)
+
+
+def test_json_objects_other_than_a_lone_text_input_are_sent_alone():
+    objects = {"a.txt": b"a", "b.txt": b"b", "c.json": b'{"inputs": "c", "parameters": {"top_k": 1}}'}
+    clients = world(objects)
+    process([ref(key) for key in objects], clients, settings(model_max_batch_size=5))
+    requests = clients.sagemaker_runtime.requests
+    assert {"inputs": "c", "parameters": {"top_k": 1}} in requests
+    assert [sorted(r["inputs"]) for r in requests if isinstance(r["inputs"], list)] == [["a", "b"]]
+
+
+def test_a_chunk_of_one_is_sent_as_a_single_input():
+    clients = world({"a.txt": b"a"})
+    process([ref("a.txt")], clients, settings(model_max_batch_size=4))
+    assert clients.sagemaker_runtime.requests == [{"inputs": "a"}]
+
+
+def test_a_batched_response_of_the_wrong_length_falls_back_to_one_call_per_input():
+    def respond(document):
+        return (
+            {"label": "one answer for everything"}
+            if isinstance(document["inputs"], list)
+            else echo_model(document)
+        )
+
+    clients = world(texts(3), model=respond)
+    outcomes = process([ref(key) for key in texts(3)], clients, settings(model_max_batch_size=3))
+    assert all(o.result.status == "completed" for o in outcomes)
+    requests = clients.sagemaker_runtime.requests
+    batched = [sorted(r["inputs"]) for r in requests if isinstance(r["inputs"], list)]
+    alone = sorted(r["inputs"] for r in requests if isinstance(r["inputs"], str))
+    assert (batched, alone) == ([["t0", "t1", "t2"]], ["t0", "t1", "t2"])
+
+
+def test_a_chunk_the_model_rejects_is_retried_input_by_input_so_only_the_bad_input_fails():
+    def respond(document):
+        inputs = document["inputs"]
+        if "bad" in (inputs if isinstance(inputs, list) else [inputs]):
+            raise model_error(400)
+        return echo_model(document)
+
+    objects = {"a.txt": b"a", "bad.txt": b"bad", "c.txt": b"c"}
+    outcomes = process(
+        [ref(key) for key in objects], world(objects, model=respond), settings(model_max_batch_size=3)
+    )
+    assert [o.result.status for o in outcomes] == ["completed", "failed", "completed"]
+
+
+def test_a_chunk_failing_transiently_fails_only_its_own_objects():
+    def respond(document):
+        if "poison" in document["inputs"]:
+            raise client_error("ThrottlingException", "InvokeEndpoint", 400)
+        return echo_model(document)
+
+    objects = {**texts(3), "poison.txt": b"poison"}
+    clients = world(objects, model=respond)
+    outcomes = process([ref(key) for key in objects], clients, settings(model_max_batch_size=2))
+    failed_request = next(r["inputs"] for r in clients.sagemaker_runtime.requests if "poison" in r["inputs"])
+    transient = {o.ref.key.removesuffix(".txt") for o in outcomes if o.disposition == TRANSIENT}
+    assert transient == set(failed_request) and len(transient) == 2
+    assert sum(o.disposition == WRITTEN for o in outcomes) == 2
+
+
+# --- publishing ----------------------------------------------------------------------------------------
+def test_outcomes_are_published_in_batches_of_at_most_ten():
+    clients = world(texts(25))
+    process([ref(key) for key in texts(25)], clients, settings())
+    assert sorted(len(call) for call in clients.sns.calls) == [5, 10, 10]
+    assert all(len({entry["Id"] for entry in call}) == len(call) for call in clients.sns.calls)
+
+
+def test_each_outcome_message_carries_status_and_route_attributes():
+    clients = world({"a.txt": b"a"}, s3_errors={})
+    process([ref("a.txt"), ref("gone.txt")], clients, settings())
+    attributes = sorted(
+        (e["MessageAttributes"]["status"]["StringValue"], e["MessageAttributes"]["route"]["StringValue"])
+        for e in clients.sns.messages
+    )
+    assert attributes == [("completed", ROUTE), ("missing", ROUTE)]
+
+
+def test_an_outcome_sns_refuses_makes_its_object_transient():
+    clients = world(texts(3), topic=FakeTopic(refuse={f"s3://{BUCKET}/t1.txt"}))
+    outcomes = process([ref(key) for key in texts(3)], clients, settings())
+    assert [o.disposition for o in outcomes] == [WRITTEN, TRANSIENT, WRITTEN]
+    assert "not published" in outcomes[1].error
+
+
+def test_a_failed_publish_call_makes_its_objects_transient():
+    clients = world(texts(2), topic=FakeTopic(error=client_error("Throttling", "PublishBatch", 400)))
+    outcomes = process([ref(key) for key in texts(2)], clients, settings())
+    assert [o.disposition for o in outcomes] == [TRANSIENT, TRANSIENT]
+
+
+# --- redelivery ----------------------------------------------------------------------------------------
+def stored_item(sequencer):
+    return {
+        "pk": {"S": f"s3://{BUCKET}/a.txt"},
+        "status": {"S": "completed"},
+        "route": {"S": ROUTE},
+        "sequencer": {"S": sequencer},
+        contract.SEQUENCER_ORDER_ATTRIBUTE: {"S": sequencer_order(sequencer)},
+    }
+
+
+def test_a_redelivered_event_changes_nothing_and_publishes_the_stored_outcome_again():
+    table = FakeTable(stored={f"s3://{BUCKET}/a.txt": stored_item("0055AED6DCD90281E5")})
+    clients = world({"a.txt": b"a"}, table=table)
+    [outcome] = process([ref("a.txt")], clients, settings())
+    assert (outcome.disposition, outcome.published) == (UNCHANGED, True)
+    assert json.loads(clients.sns.messages[0]["Message"])["sequencer"] == "0055AED6DCD90281E5"
+
+
+def test_an_event_older_than_the_stored_result_changes_nothing_and_publishes_nothing():
+    table = FakeTable(stored={f"s3://{BUCKET}/a.txt": stored_item("0056000000000000")})
+    clients = world({"a.txt": b"a"}, table=table)
+    [outcome] = process([ref("a.txt")], clients, settings())
+    assert (outcome.disposition, outcome.published) == (UNCHANGED, False)
+    assert clients.sns.calls == []
+
+
+def test_dynamodb_throttling_is_transient():
+    error = client_error("ProvisionedThroughputExceededException", "PutItem", 400)
+    clients = world({"a.txt": b"a"}, table=FakeTable(errors={f"s3://{BUCKET}/a.txt": error}))
+    [outcome] = process([ref("a.txt")], clients, settings())
+    assert outcome.disposition == TRANSIENT and clients.sns.calls == []
+
+
+def test_no_references_make_no_calls():
+    clients = world()
+    assert process([], clients, settings()) == []
