@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from stack_graph import StackGraph
+from stack_graph import DEV_CONFIG, PRODLIKE_CONFIG, StackGraph
 
-from localrun.program import PROJECT_DIR, run_program
+from localrun.program import run_program
 from tools.capture_mocks import CaptureMocks
-
-PRODLIKE_CONFIG = Path(__file__).parent / "Pulumi.prodlike.yaml"
-DEV_CONFIG = PROJECT_DIR / "Pulumi.dev.yaml"
 
 
 @pytest.fixture(scope="session")

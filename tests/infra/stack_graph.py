@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from localrun.program import DeclaredResource, ProgramRun
+from localrun.program import PROJECT_DIR, DeclaredResource, ProgramRun
 from tools.capture_mocks import CaptureMocks
+
+DEV_CONFIG = PROJECT_DIR / "Pulumi.dev.yaml"
+PRODLIKE_CONFIG = Path(__file__).parent / "Pulumi.prodlike.yaml"
 
 FUNCTION = "aws:lambda/function:Function"
 ROLE = "aws:iam/role:Role"

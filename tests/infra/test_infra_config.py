@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import DEV_CONFIG
+from stack_graph import DEV_CONFIG
 
 from infra.config import (
     POWERTOOLS_LAYER_ACCOUNT,

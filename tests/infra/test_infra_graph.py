@@ -7,8 +7,7 @@ import re
 from collections import Counter
 
 import yaml
-from conftest import DEV_CONFIG
-from stack_graph import NOTIFICATION, PROVIDER
+from stack_graph import DEV_CONFIG, NOTIFICATION, PROVIDER
 
 from tools.capture_mocks import GET_CALLER_IDENTITY
 
