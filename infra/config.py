@@ -233,17 +233,23 @@ def load_config() -> StackConfig:
     """Read this stack's configuration through `pulumi.Config` and validate it."""
     project_config = pulumi.Config()
     values = {key: _decode(project_config.get(key)) for key in TOP_LEVEL_KEYS}
-    unknown = sorted(
-        key.split(":", 1)[1]
-        for key in runtime_config.CONFIG.get()
-        if key.startswith(f"{PROJECT}:") and key.split(":", 1)[1] not in TOP_LEVEL_KEYS
-    )
+    unknown = sorted(set(_configured_project_keys()) - set(TOP_LEVEL_KEYS))
     values.update({key: _UNKNOWN for key in unknown})
     region = pulumi.Config("aws").get("region")
     return parse_config(values, stack=pulumi.get_stack(), region=region)
 
 
 _UNKNOWN = object()
+
+
+def _configured_project_keys() -> list[str]:
+    """Every key of this project the stack sets, so a misspelt top-level key fails instead of being ignored.
+
+    pulumi.Config can only look keys up; the full set is where the SDK keeps it: set explicitly (tests, the
+    local run) or handed to the program by the engine in PULUMI_CONFIG.
+    """
+    keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+    return [key.split(":", 1)[1] for key in keys if key.startswith(f"{PROJECT}:")]
 
 
 def _decode(raw: str | None) -> Any:

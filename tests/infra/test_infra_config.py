@@ -429,3 +429,10 @@ def test_invalid_config_stops_the_program_before_any_resource_is_declared():
     assert "ai-event-pipeline:routes[0].via must be one of" in str(error.value)
     assert "ai-event-pipeline:deletionProtecton is not a setting of this project" in str(error.value)
     assert mocks.providers == {}
+
+
+def test_misspelt_key_handed_over_by_the_engine_is_rejected(monkeypatch):
+    # Under `pulumi up` the engine passes the stack's config to the program in PULUMI_CONFIG.
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({f"{NAMESPACE}alarm": "{}"}))
+    with pytest.raises(ConfigError, match=r"ai-event-pipeline:alarm is not a setting of this project"):
+        run_program(CaptureMocks(), stack="dev")
