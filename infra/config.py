@@ -194,9 +194,6 @@ class StackConfig:
     alarms: AlarmSettings
     deletion_protection: bool
 
-    def routes_via(self, via: str) -> tuple[Route, ...]:
-        return tuple(r for r in self.routes if r.via == via)
-
 
 DEFAULTS: dict[str, Any] = {
     "function": {
@@ -292,16 +289,18 @@ def parse_config(values: Mapping[str, Any], *, stack: str, region: str | None) -
     model = _parse_model(_section(values, "model", errors, required=True), region, errors)
     function = _parse_function(_section(values, "function", errors), region, partition, model, errors)
     sqs = _parse_sqs(_section(values, "sqs", errors), errors)
+    async_reader = _Reader(_section(values, "asyncInvoke", errors), "asyncInvoke", errors)
     async_invoke = AsyncInvokeSettings(
-        _Reader(_section(values, "asyncInvoke", errors), "asyncInvoke", errors).integer(
-            "maximumEventAgeSeconds", 60, 21600, "Lambda keeps async events at most 6 hours"
-        ),
+        async_reader.integer("maximumEventAgeSeconds", 60, 21600, "Lambda keeps async events at most 6 hours")
     )
+    async_reader.reject_unknown()
+    alarms_reader = _Reader(_section(values, "alarms", errors), "alarms", errors)
     alarms = AlarmSettings(
-        _Reader(_section(values, "alarms", errors), "alarms", errors).integer(
+        alarms_reader.integer(
             "queueOldestMessageAgeSeconds", 60, 1209600, "seconds, at least one metric period"
-        ),
+        )
     )
+    alarms_reader.reject_unknown()
     route_names = tuple(r.name for r in routes)
     notification_subscriptions = _parse_subscriptions(
         _section(values, "notifications", errors), "notifications", route_names, errors, filters=True

@@ -383,6 +383,18 @@ ERROR_CASES = [
         r"ops\.subscriptions\[0\]\.statuses is not a known setting",
     ),
     (
+        "unknown alarms key",
+        _set("alarms.dlqDepth", 1),
+        "us-east-1",
+        r"alarms\.dlqDepth is not a known setting \(known: queueOldestMessageAgeSeconds\)",
+    ),
+    (
+        "unknown asyncInvoke key",
+        _set("asyncInvoke.maximumRetryAttempts", 5),
+        "us-east-1",
+        r"asyncInvoke\.maximumRetryAttempts is not a known setting",
+    ),
+    (
         "queue age alarm too short",
         _set("alarms.queueOldestMessageAgeSeconds", 10),
         "us-east-1",
