@@ -34,9 +34,10 @@ class TransientError(Exception):
 class PermanentError(Exception):
     """A fault that retrying cannot fix; `reason` is the contract's machine-readable reason."""
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: str, detail: str, meta: ObjectMeta | None = None) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
+        self.meta = meta  # what S3 said about the object, when it said anything
 
 
 class ObjectMissing(PermanentError):
@@ -78,9 +79,13 @@ def get_object(s3: Any, bucket: str, key: str, version_id: str | None, max_bytes
         response = s3.get_object(**request)
         body = response["Body"]
         try:
-            declared = response.get("ContentLength")
-            if declared is not None and declared > max_bytes:
-                raise ObjectTooLarge(REASON_TOO_LARGE, f"{declared} bytes > limit {max_bytes}")
+            meta = ObjectMeta(
+                version_id=response.get("VersionId") or None,
+                etag=response.get("ETag"),
+                size=response.get("ContentLength"),
+            )
+            if meta.size is not None and meta.size > max_bytes:
+                raise ObjectTooLarge(REASON_TOO_LARGE, f"{meta.size} bytes > limit {max_bytes}", meta)
             data = _read_at_most(body, max_bytes + 1)
         finally:
             body.close()
@@ -99,15 +104,10 @@ def get_object(s3: Any, bucket: str, key: str, version_id: str | None, max_bytes
     except BotoCoreError as err:
         raise TransientError(f"GetObject failed: {err}") from err
     if len(data) > max_bytes:
-        raise ObjectTooLarge(REASON_TOO_LARGE, f"more than {max_bytes} bytes")
-    return FetchedObject(
-        data=data,
-        meta=ObjectMeta(
-            version_id=response.get("VersionId") or None,
-            etag=response.get("ETag"),
-            size=response.get("ContentLength", len(data)),
-        ),
-    )
+        raise ObjectTooLarge(REASON_TOO_LARGE, f"more than {max_bytes} bytes", meta)
+    if meta.size is None:
+        meta = ObjectMeta(meta.version_id, meta.etag, len(data))
+    return FetchedObject(data=data, meta=meta)
 
 
 def _read_at_most(body: Any, limit: int) -> bytes:

@@ -84,7 +84,7 @@ def create_clients() -> Clients:
         config = Config(
             connect_timeout=timeouts.connect,
             read_timeout=timeouts.read,
-            retries={"mode": "standard", "max_attempts": timeouts.attempts},
+            retries={"mode": "standard", "total_max_attempts": timeouts.attempts},
             max_pool_connections=max(10, SETTINGS.max_workers),
         )
         return _session.create_client(service, region_name=_REGION, config=config)

@@ -209,9 +209,9 @@ class _Run:
                     raise
                 ref = as_given
         except adapters.ObjectMissing as err:
-            return _Prepared(ref, None, result=Result(STATUS_MISSING, err.reason))
+            return _Prepared(ref, err.meta, result=Result(STATUS_MISSING, err.reason))
         except adapters.PermanentError as err:
-            return _Prepared(ref, None, result=Result(STATUS_REJECTED, err.reason))
+            return _Prepared(ref, err.meta, result=Result(STATUS_REJECTED, err.reason))
         built = build_payload(ref.key, fetched.data)
         if isinstance(built, Result):
             return _Prepared(ref, fetched.meta, result=built)

@@ -125,12 +125,24 @@ class World:
         )
 
 
+@pytest.fixture(scope="session")
+def aws_clients() -> dict[str, Any]:
+    """Test-side clients, created once: moto intercepts clients created before a mock starts, and creating
+    them costs far more than the calls these tests make."""
+    return {name: boto3.client(name, region_name="us-east-1") for name in ("s3", "dynamodb", "sns", "sqs")}
+
+
+@pytest.fixture(scope="session")
+def handler_clients(aws_clients: dict[str, Any]) -> Any:
+    """One set of the handler's own clients (created by the app's create_clients), shared by the tests."""
+    return load_app(function_env()).create_clients()
+
+
 @pytest.fixture
-def world() -> Iterator[World]:
+def world(aws_clients: dict[str, Any]) -> Iterator[World]:
     with mock_aws():
-        s3 = boto3.client("s3", region_name="us-east-1")
+        s3, dynamodb, sns, sqs = (aws_clients[name] for name in ("s3", "dynamodb", "sns", "sqs"))
         s3.create_bucket(Bucket=BUCKET)
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         dynamodb.create_table(
             TableName=TABLE,
             KeySchema=[{"AttributeName": TABLE_PARTITION_KEY, "KeyType": "HASH"}],
@@ -139,9 +151,7 @@ def world() -> Iterator[World]:
             ],
             BillingMode="PAY_PER_REQUEST",
         )
-        sns = boto3.client("sns", region_name="us-east-1")
         topic_arn = sns.create_topic(Name="notifications")["TopicArn"]
-        sqs = boto3.client("sqs", region_name="us-east-1")
         queue_url = sqs.create_queue(QueueName="outcomes")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
@@ -151,6 +161,8 @@ def world() -> Iterator[World]:
 
 
 @pytest.fixture
-def app(world: World) -> ModuleType:
-    """A fresh handler module instance wired to the moto world."""
-    return load_app(function_env(**{contract.ENV_NOTIFICATIONS_TOPIC_ARN: world.topic_arn}))
+def app(world: World, handler_clients: Any) -> ModuleType:
+    """A fresh handler module instance wired to the moto world (sharing one set of handler clients)."""
+    module = load_app(function_env(**{contract.ENV_NOTIFICATIONS_TOPIC_ARN: world.topic_arn}))
+    module.clients = handler_clients
+    return module

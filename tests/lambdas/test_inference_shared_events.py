@@ -185,12 +185,13 @@ def test_a_placeholder_sequencer_in_a_sample_cannot_order_writes():
     assert sequencer_order(ref.sequencer) is None
 
 
-def test_a_shared_direct_s3_event_is_processed_end_to_end(world):
+def test_a_shared_direct_s3_event_is_processed_end_to_end(world, handler_clients):
     world.s3.create_bucket(Bucket="sourcebucket")
     world.s3.put_object(Bucket="sourcebucket", Key="HappyFace.jpg", Body=b"a happy face")
     world.s3.put_object(Bucket="sourcebucket", Key="New File.jpg", Body=b"a new file")
     world.queue_model_results({"label": "ok"}, {"label": "ok"})
     app = load_app(function_env(**{contract.ENV_NOTIFICATIONS_TOPIC_ARN: world.topic_arn}))
+    app.clients = handler_clients
 
     app.handler(load_sample("lambda-dotnet/s3-event.json"), LambdaContext())
 
@@ -201,7 +202,7 @@ def test_a_shared_direct_s3_event_is_processed_end_to_end(world):
     }
 
 
-def test_a_shared_sqs_event_for_a_vanished_version_records_it_missing(world):
+def test_a_shared_sqs_event_for_a_vanished_version_records_it_missing(world, handler_clients):
     world.s3.create_bucket(Bucket="xxx")
     world.s3.put_bucket_versioning(Bucket="xxx", VersioningConfiguration={"Status": "Enabled"})
     world.s3.put_object(Bucket="xxx", Key="test.pdf", Body=b"another version")
@@ -211,6 +212,7 @@ def test_a_shared_sqs_event_for_a_vanished_version_records_it_missing(world):
             **{contract.ENV_NOTIFICATIONS_TOPIC_ARN: world.topic_arn, contract.ENV_MAX_OBJECT_BYTES: "200000"}
         )
     )
+    app.clients = handler_clients
 
     response = app.handler(load_sample("powertools/s3SqsEvent.json"), LambdaContext())
 

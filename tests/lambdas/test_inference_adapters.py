@@ -1,0 +1,237 @@
+"""The AWS edges translate real botocore errors into TransientError / PermanentError.
+
+Error shapes moto cannot produce are served to a real botocore client as raw HTTP responses (a
+`before-send` hook), so botocore's own parsing is exercised; the rest runs against moto.
+"""
+
+import io
+import json
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.config import Config
+from botocore.exceptions import ReadTimeoutError
+from conftest import TABLE
+from inference_fakes import BUCKET, FakeS3, FakeTable, FakeTopic, client_error
+
+from lambdas.inference import adapters, contract
+from lambdas.inference.domain import OutcomeMessage, sequencer_order
+
+
+class RawBody(io.BytesIO):
+    """An HTTP body as botocore reads it: streamed for errors, read for payloads."""
+
+    def stream(self, **_):
+        yield self.getvalue()
+
+
+@pytest.fixture(scope="module")
+def sagemaker_client():
+    """A real sagemaker-runtime client without retries (created once; each test hooks its own answer)."""
+    return boto3.client(
+        "sagemaker-runtime",
+        region_name="us-east-1",
+        config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
+    )
+
+
+@pytest.fixture
+def sagemaker_answering(sagemaker_client):
+    """Make every InvokeEndpoint request get this raw HTTP response, parsed by botocore as usual."""
+    hooks = []
+
+    def answer(status: int, body, headers: dict | None = None, hook=None):
+        def respond(request, **_):
+            raw = RawBody(json.dumps(body).encode())
+            return AWSResponse(
+                request.url, status, {"Content-Type": "application/json", **(headers or {})}, raw
+            )
+
+        hooks.append(hook or respond)
+        sagemaker_client.meta.events.register_first(EVENT, hooks[-1])
+        return sagemaker_client
+
+    yield answer
+    for hook in hooks:
+        sagemaker_client.meta.events.unregister(EVENT, hook)
+
+
+EVENT = "before-send.sagemaker-runtime.InvokeEndpoint"
+
+
+def model_error_response(original_status: int) -> dict:
+    return {
+        "ErrorCode": "ModelError",
+        "Message": f"Received client error ({original_status}) from primary",
+        "OriginalStatusCode": original_status,
+        "OriginalMessage": "bad input",
+        "LogStreamArn": "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/Endpoints/x",
+    }
+
+
+# --- SageMaker runtime ----------------------------------------------------------------------------------
+def test_a_model_error_with_a_4xx_original_status_is_a_model_rejection(sagemaker_answering):
+    client = sagemaker_answering(424, model_error_response(400), {"x-amzn-ErrorType": "ModelError"})
+    with pytest.raises(adapters.ModelRejected) as raised:
+        adapters.invoke_endpoint(client, "ep", b"{}", "application/json")
+    assert raised.value.reason == contract.REASON_MODEL_ERROR
+
+
+def test_a_model_error_with_a_5xx_original_status_is_transient(sagemaker_answering):
+    client = sagemaker_answering(424, model_error_response(503), {"x-amzn-ErrorType": "ModelError"})
+    with pytest.raises(adapters.TransientError):
+        adapters.invoke_endpoint(client, "ep", b"{}", "application/json")
+
+
+def test_sagemaker_throttling_is_transient(sagemaker_answering):
+    client = sagemaker_answering(
+        400, {"message": "Rate exceeded"}, {"x-amzn-ErrorType": "ThrottlingException"}
+    )
+    with pytest.raises(adapters.TransientError, match="ThrottlingException"):
+        adapters.invoke_endpoint(client, "ep", b"{}", "application/json")
+
+
+def test_an_unknown_endpoint_is_retried_not_recorded(sagemaker_answering):
+    client = sagemaker_answering(
+        400, {"message": "Endpoint ep not found."}, {"x-amzn-ErrorType": "ValidationError"}
+    )
+    with pytest.raises(adapters.TransientError, match="ValidationError"):
+        adapters.invoke_endpoint(client, "ep", b"{}", "application/json")
+
+
+def test_a_read_timeout_is_transient(sagemaker_answering):
+    def time_out(request, **_):
+        raise ReadTimeoutError(endpoint_url=request.url)
+
+    client = sagemaker_answering(200, {}, hook=time_out)
+    with pytest.raises(adapters.TransientError):
+        adapters.invoke_endpoint(client, "ep", b"{}", "application/json")
+
+
+def test_a_successful_invocation_returns_the_body(sagemaker_answering):
+    client = sagemaker_answering(200, [{"label": "POSITIVE"}])
+    assert json.loads(adapters.invoke_endpoint(client, "ep", b"{}", "application/json")) == [
+        {"label": "POSITIVE"}
+    ]
+
+
+# --- S3 -------------------------------------------------------------------------------------------------
+def test_a_missing_key_is_object_missing(world):
+    with pytest.raises(adapters.ObjectMissing) as raised:
+        adapters.get_object(world.s3, BUCKET, "nope.txt", None, 1024)
+    assert raised.value.reason == contract.REASON_NO_SUCH_KEY
+
+
+def test_a_missing_version_is_object_missing(world):
+    world.s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    world.put("a.txt", b"current")
+    with pytest.raises(adapters.ObjectMissing) as raised:
+        adapters.get_object(world.s3, BUCKET, "a.txt", "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY", 1024)
+    assert raised.value.reason == contract.REASON_NO_SUCH_VERSION
+
+
+def test_an_existing_version_is_read_with_its_metadata(world):
+    world.s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    first = world.put("a.txt", b"first")["VersionId"]
+    world.put("a.txt", b"second")
+    fetched = adapters.get_object(world.s3, BUCKET, "a.txt", first, 1024)
+    assert (fetched.data, fetched.meta.version_id, fetched.meta.size) == (b"first", first, 5)
+
+
+def test_an_object_over_the_limit_is_too_large(world):
+    world.put("big.txt", b"x" * 2048)
+    with pytest.raises(adapters.ObjectTooLarge):
+        adapters.get_object(world.s3, BUCKET, "big.txt", None, 1024)
+
+
+def test_an_object_exactly_at_the_limit_is_read(world):
+    world.put("edge.txt", b"x" * 1024)
+    assert len(adapters.get_object(world.s3, BUCKET, "edge.txt", None, 1024).data) == 1024
+
+
+def test_an_empty_object_is_read(world):
+    world.put("empty.txt", b"")
+    assert adapters.get_object(world.s3, BUCKET, "empty.txt", None, 1024).data == b""
+
+
+def test_access_denied_is_transient_because_a_permission_fix_makes_a_retry_succeed():
+    s3 = FakeS3(errors={"a.txt": client_error("AccessDenied", "GetObject", 403)})
+    with pytest.raises(adapters.TransientError, match="AccessDenied"):
+        adapters.get_object(s3, BUCKET, "a.txt", None, 1024)
+
+
+# --- DynamoDB -------------------------------------------------------------------------------------------
+def item(sequencer, status="completed"):
+    value = {"pk": f"s3://{BUCKET}/a.txt", "status": status, "sequencer": sequencer, "prediction": None}
+    order = sequencer_order(sequencer)
+    if order:
+        value[contract.SEQUENCER_ORDER_ATTRIBUTE] = order
+    return value
+
+
+def stored_status(world):
+    return world.item("a.txt")["status"]
+
+
+def test_a_first_write_is_stored(world):
+    assert adapters.put_result(world.dynamodb, TABLE, item("0055AED6DCD90281E5")).written
+
+
+def test_a_later_sequencer_of_shorter_length_overwrites(world):
+    adapters.put_result(world.dynamodb, TABLE, item("0055AED6DCD90281E5FF", "failed"))
+    assert adapters.put_result(world.dynamodb, TABLE, item("0056000000000000FF", "completed")).written
+    assert stored_status(world) == "completed"
+
+
+def test_an_earlier_sequencer_of_longer_length_does_not_overwrite(world):
+    adapters.put_result(world.dynamodb, TABLE, item("0056000000000000FF", "completed"))
+    outcome = adapters.put_result(world.dynamodb, TABLE, item("0055AED6DCD90281E5FF", "failed"))
+    assert not outcome.written and outcome.stored["sequencer"] == "0056000000000000FF"
+    assert stored_status(world) == "completed"
+
+
+def test_the_same_sequencer_again_does_not_overwrite_and_returns_the_stored_item(world):
+    adapters.put_result(world.dynamodb, TABLE, item("0055AED6DCD90281E5", "completed"))
+    outcome = adapters.put_result(world.dynamodb, TABLE, item("0055AED6DCD90281E5", "failed"))
+    assert (outcome.written, outcome.stored["status"]) == (False, "completed")
+
+
+def test_an_unsequenced_event_does_not_overwrite_an_existing_result(world):
+    adapters.put_result(world.dynamodb, TABLE, item("0055AED6DCD90281E5", "completed"))
+    assert not adapters.put_result(world.dynamodb, TABLE, item(None, "failed")).written
+
+
+def test_a_sequenced_event_overwrites_a_result_from_an_unsequenced_one(world):
+    adapters.put_result(world.dynamodb, TABLE, item(None, "failed"))
+    assert adapters.put_result(world.dynamodb, TABLE, item("0055AED6DCD90281E5", "completed")).written
+
+
+def test_dynamodb_throttling_is_transient():
+    table = FakeTable(errors={f"s3://{BUCKET}/a.txt": client_error("ThrottlingException", "PutItem", 400)})
+    with pytest.raises(adapters.TransientError):
+        adapters.put_result(table, TABLE, item("00AB"))
+
+
+# --- SNS ------------------------------------------------------------------------------------------------
+def message(pk):
+    return OutcomeMessage(
+        json.dumps({"pk": pk}), {"status": {"DataType": "String", "StringValue": "completed"}}
+    )
+
+
+def test_publish_batch_reports_refused_entries_by_position():
+    topic = FakeTopic(refuse={"b"})
+    assert set(adapters.publish_batch(topic, "arn", [message("a"), message("b")])) == {1}
+
+
+def test_publish_batch_counts_unconfirmed_entries_as_failed():
+    class Silent:
+        def publish_batch(self, **_):
+            return {"Successful": [{"Id": "0", "MessageId": "m"}], "Failed": []}
+
+    assert set(adapters.publish_batch(Silent(), "arn", [message("a"), message("b")])) == {1}
+
+
+def test_publish_batch_against_moto_succeeds(world):
+    assert adapters.publish_batch(world.sns, world.topic_arn, [message("a"), message("b")]) == {}

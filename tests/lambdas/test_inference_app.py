@@ -1,0 +1,405 @@
+"""The deployed handler end to end against moto: every route's event shape, every per-object outcome, the
+trigger-specific failure reporting, redelivery and ordering, cold-start configuration."""
+
+import ast
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from conftest import APP_MODULE, ENDPOINT, TABLE, environment, function_env, load_app
+from inference_fakes import (
+    BUCKET,
+    ROUTE,
+    S3_TEST_EVENT,
+    FakeModel,
+    LambdaContext,
+    client_error,
+    echo_model,
+    eventbridge_event,
+    s3_event,
+    s3_record,
+    sns_envelope,
+    sns_event,
+    sqs_event,
+)
+
+from lambdas.inference import contract
+from lambdas.inference.settings import ConfigError
+
+CONTEXT = LambdaContext()
+PACKAGE_DIR = Path(contract.__file__).parent
+
+
+def with_model(app, respond):
+    """Serve InvokeEndpoint from `respond` instead of moto (for per-input answers and error shapes)."""
+    app.clients = replace(app.clients, sagemaker_runtime=FakeModel(respond))
+    return app.clients.sagemaker_runtime
+
+
+def outcome_attributes(world):
+    return sorted(
+        (
+            json.loads(n["Message"])["pk"],
+            n["MessageAttributes"]["status"]["Value"],
+            n["MessageAttributes"]["route"]["Value"],
+        )
+        for n in world.outcomes()
+    )
+
+
+# --- each route's event shape ---------------------------------------------------------------------------
+ROUTE_EVENTS = {
+    "direct S3": lambda key: s3_event(s3_record(key)),
+    "SNS": lambda key: sns_event(s3_event(s3_record(key))),
+    "SQS (S3 → SQS or raw SNS delivery)": lambda key: sqs_event(s3_event(s3_record(key))),
+    "SQS (SNS envelope)": lambda key: sqs_event(sns_envelope(s3_event(s3_record(key)))),
+    "EventBridge": eventbridge_event,
+    "SQS (EventBridge)": lambda key: sqs_event(eventbridge_event(key)),
+}
+
+
+@pytest.mark.parametrize("shape", ROUTE_EVENTS)
+def test_each_route_shape_ends_as_a_completed_item_scored_by_the_endpoint(app, world, shape):
+    world.put("docs/report.txt", b"quarterly numbers")
+    world.queue_model_results([{"label": "POSITIVE", "score": 0.75}])
+
+    app.handler(ROUTE_EVENTS[shape]("docs/report.txt"), CONTEXT)
+
+    item = world.item("docs/report.txt")
+    assert (item["status"], item["route"], item["endpoint"]) == ("completed", ROUTE, ENDPOINT)
+    assert json.loads(json.dumps(item["prediction"], default=float)) == [{"label": "POSITIVE", "score": 0.75}]
+
+
+def test_a_completed_item_holds_exactly_the_contract_attributes(app, world):
+    world.put("a.txt", b"text")
+    app.handler(s3_event(s3_record("a.txt", size=4)), CONTEXT)
+    assert set(world.item("a.txt")) == {*contract.RESULT_ATTRIBUTES, contract.SEQUENCER_ORDER_ATTRIBUTE}
+
+
+def test_an_outcome_is_published_with_status_and_route_attributes(app, world):
+    world.put("a.txt", b"text")
+    app.handler(sqs_event(s3_event(s3_record("a.txt"), s3_record("gone.txt"))), CONTEXT)
+    assert outcome_attributes(world) == [
+        (f"s3://{BUCKET}/a.txt", "completed", ROUTE),
+        (f"s3://{BUCKET}/gone.txt", "missing", ROUTE),
+    ]
+
+
+def test_the_async_handler_returns_a_summary_of_each_object(app, world):
+    world.put("a.txt", b"text")
+    response = app.handler(s3_event(s3_record("a.txt")), CONTEXT)
+    assert response == {
+        "objects": [
+            {
+                "object_uri": f"s3://{BUCKET}/a.txt",
+                "disposition": "written",
+                "status": "completed",
+                "reason": None,
+            }
+        ]
+    }
+
+
+# --- keys -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "key", ["dir/with space.txt", "plus+sign.txt", "ünïcødé/文字 ✓.txt", "100% sure.txt"]
+)
+def test_notification_keys_are_decoded_to_the_real_object(app, world, key):
+    world.put(key, b"text")
+    app.handler(sqs_event(s3_event(s3_record(key))), CONTEXT)
+    assert world.item(key)["status"] == "completed"
+
+
+def test_an_encoded_eventbridge_key_is_read_decoded(app, world):
+    world.put("my file.txt", b"text")
+    app.handler(eventbridge_event("my+file.txt"), CONTEXT)
+    assert world.item("my file.txt")["status"] == "completed"
+
+
+def test_an_unencoded_eventbridge_key_is_read_as_given(app, world):
+    world.put("a+b c.txt", b"text")
+    app.handler(eventbridge_event("a+b c.txt"), CONTEXT)
+    assert world.item("a+b c.txt")["status"] == "completed" and world.item("a b c.txt") is None
+
+
+# --- per-object outcomes --------------------------------------------------------------------------------
+def test_a_missing_object_is_recorded_missing(app, world):
+    app.handler(s3_event(s3_record("gone.txt")), CONTEXT)
+    item = world.item("gone.txt")
+    assert (item["status"], item["reason"]) == (contract.STATUS_MISSING, contract.REASON_NO_SUCH_KEY)
+
+
+def test_an_object_larger_than_the_limit_is_rejected_too_large(app, world):
+    world.put("big.txt", b"x" * 5000)
+    app.handler(s3_event(s3_record("big.txt")), CONTEXT)  # the limit in these tests is 1024 bytes
+    item = world.item("big.txt")
+    assert (item["status"], item["reason"], item["size"]) == ("rejected", contract.REASON_TOO_LARGE, 5000)
+
+
+def test_malformed_json_is_rejected(app, world):
+    world.put("data/bad.json", b'{"inputs": "unterminated')
+    app.handler(s3_event(s3_record("data/bad.json")), CONTEXT)
+    assert world.item("data/bad.json")["reason"] == contract.REASON_MALFORMED_JSON
+
+
+def test_a_json_object_is_sent_to_the_model_as_is(app, world):
+    world.put("data/q.json", b'{"inputs": "q", "parameters": {"top_k": 3}}')
+    model = with_model(app, echo_model)
+    app.handler(s3_event(s3_record("data/q.json")), CONTEXT)
+    assert model.requests == [{"inputs": "q", "parameters": {"top_k": 3}}]
+    assert world.item("data/q.json")["status"] == "completed"
+
+
+def test_binary_content_is_rejected_as_not_text(app, world):
+    world.put("img.png", b"\x89PNG\r\n\x1a\n\x00\xff\xfe")
+    app.handler(s3_event(s3_record("img.png")), CONTEXT)
+    assert world.item("img.png")["reason"] == contract.REASON_NOT_TEXT
+
+
+def test_a_model_client_error_is_recorded_failed_and_not_retried(app, world):
+    def reject(document):
+        raise client_error("ModelError", "InvokeEndpoint", 424, OriginalStatusCode=422, OriginalMessage="no")
+
+    world.put("a.txt", b"text")
+    with_model(app, reject)
+    response = app.handler(sqs_event(s3_event(s3_record("a.txt"))), CONTEXT)
+    assert response == {"batchItemFailures": []}
+    assert (world.item("a.txt")["status"], world.item("a.txt")["reason"]) == (
+        "failed",
+        contract.REASON_MODEL_ERROR,
+    )
+
+
+def test_throttling_on_3_of_10_sqs_records_fails_exactly_those_and_writes_the_other_7(app, world):
+    throttled = {"doc3", "doc5", "doc8"}
+
+    def respond(document):
+        if document["inputs"] in throttled:
+            raise client_error("ThrottlingException", "InvokeEndpoint", 400)
+        return echo_model(document)
+
+    for index in range(10):
+        world.put(f"doc{index}.txt", f"doc{index}".encode())
+    with_model(app, respond)
+    event = sqs_event(
+        *(s3_event(s3_record(f"doc{i}.txt")) for i in range(10)), ids=[f"m{i}" for i in range(10)]
+    )
+
+    response = app.handler(event, CONTEXT)
+
+    assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == ["m3", "m5", "m8"]
+    assert sorted(item["pk"]["S"] for item in world.items()) == sorted(
+        f"s3://{BUCKET}/doc{i}.txt" for i in range(10) if f"doc{i}" not in throttled
+    )
+
+
+def test_batched_model_calls_keep_sqs_partial_failures_per_record(world, handler_clients):
+    app = load_app(
+        function_env(
+            **{contract.ENV_NOTIFICATIONS_TOPIC_ARN: world.topic_arn, contract.ENV_MODEL_MAX_BATCH_SIZE: "10"}
+        )
+    )
+    app.clients = handler_clients
+    model = with_model(app, echo_model)
+    for index in range(4):
+        world.put(f"doc{index}.txt", f"doc{index}".encode())
+
+    response = app.handler(sqs_event(*(s3_event(s3_record(f"doc{i}.txt")) for i in range(4))), CONTEXT)
+
+    assert response == {"batchItemFailures": []}
+    assert len(model.requests) == 1 and sorted(model.requests[0]["inputs"]) == [f"doc{i}" for i in range(4)]
+    assert {world.item(f"doc{i}.txt")["prediction"]["label"] for i in range(4)} == {
+        f"doc{i}" for i in range(4)
+    }
+
+
+# --- ordering and idempotency ---------------------------------------------------------------------------
+def test_redelivering_the_same_event_leaves_one_unchanged_item(app, world):
+    world.put("a.txt", b"text")
+    event = sqs_event(s3_event(s3_record("a.txt", sequencer="0055AED6DCD90281E5")))
+    app.handler(event, CONTEXT)
+    first = world.item("a.txt")
+
+    response = app.handler(event, CONTEXT)
+
+    assert response == {"batchItemFailures": []}
+    assert len(world.items()) == 1 and world.item("a.txt") == first
+
+
+def test_an_older_sequencer_after_a_newer_one_keeps_the_newer_result(app, world):
+    world.put("a.txt", b"text")
+    with_model(app, lambda document: {"label": "newer"})
+    app.handler(s3_event(s3_record("a.txt", sequencer="0056000000000000FF")), CONTEXT)
+    with_model(app, lambda document: {"label": "older"})
+
+    app.handler(s3_event(s3_record("a.txt", sequencer="0055AED6DCD90281E5FF")), CONTEXT)
+
+    item = world.item("a.txt")
+    assert (item["sequencer"], item["prediction"]) == ("0056000000000000FF", {"label": "newer"})
+
+
+def test_a_newer_sequencer_replaces_an_older_result(app, world):
+    world.put("a.txt", b"text")
+    with_model(app, lambda document: {"label": "older"})
+    app.handler(s3_event(s3_record("a.txt", sequencer="0055AED6DCD90281E5FF")), CONTEXT)
+    with_model(app, lambda document: {"label": "newer"})
+
+    app.handler(s3_event(s3_record("a.txt", sequencer="0056000000000000FF")), CONTEXT)
+
+    assert world.item("a.txt")["prediction"] == {"label": "newer"}
+
+
+def test_a_redelivery_after_a_lost_publish_publishes_the_outcome(app, world):
+    world.put("a.txt", b"text")
+    event = s3_event(s3_record("a.txt"))
+    real_sns = app.clients.sns
+    app.clients = replace(app.clients, sns=None)  # the first attempt cannot publish at all
+    with pytest.raises(app.EventNotProcessedError, match="not published"):
+        app.handler(event, CONTEXT)
+    assert world.item("a.txt")["status"] == "completed" and world.outcomes() == []
+
+    app.clients = replace(app.clients, sns=real_sns)
+    app.handler(event, CONTEXT)
+
+    assert outcome_attributes(world) == [(f"s3://{BUCKET}/a.txt", "completed", ROUTE)]
+
+
+# --- failure reporting per trigger ----------------------------------------------------------------------
+def test_an_async_event_with_a_transient_object_raises_after_writing_the_others(app, world):
+    world.put("ok.txt", b"fine")
+    world.put("slow.txt", b"slow")
+
+    def respond(document):
+        if document["inputs"] == "slow":
+            raise client_error("ServiceUnavailable", "InvokeEndpoint", 503)
+        return echo_model(document)
+
+    with_model(app, respond)
+    with pytest.raises(app.EventNotProcessedError, match=r"slow\.txt"):
+        app.handler(s3_event(s3_record("ok.txt"), s3_record("slow.txt")), CONTEXT)
+    assert world.item("ok.txt")["status"] == "completed" and world.item("slow.txt") is None
+
+
+def test_an_unrecognisable_sqs_record_fails_alone(app, world):
+    world.put("a.txt", b"text")
+    response = app.handler(sqs_event("not json", s3_event(s3_record("a.txt")), ids=["bad", "good"]), CONTEXT)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
+    assert world.item("a.txt")["status"] == "completed"
+
+
+def test_an_unrecognisable_sns_message_raises_so_the_event_reaches_the_dlq(app, world):
+    with pytest.raises(app.EventNotProcessedError, match="not JSON"):
+        app.handler(sns_event("Hello from SNS!"), CONTEXT)
+
+
+def test_an_event_that_is_no_notification_at_all_raises(app):
+    with pytest.raises(app.EventNotProcessedError, match="unrecognisable event"):
+        app.handler({"invocationSchemaVersion": "1.0", "tasks": []}, CONTEXT)
+
+
+def test_an_s3_test_event_is_acknowledged_without_writing(app, world):
+    assert app.handler(sqs_event(S3_TEST_EVENT), CONTEXT) == {"batchItemFailures": []}
+    assert app.handler(S3_TEST_EVENT, CONTEXT) == {"objects": []}
+    assert world.items() == []
+
+
+def test_an_object_removed_event_is_skipped_without_writing(app, world):
+    response = app.handler(s3_event(s3_record("a.txt", event_name="ObjectRemoved:Delete")), CONTEXT)
+    assert response == {"objects": []} and world.items() == []
+
+
+def test_every_log_line_names_the_route_and_object_lines_name_the_object(app, world, caplog):
+    world.put("a.txt", b"text")
+    removed = s3_record("gone.txt", event_name="ObjectRemoved:Delete")
+    with caplog.at_level("INFO", logger=app.logger.service):
+        app.handler(sqs_event(s3_event(s3_record("a.txt"), removed)), CONTEXT)
+    records = [r for r in caplog.records if r.name == app.logger.service]
+    assert records and all(r.route == ROUTE for r in records)
+    assert {r.object_uri for r in records if getattr(r, "object_uri", None)} == {
+        f"s3://{BUCKET}/a.txt",
+        f"s3://{BUCKET}/gone.txt",
+    }
+
+
+# --- cold start and configuration -----------------------------------------------------------------------
+def test_a_missing_required_variable_fails_the_cold_start_naming_it():
+    with pytest.raises(ConfigError, match=contract.ENV_RESULTS_TABLE):
+        load_app({**function_env(), contract.ENV_RESULTS_TABLE: None})
+
+
+def test_clients_are_created_on_the_first_invocation_and_reused(world):
+    app = load_app(function_env(**{contract.ENV_NOTIFICATIONS_TOPIC_ARN: world.topic_arn}))
+    assert app.clients is None
+    app.handler(S3_TEST_EVENT, CONTEXT)
+    created = app.clients
+    app.handler(S3_TEST_EVENT, CONTEXT)
+    assert created is not None and app.clients is created
+
+
+def test_client_timeouts_and_retries_are_explicit(handler_clients):
+    config = handler_clients.sagemaker_runtime.meta.config
+    expected = load_app(function_env()).CLIENT_TIMEOUTS["sagemaker-runtime"]
+    assert (config.connect_timeout, config.read_timeout) == (expected.connect, expected.read)
+    assert config.retries == {"mode": "standard", "total_max_attempts": expected.attempts}
+
+
+def test_one_objects_worst_case_call_chain_fits_the_minimum_function_timeout():
+    timeouts = load_app(function_env()).CLIENT_TIMEOUTS
+    assert sum(t.worst_case_seconds() for t in timeouts.values()) <= contract.HANDLER_MIN_TIMEOUT_SECONDS
+
+
+def test_two_module_instances_keep_their_own_settings_and_credentials(world):
+    a = load_app(function_env(**{contract.ENV_ROUTE_NAME: "alpha", "AWS_ACCESS_KEY_ID": "AKIAALPHA"}))
+    b = load_app(function_env(**{contract.ENV_ROUTE_NAME: "beta", "AWS_ACCESS_KEY_ID": "AKIABETA"}))
+    assert (a.SETTINGS.route, b.SETTINGS.route) == ("alpha", "beta")
+    assert a.create_clients().s3._request_signer._credentials.access_key == "AKIAALPHA"
+    assert b._session.get_credentials().access_key == "AKIABETA"
+
+
+def test_two_module_instances_write_to_their_own_tables_side_by_side(world, handler_clients):
+    world.dynamodb.create_table(
+        TableName="results-beta",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    world.put("a.txt", b"text")
+    topic = {contract.ENV_NOTIFICATIONS_TOPIC_ARN: world.topic_arn}
+    alpha = load_app(function_env(**topic, **{contract.ENV_ROUTE_NAME: "alpha"}))
+    beta = load_app(
+        function_env(**topic, **{contract.ENV_ROUTE_NAME: "beta", contract.ENV_RESULTS_TABLE: "results-beta"})
+    )
+    alpha.clients = beta.clients = handler_clients
+
+    alpha.handler(s3_event(s3_record("a.txt")), CONTEXT)
+    beta.handler(s3_event(s3_record("a.txt")), CONTEXT)
+
+    routes = {
+        table: [item["route"]["S"] for item in world.dynamodb.scan(TableName=table)["Items"]]
+        for table in (TABLE, "results-beta")
+    }
+    assert routes == {TABLE: ["alpha"], "results-beta": ["beta"]}
+
+
+def test_loading_an_instance_leaves_the_process_environment_as_it_was():
+    with environment({contract.ENV_ROUTE_NAME: None}):
+        load_app(function_env())
+        import os  # noqa: PLC0415
+
+        assert contract.ENV_ROUTE_NAME not in os.environ
+
+
+def test_the_handler_package_imports_nothing_from_infra_or_pulumi():
+    imported = set()
+    for path in PACKAGE_DIR.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    assert not imported & {"infra", "pulumi", "pulumi_aws", "localrun"}
+
+
+def test_the_handler_string_names_this_module():
+    assert f"{APP_MODULE}.handler" == contract.HANDLER
