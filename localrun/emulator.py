@@ -1,0 +1,237 @@
+"""`LocalCloud`: moto with the real stack deployed into it and every event path running in-process.
+
+    with LocalCloud() as cloud:
+        cloud.deploy()                      # runs __main__.py with Pulumi.dev.yaml under MotoMocks
+        cloud.s3.put_object(Bucket=cloud.outputs["bucket_name"], Key="uploads/a.txt", Body=b"great")
+        cloud.run_until_idle()              # deliveries, invocations, retries, SQS polling
+        cloud.results()                     # the DynamoDB items
+
+The pieces, one module each: `moto_mocks` (deploy), `deliveries` (how events travel),
+`lambda_runtime` (running the handler), `sqs_poller` (the event source mapping),
+`standin_model` (the SageMaker endpoint), `calls` (who called what), `trace` (hops),
+`clock` (simulated waits). Only this module knows how they fit together.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer
+from moto import mock_aws
+from moto.s3.models import s3_backends
+from moto.sqs.models import sqs_backends
+
+from lambdas.inference.contract import TABLE_PARTITION_KEY
+
+from .calls import CallRecorder
+from .clock import SimClock
+from .deliveries import Deliveries
+from .lambda_runtime import LambdaRuntime
+from .moto_fixes import MotoFixes
+from .moto_mocks import ACCOUNT_ID, MotoMocks
+from .program import ProgramRun, load_stack_config, run_program, stack_config_path
+from .sqs_poller import SqsEventSourcePoller, shift_sqs_timers
+from .standin_model import StandInEndpoint
+from .trace import Trace
+
+# Never let anything in the local run find real credentials: moto intercepts every call, and these make
+# sure a call it did not intercept could not be signed for a real account either.
+_FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "localrun",
+    "AWS_SECRET_ACCESS_KEY": "localrun",
+    "AWS_SESSION_TOKEN": "localrun",
+    "AWS_SECURITY_TOKEN": "localrun",
+}
+_UNSET_FOR_SAFETY = ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_ENDPOINT_URL")
+# A safety net, far beyond any wait the pipeline needs (3 SQS redeliveries of 6 min, async retries 3 min).
+DEFAULT_MAX_SIMULATED_SECONDS = 6 * 3600
+
+
+class EmulatorStalled(RuntimeError):
+    """The pipeline kept waiting beyond the simulated-time budget (e.g. a message retried forever)."""
+
+
+@dataclass
+class PumpReport:
+    """What one `run_until_idle` did."""
+
+    steps: int = 0
+    simulated_seconds: float = 0.0
+    waits: list[str] = field(default_factory=list)
+
+
+class LocalCloud:
+    """An in-process AWS (moto) running the stack's event paths; use as a context manager."""
+
+    def __init__(self, region: str = "us-east-1") -> None:
+        self.region = region
+        self.account = ACCOUNT_ID
+        self.clock = SimClock()
+        self.recorder = CallRecorder()
+        self.trace = Trace(self._read_object)
+        self.trace.use_clock(self.clock.now)
+        self.runtime = LambdaRuntime(self.account, region, self.clock, self.recorder, self.trace)
+        self.poller = SqsEventSourcePoller(self.runtime, self.recorder, self.trace)
+        self.deliveries = Deliveries(self.runtime, self.trace)
+        self.endpoint = StandInEndpoint()
+        self.fixes = MotoFixes()
+        self.program: ProgramRun | None = None
+        self.mocks: MotoMocks | None = None
+        self._mock: Any = None
+        self._saved_env: dict[str, str | None] = {}
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def __enter__(self) -> LocalCloud:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        for name in (*_FAKE_CREDENTIALS, *_UNSET_FOR_SAFETY, "AWS_DEFAULT_REGION", "AWS_REGION"):
+            self._saved_env[name] = os.environ.get(name)
+        for name in _UNSET_FOR_SAFETY:
+            os.environ.pop(name, None)
+        os.environ.update(_FAKE_CREDENTIALS)
+        os.environ["AWS_DEFAULT_REGION"] = os.environ["AWS_REGION"] = self.region
+        self._mock = mock_aws()
+        self._mock.start()
+        self.fixes.install()
+        self.recorder.install()
+        self.recorder.on_call(self.trace.on_call)
+        self.runtime.install()
+        self.poller.install()
+        self.deliveries.install()
+        self.endpoint.install()
+        self.clock.on_advance(lambda seconds: shift_sqs_timers(self.account, self.region, seconds))
+
+    def close(self) -> None:
+        self.endpoint.uninstall()
+        self.deliveries.uninstall()
+        self.poller.uninstall()
+        self.runtime.uninstall()
+        self.recorder.uninstall()
+        self.fixes.uninstall()
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    # -- deploy ------------------------------------------------------------------------------
+    def deploy(
+        self,
+        *,
+        stack: str = "dev",
+        config: Mapping[str, str] | None = None,
+        config_file: Path | None = None,
+    ) -> ProgramRun:
+        """Run the real program with the stack's config, creating every resource in moto."""
+        flat = (
+            dict(config) if config is not None else load_stack_config(config_file or stack_config_path(stack))
+        )
+        region = flat.get("aws:region", self.region)
+        if region != self.region:
+            raise ValueError(f"the stack's aws:region is {region}; create LocalCloud(region={region!r})")
+        self.mocks = MotoMocks(self.runtime, self.region)
+        self.program = run_program(self.mocks, stack=stack, config=flat)
+        return self.program
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        if self.program is None:
+            raise RuntimeError("deploy() first")
+        return self.program.outputs
+
+    # -- drive -------------------------------------------------------------------------------
+    def run_until_idle(
+        self,
+        *,
+        max_simulated_seconds: float = DEFAULT_MAX_SIMULATED_SECONDS,
+        on_step: Callable[[PumpReport], None] | None = None,
+    ) -> PumpReport:
+        """Run deliveries, invocations and polls until nothing is left to do, skipping idle waits."""
+        report = PumpReport()
+        started_skipped = self.clock.skipped_seconds
+        while True:
+            progressed = self.runtime.run_due()
+            progressed = self.poller.poll() or progressed
+            if progressed:
+                report.steps += 1
+                if on_step is not None:
+                    on_step(report)
+                continue
+            wait, reason = self._next_wait()
+            if wait is None:
+                break
+            if self.clock.skipped_seconds - started_skipped + wait > max_simulated_seconds:
+                raise EmulatorStalled(
+                    f"still waiting ({reason}) after {max_simulated_seconds:.0f} simulated seconds; "
+                    "something is being retried forever"
+                )
+            self.clock.advance(wait, reason)
+            report.waits.append(f"{wait:.0f}s ({reason})")
+        report.simulated_seconds = self.clock.skipped_seconds - started_skipped
+        return report
+
+    def _next_wait(self) -> tuple[float | None, str]:
+        candidates: list[tuple[float, str]] = []
+        due = self.runtime.next_due()
+        if due is not None:
+            candidates.append((max(0.0, due - self.clock.now()), "Lambda async retry delay"))
+        visible = self.poller.seconds_until_next_visible()
+        if visible is not None:
+            candidates.append((visible, "SQS visibility timeout"))
+        if not candidates:
+            return None, ""
+        wait, reason = min(candidates)
+        return wait + 0.01, reason  # land just after the deadline
+
+    # -- look ---------------------------------------------------------------------------------
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=self.region)
+
+    @property
+    def s3(self) -> Any:
+        return self.client("s3")
+
+    def results(self) -> dict[str, dict[str, Any]]:
+        """Every results item, by partition key."""
+        table = self.outputs["results_table_name"]
+        deserializer = TypeDeserializer()
+        items: dict[str, dict[str, Any]] = {}
+        paginator = self.client("dynamodb").get_paginator("scan")
+        for page in paginator.paginate(TableName=table):
+            for raw in page["Items"]:
+                item = {k: deserializer.deserialize(v) for k, v in raw.items()}
+                items[item[TABLE_PARTITION_KEY]] = item
+        return items
+
+    def queue_messages(self, queue_url: str) -> list[dict[str, Any]]:
+        """Every message in a queue, read without consuming it (from moto's model, not ReceiveMessage)."""
+        name = queue_url.rstrip("/").rsplit("/", 1)[-1]
+        queue = sqs_backends[self.account][self.region].get_queue(name)
+        return [
+            {
+                "MessageId": m.id,
+                "Body": m.body,
+                "ReceiveCount": m.approximate_receive_count,
+                "MessageAttributes": m.message_attributes,
+            }
+            for m in queue._messages
+        ]
+
+    def _read_object(self, bucket: str, key: str, version_id: str | None) -> bytes | None:
+        try:
+            return s3_backends[self.account]["aws"].get_object(bucket, key, version_id=version_id).value
+        except Exception:
+            return None
