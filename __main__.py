@@ -7,6 +7,7 @@ Deploys, from the stack config (infra/config.py validates it before anything is 
 - topics: `notifications` (outcomes, subscriptions with status/route filter policies) and `ops` (alarms);
 - the SageMaker serverless endpoint with its own execution role (or a reference to an existing endpoint),
   and an EventBridge rule forwarding its state changes to `notifications`;
+- the Powertools layer of the tested release, from its public SSM parameter (unless configured);
 - per route (sns / sqs / lambda / eventbridge): a dead-letter queue, the route's topic, queue or rule, and
   one inference function (own role, log group, async retries to the DLQ, trigger wiring);
 - alarms (DLQ depth, function errors and throttles, queue age, endpoint 5XX and latency) to `ops`;
@@ -16,7 +17,7 @@ Deploys, from the stack config (infra/config.py validates it before anything is 
 import pulumi
 import pulumi_aws as aws
 
-from infra.compute import InferenceFunction, InferenceFunctionArgs, function_code
+from infra.compute import InferenceFunction, InferenceFunctionArgs, function_code, powertools_layer
 from infra.config import load_config
 from infra.iam import KeyAccess, KeyAccessArgs
 from infra.messaging import (
@@ -44,7 +45,8 @@ provider = aws.Provider(
     ),
 )
 within_stack = pulumi.ResourceOptions(providers=[provider])
-account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=provider)).account_id
+invoke_in_stack = pulumi.InvokeOutputOptions(provider=provider)
+account_id = aws.get_caller_identity_output(opts=invoke_in_stack).account_id
 
 storage = Storage(
     "storage", StorageArgs(config.project, config.stack, config.deletion_protection), within_stack
@@ -68,6 +70,7 @@ endpoint_events = EndpointStateEvents(
 )
 
 code = function_code()
+layer_arn = powertools_layer(config.function.powertools_layer_arn, invoke_in_stack)
 channels: dict[str, RouteChannel] = {}
 functions: dict[str, InferenceFunction] = {}
 for route in config.routes:
@@ -96,6 +99,7 @@ for route in config.routes:
             async_invoke=config.async_invoke,
             max_batch_size=config.model.max_batch_size,
             code=code,
+            layer_arn=layer_arn,
             account_id=account_id,
             bucket_arn=storage.bucket.arn,
             table_name=storage.table.name,

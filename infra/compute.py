@@ -26,6 +26,25 @@ ARCHITECTURE = "arm64"
 # EventBridge's delivery retries reuse it: Lambda accepts async invokes into its own queue, so a delivery
 # failure is a permission or configuration fault that more retries would not fix.
 ASYNC_MAX_RETRY_ATTEMPTS = 2
+# The Powertools release the handler is tested with (requirements-dev.txt pins the same; a test checks).
+POWERTOOLS_VERSION = "3.37.0"
+
+
+def powertools_layer_parameter(version: str = POWERTOOLS_VERSION) -> str:
+    """Public SSM parameter holding the Powertools layer version ARN of one release for our runtime.
+
+    AWS publishes one per release, runtime and architecture in every region it ships the layer to
+    (Powertools docs, "Lambda Layer" / "SSM Parameter Store"; aws-powertools/powertools-lambda-python#7689):
+    resolving it pins the tested release exactly, which a hard-coded layer number cannot promise.
+    """
+    return f"/aws/service/powertools/python/{ARCHITECTURE}/{RUNTIME}/{version}"
+
+
+def powertools_layer(override: str | None, opts: pulumi.InvokeOutputOptions) -> pulumi.Input[str]:
+    """The configured layer ARN, or the public layer of POWERTOOLS_VERSION in the stack's region."""
+    if override is not None:
+        return override
+    return aws.ssm.get_parameter_output(name=powertools_layer_parameter(), opts=opts).value
 
 
 def function_code_files() -> dict[str, Path]:
@@ -84,6 +103,7 @@ class InferenceFunctionArgs:
     async_invoke: AsyncInvokeSettings
     max_batch_size: int | None
     code: pulumi.Archive
+    layer_arn: pulumi.Input[str]
     account_id: pulumi.Input[str]
     bucket_arn: pulumi.Input[str]
     table_name: pulumi.Input[str]
@@ -146,7 +166,7 @@ class InferenceFunction(pulumi.ComponentResource):
             architectures=[ARCHITECTURE],
             handler=contract.HANDLER,
             code=args.code,
-            layers=[settings.powertools_layer_arn],
+            layers=[args.layer_arn],
             memory_size=settings.memory_mb,
             timeout=settings.timeout_seconds,
             reserved_concurrent_executions=settings.reserved_concurrency,

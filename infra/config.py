@@ -73,15 +73,6 @@ LOG_RETENTION_DAYS: tuple[int, ...] = (
 SERVERLESS_PAYLOAD_LIMIT_BYTES = 4 * 1000 * 1000
 REALTIME_PAYLOAD_LIMIT_BYTES = 6 * 1000 * 1000
 
-# Public Powertools for AWS Lambda (Python) V3 layer, python3.13 on arm64, published by AWS in every
-# commercial region from account 017000801446. Source: aws-powertools/powertools-lambda-python,
-# docs/getting-started/install.md ("Lambda Layer"), which lists version 27 (updated by PR #7757).
-# The layer number for the exact 3.37.0 release could not be confirmed offline; set
-# `function.powertoolsLayerArn` (or resolve the public SSM parameter
-# /aws/service/powertools/python/arm64/python3.13/<version>) to pin another one.
-POWERTOOLS_LAYER_ACCOUNT = "017000801446"
-POWERTOOLS_LAYER_NAME = "AWSLambdaPowertoolsPythonV3-python313-arm64"
-POWERTOOLS_LAYER_VERSION = 27
 LAYER_VERSION_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$")
 
 # `<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]`
@@ -121,7 +112,7 @@ class FunctionSettings:
     reserved_concurrency: int | None
     log_retention_days: int
     max_object_bytes: int
-    powertools_layer_arn: str
+    powertools_layer_arn: str | None  # None: the tested release's public layer (compute.powertools_layer)
     max_workers: int | None
 
 
@@ -216,14 +207,6 @@ def partition_for_region(region: str) -> str:
     if region.startswith("us-gov-"):
         return "aws-us-gov"
     return "aws"
-
-
-def default_powertools_layer_arn(region: str) -> str:
-    """The public Powertools layer version ARN for python3.13/arm64 in a commercial region."""
-    return (
-        f"arn:aws:lambda:{region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
-        f"{POWERTOOLS_LAYER_NAME}:{POWERTOOLS_LAYER_VERSION}"
-    )
 
 
 def load_config() -> StackConfig:
@@ -589,7 +572,7 @@ def _log_retention(reader: _Reader) -> int:
     return days
 
 
-def _layer_arn(reader: _Reader, region: str, partition: str) -> str:
+def _layer_arn(reader: _Reader, region: str, partition: str) -> str | None:
     fix = (
         "`pulumi config set --path 'function.powertoolsLayerArn' "
         "arn:aws:lambda:<region>:<account>:layer:<name>:<version>`"
@@ -602,7 +585,7 @@ def _layer_arn(reader: _Reader, region: str, partition: str) -> str:
                 f"has no default in partition {partition} (region {region})",
                 f"set the Powertools layer ARN published for {region}: {fix}",
             )
-        return default_powertools_layer_arn(region)
+        return None
     if not LAYER_VERSION_ARN_PATTERN.match(arn) or f":lambda:{region}:" not in arn:
         reader.errors.add(
             "function.powertoolsLayerArn",

@@ -12,10 +12,8 @@ import yaml
 from stack_graph import DEV_CONFIG
 
 from infra.config import (
-    POWERTOOLS_LAYER_ACCOUNT,
     ConfigError,
     Route,
-    default_powertools_layer_arn,
     filters_overlap,
     parse_config,
 )
@@ -72,7 +70,7 @@ def test_omitted_optional_sections_take_documented_defaults():
     assert config.function.timeout_seconds == 300
     assert config.function.max_object_bytes == contract.DEFAULT_MAX_OBJECT_BYTES
     assert config.function.reserved_concurrency is None
-    assert config.function.powertools_layer_arn == default_powertools_layer_arn("us-west-2")
+    assert config.function.powertools_layer_arn is None  # resolved from the release's SSM parameter
     assert (
         config.sqs.batch_size,
         config.sqs.maximum_batching_window_seconds,
@@ -88,10 +86,10 @@ def test_deletion_protection_defaults_to_on_outside_dev(stack, expected):
     assert config.deletion_protection is expected
 
 
-def test_default_powertools_layer_is_the_public_python313_arm64_layer_in_the_stack_region():
-    arn = parse(region="ap-southeast-2").function.powertools_layer_arn
-    assert arn.startswith(f"arn:aws:lambda:ap-southeast-2:{POWERTOOLS_LAYER_ACCOUNT}:layer:")
-    assert ":AWSLambdaPowertoolsPythonV3-python313-arm64:" in arn
+def test_configured_powertools_layer_arn_is_kept():
+    arn = "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:40"
+    config = parse(lambda v: v["function"].update(powertoolsLayerArn=arn))
+    assert config.function.powertools_layer_arn == arn
 
 
 def test_optional_worker_and_batch_settings_are_read():

@@ -9,7 +9,7 @@ from collections import Counter
 import yaml
 from stack_graph import DEV_CONFIG, NOTIFICATION, PROVIDER
 
-from tools.capture_mocks import GET_CALLER_IDENTITY
+from tools.capture_mocks import GET_CALLER_IDENTITY, GET_PARAMETER
 
 EXPECTED_DEV_COUNTS = {
     # storage
@@ -103,8 +103,8 @@ def test_bucket_has_exactly_one_notification_configuration(dev):
     assert len(dev.of_type(NOTIFICATION)) == 1
 
 
-def test_program_only_invokes_get_caller_identity(dev):
-    assert set(dev.mocks.calls) == {GET_CALLER_IDENTITY}
+def test_program_only_invokes_caller_identity_and_the_layer_parameter(dev):
+    assert set(dev.mocks.calls) == {GET_CALLER_IDENTITY, GET_PARAMETER}
 
 
 def test_program_runs_without_warnings(dev):

@@ -25,10 +25,10 @@ from stack_graph import (
     statements,
 )
 
-from infra.compute import ASYNC_MAX_RETRY_ATTEMPTS
-from infra.config import default_powertools_layer_arn
+from infra.compute import ASYNC_MAX_RETRY_ATTEMPTS, powertools_layer_parameter
 from infra.messaging import MAX_RECEIVE_COUNT, queue_visibility_timeout_seconds
 from lambdas.inference import contract
+from tools.capture_mocks import fabricated_layer_arn
 
 ACCOUNT = "123456789012"
 
@@ -289,7 +289,7 @@ def test_function_runs_the_shared_handler_on_python313_arm64_with_powertools(dev
     assert function.inputs["runtime"] == "python3.13"
     assert function.inputs["architectures"] == ["arm64"]
     assert function.inputs["handler"] == contract.HANDLER
-    assert function.inputs["layers"] == [default_powertools_layer_arn("us-east-1")]
+    assert function.inputs["layers"] == [fabricated_layer_arn("us-east-1", powertools_layer_parameter())]
     assert function.inputs["tracingConfig"] == {"mode": "Active"}
     assert (function.inputs["memorySize"], function.inputs["timeout"]) == (1024, 300)
     assert function.inputs["reservedConcurrentExecutions"] == 20
