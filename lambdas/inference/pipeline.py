@@ -135,14 +135,12 @@ class _Run:
         now: Callable[[], datetime],
         pool: ThreadPoolExecutor,
     ) -> None:
-        self.refs, self.clients, self.settings, self.log, self.now, self.pool = (
-            refs,
-            clients,
-            settings,
-            log,
-            now,
-            pool,
-        )
+        self.refs = refs
+        self.clients = clients
+        self.settings = settings
+        self.log = log
+        self.now = now
+        self.pool = pool
         # Objects admitted but not past the model hold their payload in memory: bound how many at once.
         self.window = max(settings.max_workers, settings.model_max_batch_size)
         self.batching = settings.model_max_batch_size > 1

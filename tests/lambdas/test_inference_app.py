@@ -288,6 +288,11 @@ def test_an_unrecognisable_sqs_record_fails_alone(app, world):
     assert world.item("a.txt")["status"] == "completed"
 
 
+def test_an_sqs_batch_where_every_record_fails_reports_each_record(app):
+    response = app.handler(sqs_event("junk", "more junk", ids=["a", "b"]), CONTEXT)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "a"}, {"itemIdentifier": "b"}]}
+
+
 def test_an_unrecognisable_sns_message_raises_so_the_event_reaches_the_dlq(app, world):
     with pytest.raises(app.EventNotProcessedError, match="not JSON"):
         app.handler(sns_event("Hello from SNS!"), CONTEXT)
