@@ -16,6 +16,7 @@ assign `clients` (a pipeline.Clients of fakes) before invoking the handler.
 from __future__ import annotations
 
 import os
+import sys
 from collections import Counter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -30,7 +31,23 @@ if TYPE_CHECKING:
 
 SETTINGS: Settings = load_settings(os.environ)
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "inference")
+
+class _CurrentStdout:
+    """Writes to whatever sys.stdout is when a line is logged. Powertools binds its handler to one stream,
+    shared by every Logger of the same service name; the local run swaps stdout per execution environment."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+# One service name per route, so module instances of different functions never share a logger's keys.
+logger = Logger(
+    service=os.environ.get("POWERTOOLS_SERVICE_NAME") or f"inference-{SETTINGS.route}",
+    stream=_CurrentStdout(),
+)
 
 
 # A NamedTuple, not a dataclass: dataclasses look their module up in sys.modules, which a module instance
