@@ -1,6 +1,6 @@
 """In-process stand-ins for S3, SageMaker runtime, DynamoDB and SNS with a fixed latency per call.
 
-The clients handed to the code under test are real boto3 clients (so parameter validation,
+The clients handed to the code under test are real botocore clients (so parameter validation,
 `client.exceptions.*` and `ClientError` behave exactly as in production); only their network
 layer is replaced: a `before-call` hook (the mechanism botocore's own `Stubber` uses) sleeps the
 configured latency, answers from in-memory state and counts the call. Sleeping releases the GIL,
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
+import botocore.session
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from botocore.response import StreamingBody
@@ -36,6 +36,8 @@ INVOKE_ENDPOINT = "InvokeEndpoint"
 PUT_ITEM = "PutItem"
 PUBLISH_BATCH = "PublishBatch"
 OPERATIONS = (GET_OBJECT, INVOKE_ENDPOINT, PUT_ITEM, PUBLISH_BATCH)
+# Attribute of the pipeline's Clients -> botocore service name.
+SERVICES = {"s3": "s3", "sagemaker_runtime": "sagemaker-runtime", "dynamodb": "dynamodb", "sns": "sns"}
 
 # SNS PublishBatch accepts at most 10 entries per request (SNS API reference, PublishBatch).
 PUBLISH_BATCH_MAX_ENTRIES = 10
@@ -175,28 +177,34 @@ class FakeAws:
             self.published.clear()
 
     def clients(self) -> Clients:
-        """The four boto3 clients, created once and wired to this fake."""
+        """The four low-level clients, created once and wired to this fake."""
         if self._clients is None:
-            session = boto3.session.Session(
-                aws_access_key_id="benchmark",
-                aws_secret_access_key="benchmark",  # noqa: S106 - a dummy: no call leaves the process
-                region_name=REGION,
-            )
+            # A botocore session (boto3.client builds the same client): importing this module must not
+            # import boto3, so the cold-start probe can see what the handler's first call imports.
+            session = botocore.session.get_session()
             # No retries: a fake error is deterministic, and a retry would hide it behind back-off sleeps.
             config = Config(retries={"mode": "standard", "total_max_attempts": 1})
-            services = {
-                "s3": "s3",
-                "sagemaker_runtime": "sagemaker-runtime",
-                "dynamodb": "dynamodb",
-                "sns": "sns",
+            made = {
+                name: session.create_client(
+                    service,
+                    region_name=REGION,
+                    aws_access_key_id="benchmark",
+                    aws_secret_access_key="benchmark",  # noqa: S106 - a dummy: no call leaves the process
+                    config=config,
+                )
+                for name, service in SERVICES.items()
             }
-            made = {name: session.client(service, config=config) for name, service in services.items()}
-            for client in made.values():
-                # register_first: answer before any other before-call handler can (as Stubber does).
-                client.meta.events.register_first("before-parameter-build.*.*", self._remember_params)
-                client.meta.events.register_first("before-call.*.*", self._answer)
-            self._clients = Clients(**made)
+            self._clients = self.attach(Clients(**made))
         return self._clients
+
+    def attach(self, clients: Any) -> Any:
+        """Answer every call of these clients (any object with the four client attributes) from this fake."""
+        for name in SERVICES:
+            events = getattr(clients, name).meta.events
+            # register_first: answer before any other before-call handler can (as botocore's Stubber does).
+            events.register_first("before-parameter-build.*.*", self._remember_params)
+            events.register_first("before-call.*.*", self._answer)
+        return clients
 
     # ----- botocore hooks --------------------------------------------------------------------
 
