@@ -24,7 +24,9 @@ module changes exactly these points of moto, each for a stated reason:
    (`TopicArn` "arn:aws:sns:EXAMPLE", fixed attributes) and invokes synchronously.
    Replaced with the real record shape and an asynchronous invocation.
 5. S3 → Lambda (`_invoke_awslambda`): moto invokes synchronously inside PutObject;
-   here it is an asynchronous invocation, as S3 makes it.
+   here it is an asynchronous invocation, as S3 makes it. And moto announces an
+   `ObjectTagging:Put` event for every PutObject (it tags each new object with an
+   empty tag set); S3 does not, so that event is dropped for untagged objects.
 6. Access checks moto does not make, made where AWS makes them: the function's
    resource policy for S3/SNS/EventBridge invokes, the topic/queue policy for
    EventBridge → SNS and SNS → SQS, and the KMS key policy when a service writes
@@ -50,6 +52,7 @@ from moto.events.models import events_backends
 from moto.events.utils import EventTemplateParser
 from moto.kms.models import kms_backends
 from moto.s3 import notifications as s3_notifications
+from moto.s3.models import s3_backends
 from moto.sns import models as sns_models
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
@@ -238,6 +241,9 @@ class Deliveries:
     def _wrap_s3_send_event(self, original: Callable[..., None]) -> Callable[..., None]:
         def send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
             name = str(getattr(event_name, "value", event_name))
+            if name == "s3:ObjectTagging:Put" and not _has_tags(account_id, key):
+                # moto tags every new object (with no tags) inside PutObject and announces it; S3 does not.
+                return
             self.trace.record(
                 [object_uri(bucket.name, key.name)], f"s3:{bucket.name}", name.removeprefix("s3:")
             )
@@ -504,6 +510,10 @@ def _target_input(target: dict[str, Any], event: dict[str, Any]) -> Any:
     if isinstance(event.get("time"), (int, float)):
         event = {**event, "time": datetime.fromtimestamp(event["time"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
     return {k: v for k, v in event.items() if k != "ingestion-time"}
+
+
+def _has_tags(account_id: str, key: Any) -> bool:
+    return bool(s3_backends[account_id]["aws"].tagger.list_tags_for_resource(key.arn)["Tags"])
 
 
 def _bucket_arn_of(event_body: Any) -> str | None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import threading
 import zipfile
 from collections.abc import Callable
@@ -41,6 +42,11 @@ from .lambda_runtime import FunctionExtras, LambdaRuntime
 from .program import PROJECT_DIR
 
 ACCOUNT_ID = "123456789012"  # moto's default account
+# AWS's public parameter naming the Powertools layer of one release (the program may resolve it).
+POWERTOOLS_LAYER_PARAMETER = re.compile(
+    r"^/aws/service/powertools/python/(?P<arch>[\w-]+)/(?P<runtime>python[\d.]+)/"
+)
+POWERTOOLS_LAYER_ACCOUNT = "017000801446"
 
 
 class UnsupportedResourceType(RuntimeError):
@@ -246,9 +252,47 @@ class MotoMocks(pulumi_mocks.Mocks):
                 "dnsSuffix": "amazonaws.com",
                 "reverseDnsPrefix": "com.amazonaws",
             }
+        if invoke == "aws:ssm/getParameter:getParameter":
+            return self._ssm_parameter(str(args.args["name"]))
         raise UnsupportedResourceType(
             f"the local run does not answer the invoke {invoke}; add it to MotoMocks.call"
         )
+
+    def _ssm_parameter(self, name: str) -> dict[str, Any]:
+        """A parameter from moto's SSM; AWS's public Powertools layer parameter gets a placeholder."""
+        ssm = self._client("ssm")
+        try:
+            parameter = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]
+        except ssm.exceptions.ParameterNotFound:
+            match = POWERTOOLS_LAYER_PARAMETER.match(name)
+            if match is None:
+                raise UnsupportedResourceType(
+                    f"SSM parameter {name} does not exist in the local run (create it in moto before deploy)"
+                ) from None
+            # AWS publishes this parameter; offline its value (the layer version) cannot be known, and layers
+            # are not used locally (Powertools comes from the venv): a placeholder with layer version 0.
+            layer = f"AWSLambdaPowertoolsPythonV3-{match['runtime'].replace('.', '')}-{match['arch']}"
+            value = f"arn:aws:lambda:{self.region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:{layer}:0"
+            self.not_emulated.setdefault(
+                "AWS public SSM parameter (answered with a placeholder layer ARN, version 0)", []
+            ).append(name)
+            parameter = {
+                "Name": name,
+                "Type": "String",
+                "Value": value,
+                "Version": 1,
+                "ARN": f"arn:aws:ssm:{self.region}::parameter{name}",
+            }
+        return {
+            "id": parameter["Name"],
+            "name": parameter["Name"],
+            "type": parameter["Type"],
+            "value": parameter["Value"],
+            "insecureValue": parameter["Value"],
+            "version": parameter.get("Version", 1),
+            "arn": parameter.get("ARN", ""),
+            "withDecryption": True,
+        }
 
     # -- helpers --------------------------------------------------------------------------
     def _client(self, service: str, region: str | None = None) -> Any:

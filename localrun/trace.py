@@ -43,7 +43,7 @@ def objects_in_event(event: Any) -> list[str]:
 
 
 def _collect_objects(node: Any, found: list[str], depth: int) -> None:
-    if depth > 6:
+    if depth > 16:
         return
     if isinstance(node, str):
         _collect_objects(_parse_json(node), found, depth + 1)

@@ -1,0 +1,333 @@
+"""`python -m localrun.demo` (`make demo`): the real stack in an in-process AWS emulator, fed sample files.
+
+Deploys `__main__.py` with `Pulumi.<stack>.yaml` into moto (see `emulator.py`), uploads
+every file of `samples/` to every route's prefix (respecting the route's suffix filter),
+plus two generated cases — an object larger than the function's MAX_OBJECT_BYTES, and
+one whose version is deleted before the pipeline reads it — then runs the pipeline until
+every file has an outcome, and prints each file's hops, status and prediction, a
+summary per route and the DynamoDB items. Exit status 0 only if every file reached the
+outcome listed in `EXPECTED` and no delivery was denied.
+
+This emulates AWS (moto + the in-process Lambda runtime + a stand-in model); it does
+not replace `pulumi preview` or a deployment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from lambdas.inference.contract import (
+    ENV_MAX_OBJECT_BYTES,
+    REASON_MALFORMED_JSON,
+    REASON_MODEL_ERROR,
+    REASON_NO_SUCH_VERSION,
+    REASON_NOT_TEXT,
+    REASON_TOO_LARGE,
+    STATUS_COMPLETED,
+    STATUS_FAILED,
+    STATUS_MISSING,
+    STATUS_REJECTED,
+)
+
+from .emulator import LocalCloud, PumpReport
+from .program import PROJECT_DIR, load_stack_config, stack_config_path
+from .trace import Hop, object_uri
+
+SAMPLES_DIR = PROJECT_DIR / "samples"
+OVERSIZED_NAME = "oversized.json"  # generated: one byte over the function's MAX_OBJECT_BYTES
+VANISHED_NAME = "vanished.json"  # generated: its version is deleted before the pipeline reads it
+
+
+@dataclass(frozen=True)
+class Expected:
+    """The outcome a sample must reach: status, reason, and (for completed) the stand-in model's label."""
+
+    status: str
+    reason: str | None = None
+    label: str | None = None
+
+    def describe(self) -> str:
+        return " ".join(x for x in (self.status, self.reason, self.label) if x)
+
+
+EXPECTED: dict[str, Expected] = {
+    "great-service.txt": Expected(STATUS_COMPLETED, label="POSITIVE"),
+    "late-delivery.txt": Expected(STATUS_COMPLETED, label="NEGATIVE"),
+    "product-review.json": Expected(STATUS_COMPLETED, label="POSITIVE"),
+    "café notes + ünïcode.json": Expected(STATUS_COMPLETED, label="POSITIVE"),
+    "malformed.json": Expected(STATUS_REJECTED, REASON_MALFORMED_JSON),
+    "unsupported-shape.json": Expected(STATUS_FAILED, REASON_MODEL_ERROR),  # the model answers 400
+    "pixel.png": Expected(STATUS_REJECTED, REASON_NOT_TEXT),
+    OVERSIZED_NAME: Expected(STATUS_REJECTED, REASON_TOO_LARGE),
+    VANISHED_NAME: Expected(STATUS_MISSING, REASON_NO_SUCH_VERSION),
+}
+
+
+@dataclass
+class Upload:
+    """One sample uploaded to one route."""
+
+    route: str
+    name: str
+    key: str
+    uri: str
+    expected: Expected
+    outcome: dict[str, Any] | None = None  # the results item, or {"status": "dead-lettered"}
+
+    @property
+    def met(self) -> bool:
+        if self.outcome is None:
+            return False
+        ok = (self.outcome.get("status"), self.outcome.get("reason")) == (
+            self.expected.status,
+            self.expected.reason,
+        )
+        if ok and self.expected.label:
+            ok = _label(self.outcome.get("prediction")) == self.expected.label
+        return ok
+
+
+def sample_files() -> dict[str, bytes]:
+    """The shipped samples; each must have an expectation (and nothing may be expected that is missing)."""
+    files = {
+        p.name: p.read_bytes() for p in sorted(SAMPLES_DIR.iterdir()) if p.is_file() and p.name != "README.md"
+    }
+    generated = {OVERSIZED_NAME, VANISHED_NAME}
+    unexpected = sorted(set(files) - set(EXPECTED))
+    missing = sorted(set(EXPECTED) - set(files) - generated)
+    if unexpected or missing:
+        raise SystemExit(
+            f"samples/ and localrun/demo.py EXPECTED disagree: no expectation for {unexpected}, "
+            f"no file for {missing}. Add the expectation (or the file)."
+        )
+    return files
+
+
+def upload_samples(cloud: LocalCloud) -> list[Upload]:
+    """Upload every sample to every route whose filters accept its name; return what was uploaded."""
+    outputs = cloud.outputs
+    bucket = outputs["bucket_name"]
+    files = sample_files()
+    s3 = cloud.s3
+    uploads: list[Upload] = []
+    for route, details in outputs["routes"].items():
+        prefix, suffix = details["prefix"], details.get("suffix") or ""
+        limit = int(
+            _function_environment(cloud, details["function_name"]).get(ENV_MAX_OBJECT_BYTES, 1024 * 1024)
+        )
+        bodies = dict(files)
+        bodies[OVERSIZED_NAME] = b'{"inputs": "' + b"x" * (limit - 13) + b'"}'  # limit + 1 bytes
+        bodies[VANISHED_NAME] = b'{"inputs": "this version is deleted before it is read"}'
+        for name, body in bodies.items():
+            if not name.endswith(suffix):
+                continue  # S3 (or the EventBridge rule) would not deliver it to this route
+            key = f"{prefix}{name}"
+            version = s3.put_object(Bucket=bucket, Key=key, Body=body).get("VersionId")
+            if name == VANISHED_NAME:
+                # Deleting a specific version removes it for good (no delete marker).
+                s3.delete_object(Bucket=bucket, Key=key, VersionId=version)
+            uploads.append(Upload(route, name, key, object_uri(bucket, key), EXPECTED[name]))
+    return uploads
+
+
+def collect_outcomes(cloud: LocalCloud, uploads: list[Upload]) -> None:
+    """Attach each upload's results item, or note that it ended in a dead-letter queue."""
+    items = cloud.results()
+    dead_lettered = set()
+    for details in cloud.outputs["routes"].values():
+        for message in cloud.queue_messages(details["dlq_url"]):
+            dead_lettered.update(
+                u.uri for u in uploads if u.key in message["Body"] or u.uri in message["Body"]
+            )
+    for upload in uploads:
+        upload.outcome = items.get(upload.uri) or (
+            {"status": "dead-lettered"} if upload.uri in dead_lettered else None
+        )
+
+
+def format_hops(hops: list[Hop]) -> str:
+    """`s3:ingest → sns:uploads-object-events → lambda:inference-uploads → ...`, one label per step."""
+    labels: list[str] = []
+    for hop in hops:
+        detail = hop.detail
+        if hop.step.startswith("lambda:") and detail.startswith(("ok", "error")):
+            if detail.startswith("error"):
+                labels[-1] += f" ✗({detail.removeprefix('error ').split(':')[0]})"
+            continue
+        if detail == "deleted after success":
+            continue  # the SQS message's end, not a step of the object
+        label = _short(hop.step)
+        if hop.step.startswith("s3:") and detail.startswith("Object"):
+            label += f" ({detail})"  # a bucket event: ObjectCreated:Put, ObjectRemoved:Delete
+        elif detail.startswith("attempt"):
+            label += f" ({detail.split(' via')[0]})"
+        elif detail.startswith("error"):
+            label += f" ✗({detail.removeprefix('error ')})"
+        elif "DENIED" in detail:
+            label += " DENIED"
+        elif "dead-letter" in detail or "destination" in detail:
+            label += " (dead-letter)"
+        elif "receive #" in detail and not detail.endswith("#1)"):
+            label += f" ({detail.split('(')[-1].rstrip(')')})"
+        elif detail.startswith("batch item failure"):
+            label += " (batch item failure)"
+        if not labels or labels[-1] != label:
+            labels.append(label)
+    return " → ".join(labels)
+
+
+def _short(step: str) -> str:
+    """Drop Pulumi's auto-name suffix: `sns:uploads-object-events-d08a664` → `sns:uploads-object-events`."""
+    return re.sub(r"-[0-9a-f]{7}(?=$|\.fifo$)", "", step)
+
+
+def _label(prediction: Any) -> str | None:
+    first = prediction[0] if isinstance(prediction, list) and prediction else prediction
+    return first.get("label") if isinstance(first, dict) else None
+
+
+def _prediction_text(prediction: Any) -> str:
+    first = prediction[0] if isinstance(prediction, list) and prediction else prediction
+    if isinstance(first, dict) and "label" in first:
+        return f"{first['label']} {float(first.get('score', 0)):.2f}"
+    return "" if prediction is None else str(prediction)[:40]
+
+
+def _function_environment(cloud: LocalCloud, function_name: str) -> dict[str, str]:
+    configuration = cloud.client("lambda").get_function_configuration(FunctionName=function_name)
+    return configuration.get("Environment", {}).get("Variables", {})
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value) if value % 1 else int(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def run(stack: str) -> int:
+    started = time.time()
+    config = load_stack_config(stack_config_path(stack))
+    region = config.get("aws:region", "us-east-1")
+    print(
+        f"Local run of stack {stack!r}: the real __main__.py, deployed into moto (in-process AWS emulator)."
+    )
+    print("It emulates AWS; it does not replace `pulumi preview`. The model is a deterministic STAND-IN.\n")
+    with LocalCloud(region=region) as cloud:
+        program = cloud.deploy(stack=stack, config=config)
+        types = Counter(
+            r.type.split(":")[1].split("/")[0] for r in program.resources if r.type.startswith("aws:")
+        )
+        print(
+            f"Deployed {sum(types.values())} resources into moto in {time.time() - started:.1f}s: "
+            + ", ".join(f"{n} {t}" for t, n in sorted(types.items()))
+        )
+        for what, names in sorted(cloud.mocks.not_emulated.items()):
+            print(f"  not emulated: {what} ({len(names)} resources)")
+
+        uploads = upload_samples(cloud)
+        print(
+            f"\nUploaded {len(uploads)} files to {len(cloud.outputs['routes'])} routes; running the pipeline:"
+        )
+        seen = [0]
+
+        def progress(report: PumpReport) -> None:
+            collect_outcomes(cloud, uploads)
+            done = sum(1 for u in uploads if u.outcome is not None)
+            if done != seen[0]:
+                seen[0] = done
+                waited = (
+                    f", {cloud.clock.skipped_seconds:.0f}s simulated waiting"
+                    if cloud.clock.skipped_seconds
+                    else ""
+                )
+                print(f"  … {done}/{len(uploads)} files have an outcome (step {report.steps}{waited})")
+
+        report = cloud.run_until_idle(on_step=progress)
+        collect_outcomes(cloud, uploads)
+        _print_files(cloud, uploads)
+        _print_summary(cloud, uploads, report)
+        _print_items(cloud)
+        problems = cloud.deliveries.problems
+        for problem in problems:
+            print(f"PROBLEM: {problem}")
+        missed = [u for u in uploads if not u.met]
+        elapsed = time.time() - started
+        if missed or problems:
+            print(
+                f"\nFAILED in {elapsed:.1f}s: {len(missed)} of {len(uploads)} files missed their expected "
+                "outcome" + (f", {len(problems)} denied deliveries" if problems else "")
+            )
+            return 1
+        print(f"\nOK in {elapsed:.1f}s: all {len(uploads)} files reached their expected outcome.")
+        return 0
+
+
+def _print_files(cloud: LocalCloud, uploads: list[Upload]) -> None:
+    print("\nPer file (route, hops, outcome):")
+    for upload in uploads:
+        outcome = upload.outcome or {"status": "NO OUTCOME"}
+        mark = "✓" if upload.met else "✗"
+        status = " ".join(str(x) for x in (outcome.get("status"), outcome.get("reason")) if x)
+        prediction = _prediction_text(outcome.get("prediction"))
+        print(
+            f" {mark} [{upload.route}] {upload.key}: {status}{'  ' + prediction if prediction else ''}"
+            + ("" if upload.met else f"  (expected {upload.expected.describe()})")
+        )
+        print(f"     {format_hops(cloud.trace.for_object(upload.uri))}")
+
+
+def _print_summary(cloud: LocalCloud, uploads: list[Upload], report: PumpReport) -> None:
+    statuses = [STATUS_COMPLETED, STATUS_REJECTED, STATUS_FAILED, STATUS_MISSING, "dead-lettered", "none"]
+    print("\nSummary:")
+    print(f"  {'route':<10} {'via':<12}" + "".join(f"{s:>14}" for s in statuses) + f"{'as expected':>14}")
+    for route, details in cloud.outputs["routes"].items():
+        mine = [u for u in uploads if u.route == route]
+        counts = Counter((u.outcome or {}).get("status", "none") for u in mine)
+        met = sum(u.met for u in mine)
+        print(
+            f"  {route:<10} {details['via']:<12}"
+            + "".join(f"{counts.get(s, 0):>14}" for s in statuses)
+            + f"{f'{met}/{len(mine)}':>14}"
+        )
+    invocations = cloud.runtime.results
+    stats = cloud.endpoint.stats
+    print(
+        f"  {len(invocations)} invocations ({sum(not r.ok for r in invocations)} errors), "
+        f"{stats.answered} model answers, {stats.model_errors} model errors; "
+        f"simulated waiting {report.simulated_seconds:.0f}s"
+        + (f" ({', '.join(report.waits)})" if report.waits else "")
+    )
+
+
+def _print_items(cloud: LocalCloud) -> None:
+    print("\nDynamoDB results items:")
+    shown = ("status", "reason", "prediction", "route", "size", "version_id")
+    for uri, item in sorted(cloud.results().items()):
+        fields = ", ".join(f"{k}={_plain(item[k])}" for k in shown if item.get(k) is not None)
+        print(f"  {uri}: {fields}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m localrun.demo", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to deploy (default: dev)"
+    )
+    args = parser.parse_args(argv)
+    if not stack_config_path(args.stack).exists():
+        parser.error(f"no {stack_config_path(args.stack).name} in {PROJECT_DIR}")
+    return run(args.stack)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
