@@ -33,6 +33,11 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         default=cold_import.SAMPLES,
         help="fresh interpreters per kind of import",
     )
+    parser.add_argument(
+        "--memory-with-model-batch",
+        action="store_true",
+        help=f"also measure memory with MODEL_MAX_BATCH_SIZE={memory.MODEL_BATCH_ON} (about 6 s more)",
+    )
     latency_group = parser.add_argument_group("fake latency per call, in milliseconds")
     latency_group.add_argument("--get-ms", type=float, default=defaults.get_object * 1000)
     latency_group.add_argument("--invoke-ms", type=float, default=defaults.invoke_endpoint * 1000)
@@ -59,7 +64,7 @@ def main(argv: list[str]) -> int:
         "latency": lambda: latency.run(latencies, arguments.repeats),
         "cold-import": lambda: cold_import.run(arguments.import_samples),
         "package": package_size.run,
-        "memory": lambda: memory.run(latencies),
+        "memory": lambda: memory.run(latencies, arguments.memory_with_model_batch),
     }
     started = time.perf_counter()
     targets: list[TargetResult] = []
