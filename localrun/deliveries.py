@@ -156,6 +156,7 @@ class Deliveries:
         self.account = runtime.account
         self.region = runtime.region
         self.problems: list[str] = []
+        self.s3_notifications: list[dict[str, Any]] = []  # every S3 notification event S3 sent, in order
         self._sequencer = itertools.count(1)
         self._sequencer_base = int(datetime.now(UTC).timestamp() * 1000) << 20
         self._sequencer_lock = threading.Lock()
@@ -210,7 +211,7 @@ class Deliveries:
         }
         if key.version_id and key.version_id != "null":
             obj["versionId"] = key.version_id
-        return {
+        event = {
             "Records": [
                 {
                     "eventVersion": "2.1",
@@ -237,6 +238,8 @@ class Deliveries:
                 }
             ]
         }
+        self.s3_notifications.append(event)
+        return event
 
     def _wrap_s3_send_event(self, original: Callable[..., None]) -> Callable[..., None]:
         def send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:

@@ -306,7 +306,13 @@ def _print_summary(cloud: LocalCloud, uploads: list[Upload], report: PumpReport)
         f"  {len(invocations)} invocations ({sum(not r.ok for r in invocations)} errors), "
         f"{stats.answered} model answers, {stats.model_errors} model errors; "
         f"simulated waiting {report.simulated_seconds:.0f}s"
-        + (f" ({', '.join(report.waits)})" if report.waits else "")
+        + (
+            " ("
+            + ", ".join(f"{reason} {seconds:.0f}s" for reason, seconds in report.waited_by_reason.items())
+            + ")"
+            if report.waited_by_reason
+            else ""
+        )
     )
 
 

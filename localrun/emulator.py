@@ -29,7 +29,7 @@ from moto.sqs.models import sqs_backends
 from lambdas.inference.contract import TABLE_PARTITION_KEY
 
 from .calls import CallRecorder
-from .clock import SimClock
+from .clock import SdkBackoff, SimClock
 from .deliveries import Deliveries
 from .lambda_runtime import LambdaRuntime
 from .moto_fixes import MotoFixes
@@ -62,7 +62,7 @@ class PumpReport:
 
     steps: int = 0
     simulated_seconds: float = 0.0
-    waits: list[str] = field(default_factory=list)
+    waited_by_reason: dict[str, float] = field(default_factory=dict)
 
 
 class LocalCloud:
@@ -80,6 +80,7 @@ class LocalCloud:
         self.deliveries = Deliveries(self.runtime, self.trace)
         self.endpoint = StandInEndpoint()
         self.fixes = MotoFixes()
+        self.sdk_backoff = SdkBackoff(self.clock)
         self.program: ProgramRun | None = None
         self.mocks: MotoMocks | None = None
         self._mock: Any = None
@@ -103,6 +104,7 @@ class LocalCloud:
         self._mock = mock_aws()
         self._mock.start()
         self.fixes.install()
+        self.sdk_backoff.install()
         self.recorder.install()
         self.recorder.on_call(self.trace.on_call)
         self.runtime.install()
@@ -117,6 +119,7 @@ class LocalCloud:
         self.poller.uninstall()
         self.runtime.uninstall()
         self.recorder.uninstall()
+        self.sdk_backoff.uninstall()
         self.fixes.uninstall()
         if self._mock is not None:
             self._mock.stop()
@@ -162,6 +165,7 @@ class LocalCloud:
         """Run deliveries, invocations and polls until nothing is left to do, skipping idle waits."""
         report = PumpReport()
         started_skipped = self.clock.skipped_seconds
+        first_wait = len(self.clock.waits)
         while True:
             progressed = self.runtime.run_due()
             progressed = self.poller.poll() or progressed
@@ -179,8 +183,8 @@ class LocalCloud:
                     "something is being retried forever"
                 )
             self.clock.advance(wait, reason)
-            report.waits.append(f"{wait:.0f}s ({reason})")
         report.simulated_seconds = self.clock.skipped_seconds - started_skipped
+        report.waited_by_reason = self.clock.waited_by_reason(since=first_wait)
         return report
 
     def _next_wait(self) -> tuple[float | None, str]:

@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.session
 from moto.awslambda.models import LambdaFunction
 from moto.awslambda.utils import get_backend as lambda_backend
 
@@ -109,12 +110,13 @@ class LambdaContext:
     aws_request_id: str
     log_group_name: str
     log_stream_name: str
-    deadline: float  # wall-clock time.time() when the function times out
+    deadline: float  # emulator-clock time when the function times out
+    now: Callable[[], float] = time.time  # the emulator's clock (simulated SDK backoff counts too)
     identity: Any = None
     client_context: Any = None
 
     def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.deadline - time.time()) * 1000))
+        return max(0, int((self.deadline - self.now()) * 1000))
 
 
 @dataclass
@@ -261,7 +263,8 @@ class FunctionContainer:
         self.runtime.flush_logs(self)
 
     def invoke(self, event: Any, request_id: str, cold_start: bool) -> InvocationResult:
-        started = time.time()
+        clock = self.runtime.clock
+        started = clock.now()
         if self.init_error or self.handler is None:
             error_type, message = self.init_error or ("Runtime.Unknown", "handler not loaded")
             return self._failure(
@@ -281,6 +284,7 @@ class FunctionContainer:
             log_group_name=self.log_group,
             log_stream_name=self.log_stream,
             deadline=started + float(self.function.timeout),
+            now=clock.now,
         )
         # Lambda hands the handler a freshly deserialised event.
         event = json.loads(json.dumps(event))
@@ -293,7 +297,7 @@ class FunctionContainer:
             except Exception as err:
                 print(traceback.format_exc())
                 error = (type(err).__name__, str(err), traceback.format_tb(err.__traceback__))
-            duration_ms = (time.time() - started) * 1000
+            duration_ms = (clock.now() - started) * 1000
             print(f"END RequestId: {request_id}")
             print(f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms")
         self.runtime.flush_logs(self)
@@ -335,7 +339,7 @@ class FunctionContainer:
             self.name,
             False,
             payload,
-            (time.time() - started) * 1000,
+            (self.runtime.clock.now() - started) * 1000,
             cold_start,
             error_type,
             message,
@@ -405,10 +409,21 @@ class LambdaRuntime:
         self._credentials: dict[str, dict[str, str]] = {}
         self._clients: dict[tuple[str, str], Any] = {}
         self._original_invoke = LambdaFunction.invoke
+        self._original_create_loader = botocore.session.create_loader
 
     # -- lifecycle --------------------------------------------------------------------
     def install(self) -> None:
         runtime = self
+        # Every botocore session (each environment creates its own) would parse the same API model
+        # files again; in one process they can share the read-only parsed models.
+        shared_loaders: dict[Any, Any] = {}
+
+        def create_loader(search_path_string: Any = None) -> Any:
+            if search_path_string not in shared_loaders:
+                shared_loaders[search_path_string] = self._original_create_loader(search_path_string)
+            return shared_loaders[search_path_string]
+
+        botocore.session.create_loader = create_loader
 
         def invoke(function: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> Any:
             return runtime._invoke_api(function, body, request_headers, response_headers)
@@ -417,6 +432,7 @@ class LambdaRuntime:
 
     def uninstall(self) -> None:
         LambdaFunction.invoke = self._original_invoke  # type: ignore[method-assign]
+        botocore.session.create_loader = self._original_create_loader
         shutil.rmtree(self.work_dir, ignore_errors=True)
 
     def declare(self, function_name: str, extras: FunctionExtras) -> None:
