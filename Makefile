@@ -2,8 +2,12 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# Lambda runs the handler on python3.13: its tests also run on that interpreter when the machine has one.
+# (pyenv's shim is on PATH even where 3.13 is not selected, so each candidate must actually run.)
+PYTHON_LAMBDA ?= $(firstword $(foreach p,$(wildcard /root/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13 2>/dev/null),$(shell $(p) -c 'print("$(p)")' 2>/dev/null)))
+VENV_LAMBDA ?= .venv-py313
 
-.PHONY: install test lint demo bench clean
+.PHONY: install test test-lambda-runtime lint demo bench clean
 
 install: $(VENV)/.installed
 
@@ -18,6 +22,18 @@ lint: install
 
 test: lint
 	$(PY) -m pytest
+	$(MAKE) --no-print-directory test-lambda-runtime
+
+# The handler's tests on the Lambda runtime's Python version (its own venv, same pins).
+test-lambda-runtime:
+ifeq ($(strip $(PYTHON_LAMBDA)),)
+	@echo "test-lambda-runtime: SKIPPED, no python3.13 interpreter on this machine"
+else
+	@test -f $(VENV_LAMBDA)/.installed || { $(PYTHON_LAMBDA) -m venv $(VENV_LAMBDA) \
+		&& $(VENV_LAMBDA)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt \
+		&& touch $(VENV_LAMBDA)/.installed; }
+	$(VENV_LAMBDA)/bin/python -m pytest -q -p no:cacheprovider tests/lambdas
+endif
 
 demo: install
 	$(PY) -m localrun.demo
@@ -26,4 +42,4 @@ bench: install
 	$(PY) -m benchmarks
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(VENV_LAMBDA) build .pytest_cache .ruff_cache
