@@ -142,12 +142,15 @@ class InferenceFunction(pulumi.ComponentResource):
             iam.allow_put_result(args.table_arn),
             iam.allow_publish(args.notifications_topic_arn),
             iam.allow_use_key(args.key_arn),
-            iam.allow_send_to_dead_letter_queue(channel.dead_letter_queue.arn),
             iam.allow_write_logs(self.log_group.arn),
             iam.allow_tracing(),
         ]
         if channel.queue is not None:
             statements.append(iam.allow_consume_queue(channel.queue.arn))
+        else:
+            # Async routes only: Lambda sends on-failure records with the execution role. An sqs route's
+            # DLQ is filled by SQS redrive, which needs no grant from the role.
+            statements.append(iam.allow_send_to_dead_letter_queue(channel.dead_letter_queue.arn))
         self.role = iam.ExecutionRole(
             name,
             iam.ExecutionRoleArgs(

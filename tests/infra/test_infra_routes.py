@@ -179,6 +179,11 @@ def test_sqs_route_role_may_consume_only_its_own_queue(dev):
         assert "ConsumeRouteQueue" not in sids, other
 
 
+def test_sqs_route_role_may_not_send_to_its_dlq_which_sqs_redrive_fills(dev):
+    sids = {s.get("Sid") for s in statements(dev.role_policy_of("batch"))}
+    assert "SendFailuresToDeadLetterQueue" not in sids
+
+
 # --- lambda (direct S3 invoke) ----------------------------------------------------------------------------
 
 
