@@ -10,7 +10,7 @@ the Logger is created, and a botocore session resolves credentials and region fr
 four clients are created once, on the first invocation, from that session and reused: creating them costs
 about 0.7x `import boto3`, which would nearly double the module's import cost. The processing modules, event
 data classes and batch utility are imported on first use for the same reason. Tests and benchmarks may
-assign `clients` (a pipeline.Clients of fakes) before invoking the handler.
+assign `clients` (a pipeline.Clients of fakes) and `SETTINGS` before invoking the handler.
 """
 
 from __future__ import annotations
