@@ -7,6 +7,7 @@ the program `pulumi up` would run, with config loaded from a real stack file.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
 import logging
@@ -79,9 +80,8 @@ def load_stack_config(path: Path) -> dict[str, str]:
     """Read a `Pulumi.<stack>.yaml` into the flat `namespace:key -> string` map Pulumi passes programs."""
     document = yaml.safe_load(path.read_text()) or {}
     flat: dict[str, str] = {}
-    for key, value in (document.get("config") or {}).items():
-        if ":" not in key:
-            key = f"{PROJECT_NAME}:{key}"
+    for raw_key, value in (document.get("config") or {}).items():
+        key = raw_key if ":" in raw_key else f"{PROJECT_NAME}:{raw_key}"
         flat[key] = value if isinstance(value, str) else json.dumps(value)
     return flat
 
@@ -126,7 +126,7 @@ def _recording_config_reads() -> Iterator[set[str]]:
 
 
 def _resource_key(resource: pulumi.Resource) -> tuple[str, str]:
-    return (resource._type, resource._name)  # noqa: SLF001 - the SDK exposes no public accessor
+    return (resource._type, resource._name)  # the SDK exposes no public accessor
 
 
 def run_program(
@@ -142,7 +142,7 @@ def run_program(
     `config` (flat `ns:key -> str`) wins over `config_file`, which defaults to `Pulumi.<stack>.yaml`.
     Errors raised by the program (e.g. config validation) propagate unchanged.
     """
-    import pulumi_aws
+    import pulumi_aws  # noqa: PLC0415 - loaded on the first run only
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -171,7 +171,6 @@ def run_program(
             [_resource_key(d) for d in depends_on if isinstance(d, pulumi.Resource)],
             _resource_key(parent) if isinstance(parent, pulumi.Resource) else None,
         )
-        return None
 
     pulumi.runtime.register_stack_transformation(record_options)
 
@@ -187,7 +186,12 @@ def run_program(
         with _recording_config_reads() as keys_read, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
-            outputs = {name: _sync_await(pulumi.Output.from_input(value).future()) for name, value in exports.items()}
+            outputs = {
+                name: _sync_await(pulumi.Output.from_input(value).future()) for name, value in exports.items()
+            }
+    except BaseException:
+        _discard_unfinished_work()
+        raise
     finally:
         pulumi.export = original_export
 
@@ -200,6 +204,25 @@ def run_program(
         config_keys_read=keys_read,
         warnings=run_warnings + engine_log.warnings,
     )
+
+
+def _discard_unfinished_work() -> None:
+    """Cancel what a failed run left on the shared event loop.
+
+    When a resource registration fails, the SDK stops waiting, but its tasks and the failed
+    outputs stay behind; the next run on the same loop would otherwise await them (and fail
+    with the previous run's error) or execute them against its own mocks.
+    """
+    loop = asyncio.get_event_loop()
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.wait(pending, timeout=5))
+    # The SDK also keeps the run's output tasks (some holding the failure) to await at the end of a run.
+    with pulumi_settings.SETTINGS.lock:
+        pulumi_settings.SETTINGS.outputs.clear()
+    pulumi_settings._get_rpc_manager().clear()  # the SDK exposes no public reset
 
 
 class _EngineLog(logging.Logger):

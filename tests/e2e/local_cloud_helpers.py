@@ -1,0 +1,84 @@
+"""Helpers for the end-to-end tests: configs, deployments, uploads and reading outcomes back from moto.
+
+Each test module deploys the real program once (module-scoped fixture) into a `LocalCloud`;
+tests share it and use their own object keys, so they do not see each other's objects.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from localrun.emulator import LocalCloud
+from localrun.program import PROJECT_NAME, load_stack_config, stack_config_path
+
+
+def dev_config(**overrides: Any) -> dict[str, str]:
+    """The dev stack's config (Pulumi.dev.yaml) with some top-level project keys replaced."""
+    config = load_stack_config(stack_config_path("dev"))
+    for key, value in overrides.items():
+        config[f"{PROJECT_NAME}:{key}"] = json.dumps(value)
+    return config
+
+
+def dev_routes() -> list[dict[str, Any]]:
+    return json.loads(dev_config()[f"{PROJECT_NAME}:routes"])
+
+
+@contextmanager
+def deployed(config: dict[str, str] | None = None, before_deploy: Any = None) -> Iterator[LocalCloud]:
+    """A LocalCloud with the program deployed; `before_deploy(cloud)` runs first (e.g. to add subscribers)."""
+    with LocalCloud() as cloud:
+        if before_deploy is not None:
+            before_deploy(cloud)
+        cloud.deploy(config=config if config is not None else dev_config())
+        yield cloud
+
+
+def route(cloud: LocalCloud, name: str) -> dict[str, Any]:
+    return cloud.outputs["routes"][name]
+
+
+def upload(cloud: LocalCloud, route_name: str, name: str, body: bytes | str) -> str:
+    """Put an object under the route's prefix; return its URI (the results table key)."""
+    key = f"{route(cloud, route_name)['prefix']}{name}"
+    data = body.encode("utf-8") if isinstance(body, str) else body
+    cloud.s3.put_object(Bucket=cloud.outputs["bucket_name"], Key=key, Body=data)
+    return f"s3://{cloud.outputs['bucket_name']}/{key}"
+
+
+def text_payload(text: str) -> str:
+    return json.dumps({"inputs": text})
+
+
+def create_subscriber_queue(cloud: LocalCloud, name: str) -> tuple[str, str]:
+    """An SQS queue that lets SNS topics of this account deliver to it (as a subscriber must)."""
+    sqs = cloud.client("sqs")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "sns.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": arn,
+                "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:sns:{cloud.region}:{cloud.account}:*"}},
+            }
+        ],
+    }
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+    return url, arn
+
+
+def notifications_received(cloud: LocalCloud, queue_url: str) -> list[dict[str, Any]]:
+    """The SNS envelopes in a subscriber queue: {"Message", "MessageAttributes": {name: {"Value"}}}."""
+    return [json.loads(m["Body"]) for m in cloud.queue_messages(queue_url)]
+
+
+def attribute(envelope: dict[str, Any], name: str) -> str | None:
+    value = envelope.get("MessageAttributes", {}).get(name)
+    return value.get("Value") if value else None

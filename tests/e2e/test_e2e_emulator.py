@@ -1,0 +1,131 @@
+"""The local run's own rules, shown with small programs: refuse what it cannot emulate, check what AWS checks.
+
+These run tiny Pulumi programs (written to a temp dir) through the same MotoMocks as the
+real stack, so each rule is visible without the whole pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from localrun.emulator import LocalCloud
+from localrun.moto_mocks import DestinationValidationError, MotoMocks, UnsupportedResourceType
+from localrun.program import run_program
+from localrun.sqs_poller import EventSourceMapping, SqsEventSourcePoller
+from localrun.standin_model import InvalidModelInput, StandInSentimentModel
+
+CONFIG = {"aws:region": "us-east-1"}
+
+
+@pytest.fixture
+def cloud() -> Iterator[LocalCloud]:
+    with LocalCloud() as cloud:
+        yield cloud
+
+
+def _run(cloud: LocalCloud, tmp_path: Path, body: str) -> MotoMocks:
+    program = tmp_path / "__main__.py"
+    program.write_text("import json\nimport pulumi\nimport pulumi_aws as aws\n" + textwrap.dedent(body))
+    mocks = MotoMocks(cloud.runtime, cloud.region)
+    cloud.program = run_program(mocks, config=CONFIG, program=program)
+    cloud.mocks = mocks
+    return mocks
+
+
+def test_resource_type_without_a_creator_is_an_error_naming_it(cloud: LocalCloud, tmp_path: Path) -> None:
+    with pytest.raises(UnsupportedResourceType, match=r"aws:ec2/vpc:Vpc \('network'\)"):
+        _run(cloud, tmp_path, 'aws.ec2.Vpc("network", cidr_block="10.0.0.0/16")\n')
+
+
+def test_bucket_notification_to_a_topic_s3_may_not_publish_to_fails_like_s3(
+    cloud: LocalCloud, tmp_path: Path
+) -> None:
+    program = """
+        bucket = aws.s3.Bucket("ingest")
+        topic = aws.sns.Topic("events")  # no topic policy for s3.amazonaws.com
+        aws.s3.BucketNotification(
+            "notification", bucket=bucket.id,
+            topics=[aws.s3.BucketNotificationTopicArgs(topic_arn=topic.arn, events=["s3:ObjectCreated:*"])],
+        )
+    """
+    with pytest.raises(DestinationValidationError, match=r"Unable to validate .*events-.*sns:Publish"):
+        _run(cloud, tmp_path, program)
+
+
+EVENTBRIDGE_TARGET_WITHOUT_PERMISSION = """
+    bucket = aws.s3.Bucket("ingest")
+    aws.s3.BucketNotification("notification", bucket=bucket.id, eventbridge=True)
+    trust = {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    trust_policy = json.dumps({"Version": "2012-10-17", "Statement": [trust]})
+    role = aws.iam.Role("fn-role", assume_role_policy=trust_policy)
+    handler_source = pulumi.StringAsset("def handler(event, context):\\n    return 1\\n")
+    code = pulumi.AssetArchive({"index.py": handler_source})
+    fn = aws.lambda_.Function("fn", role=role.arn, runtime="python3.13", handler="index.handler", code=code)
+    pattern = {"source": ["aws.s3"], "detail-type": ["Object Created"]}
+    rule = aws.cloudwatch.EventRule("created", event_pattern=json.dumps(pattern))
+    dlq = aws.sqs.Queue("target-dlq")
+    from_rule = {
+        "Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"},
+        "Action": "sqs:SendMessage",
+        "Resource": dlq.arn,
+        "Condition": {"ArnEquals": {"aws:SourceArn": rule.arn}},
+    }
+    policy = pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [from_rule]})
+    aws.sqs.QueuePolicy("target-dlq-policy", queue_url=dlq.url, policy=policy)
+    # No aws.lambda_.Permission for events.amazonaws.com: EventBridge may not invoke the function.
+    dead_letters = aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=dlq.arn)
+    aws.cloudwatch.EventTarget("to-fn", rule=rule.name, arn=fn.arn, dead_letter_config=dead_letters)
+    pulumi.export("bucket", bucket.bucket)
+    pulumi.export("dlq_url", dlq.url)
+"""
+
+
+def test_eventbridge_target_that_may_not_invoke_sends_the_event_to_its_dlq(
+    cloud: LocalCloud, tmp_path: Path
+) -> None:
+    _run(cloud, tmp_path, EVENTBRIDGE_TARGET_WITHOUT_PERMISSION)
+    cloud.s3.put_object(Bucket=cloud.outputs["bucket"], Key="a.txt", Body=b"hello")
+    cloud.run_until_idle()
+
+    dead = cloud.queue_messages(cloud.outputs["dlq_url"])
+    assert len(dead) == 1
+    assert json.loads(dead[0]["Body"])["detail"]["object"]["key"] == "a.txt"
+    assert dead[0]["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "AccessDeniedException"
+    assert cloud.runtime.results == []  # the function never ran
+    assert any("function policy" in p for p in cloud.deliveries.problems)
+
+
+def test_stand_in_model_answers_one_prediction_per_input() -> None:
+    model = StandInSentimentModel()
+    single = model.predict(json.dumps({"inputs": "great service"}).encode())
+    several = model.predict(json.dumps({"inputs": ["great service", "terrible and slow"]}).encode())
+    assert [p["label"] for p in single] == ["POSITIVE"]
+    assert [p["label"] for p in several] == ["POSITIVE", "NEGATIVE"]
+
+
+@pytest.mark.parametrize("body", [b"not json", b'{"text": "no inputs"}', b'{"inputs": []}'])
+def test_stand_in_model_rejects_requests_the_real_container_rejects(body: bytes) -> None:
+    with pytest.raises(InvalidModelInput):
+        StandInSentimentModel().predict(body)
+
+
+@pytest.mark.parametrize(
+    ("response", "failed"),
+    [
+        (None, set()),
+        ({"batchItemFailures": []}, set()),
+        ({"batchItemFailures": [{"itemIdentifier": "b"}]}, {"b"}),
+        ({"batchItemFailures": [{"itemIdentifier": "unknown"}]}, {"a", "b"}),
+        ({"batchItemFailures": [{"itemIdentifier": ""}]}, {"a", "b"}),
+        ("not an object", {"a", "b"}),
+    ],
+)
+def test_partial_batch_response_is_read_as_lambda_reads_it(response: object, failed: set[str]) -> None:
+    mapping = EventSourceMapping("uuid", "fn", "arn:aws:sqs:us-east-1:123456789012:q", 10, True)
+    assert SqsEventSourcePoller._failed_item_ids(mapping, response, ["a", "b"]) == failed

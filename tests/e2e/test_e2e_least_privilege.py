@@ -1,0 +1,144 @@
+"""Least privilege, both ways, for every route's function role, as the stack declares it.
+
+A scenario drives every path a function has: a normal upload, an object whose version
+vanished before it was read (NoSuchVersion needs s3:ListBucket), a replayed S3 event
+without versionId (plain GetObject), and for async routes an event that fails every
+retry (the on-failure destination is written with the role). Every AWS call made with
+a function's credentials — by the handler, or by Lambda for it (SQS polling, logs,
+destinations) — is mapped to IAM actions on real ARNs and evaluated with moto's IAM
+policy evaluator against the role's declared policy documents; and every grant must be
+needed by some call or be on iam_check.USED_BY_AWS_ON_FUNCTIONS_BEHALF.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from urllib.parse import quote_plus
+
+import pytest
+from local_cloud_helpers import deployed, dev_routes, route, text_payload, upload
+
+from localrun import iam_check
+from localrun.calls import ACTOR_HANDLER, ACTOR_LAMBDA_SERVICE
+from localrun.emulator import LocalCloud
+from localrun.standin_model import EndpointFaults
+
+ROUTES = [r["name"] for r in dev_routes()]
+ASYNC_ROUTES = [r["name"] for r in dev_routes() if r["via"] in ("sns", "lambda", "eventbridge")]
+
+def _replayed_event(cloud: LocalCloud, key: str) -> dict:
+    """An S3 notification record without versionId or sequencer, as in a hand-made replay."""
+    bucket = cloud.outputs["bucket_name"]
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": cloud.region,
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                    "object": {"key": quote_plus(key, safe="/"), "size": 20},
+                },
+            }
+        ]
+    }
+
+
+@pytest.fixture(scope="module")
+def cloud() -> Iterator[LocalCloud]:
+    with deployed() as cloud:
+        bucket = cloud.outputs["bucket_name"]
+        for name in ROUTES:
+            upload(cloud, name, "allowed.json", text_payload("great"))
+            vanished = f"{route(cloud, name)['prefix']}vanished.json"
+            version = cloud.s3.put_object(Bucket=bucket, Key=vanished, Body=b"{}")["VersionId"]
+            cloud.s3.delete_object(Bucket=bucket, Key=vanished, VersionId=version)
+        cloud.run_until_idle()
+        for name in ROUTES:
+            event = _replayed_event(cloud, f"{route(cloud, name)['prefix']}allowed.json")
+            cloud.client("lambda").invoke(
+                FunctionName=route(cloud, name)["function_name"], Payload=json.dumps(event)
+            )
+        cloud.endpoint.faults = EndpointFaults(throttle_fraction=1.0)
+        for name in ASYNC_ROUTES:
+            upload(cloud, name, "retries-exhausted.json", text_payload("fine"))
+        cloud.run_until_idle()
+        cloud.endpoint.faults = EndpointFaults()
+        yield cloud
+
+
+def _calls_and_policies(cloud: LocalCloud, route_name: str) -> tuple[list, list[str]]:
+    details = route(cloud, route_name)
+    calls = cloud.recorder.by_function(details["function_name"])
+    return calls, iam_check.declared_role_policies(cloud.program, details["role_arn"])
+
+
+def _mapper(cloud: LocalCloud) -> iam_check.PermissionMapper:
+    return iam_check.PermissionMapper(cloud.account, cloud.region)
+
+
+@pytest.mark.parametrize("route_name", ROUTES)
+def test_every_call_made_with_the_function_role_is_allowed(cloud: LocalCloud, route_name: str) -> None:
+    calls, documents = _calls_and_policies(cloud, route_name)
+    assert {c.actor for c in calls} == {ACTOR_HANDLER, ACTOR_LAMBDA_SERVICE}
+    denials, _ = iam_check.check_calls(calls, documents, _mapper(cloud))
+    assert [str(d) for d in denials] == []
+
+
+@pytest.mark.parametrize("route_name", ROUTES)
+def test_every_grant_of_the_role_is_needed_or_used_by_aws(cloud: LocalCloud, route_name: str) -> None:
+    calls, documents = _calls_and_policies(cloud, route_name)
+    _, needed = iam_check.check_calls(calls, documents, _mapper(cloud))
+    assert iam_check.unexercised_grants(documents, needed) == []
+
+
+def test_model_results_and_outcomes_are_only_reached_with_function_roles(cloud: LocalCloud) -> None:
+    handler_operations = {"InvokeEndpoint", "PutItem", "PublishBatch", "Publish", "GetObject"}
+    unattributed = [
+        (c.service, c.operation)
+        for c in cloud.recorder.calls
+        if c.operation in handler_operations and c.function_name is None and c.service != "s3"
+    ]
+    assert unattributed == []
+
+
+def test_removing_a_statement_makes_the_check_deny_the_call(cloud: LocalCloud) -> None:
+    calls, documents = _calls_and_policies(cloud, "uploads")
+    broken = [_without_statement(d, "InvokeModelEndpoint") for d in documents]
+    denials, _ = iam_check.check_calls(calls, broken, _mapper(cloud))
+    assert {d.permission.action for d in denials} == {"sagemaker:InvokeEndpoint"}
+
+
+def test_read_grant_on_another_prefix_makes_the_check_deny_the_reads(cloud: LocalCloud) -> None:
+    calls, documents = _calls_and_policies(cloud, "data")
+    bucket_arn = cloud.outputs["bucket_arn"]
+    broken = [_with_resource(d, "ReadRouteObjects", f"{bucket_arn}/uploads/*") for d in documents]
+    denials, _ = iam_check.check_calls(calls, broken, _mapper(cloud))
+    assert {d.permission.action for d in denials} == {"s3:GetObject", "s3:GetObjectVersion"}
+
+
+def test_an_unneeded_grant_fails_the_reverse_check(cloud: LocalCloud) -> None:
+    calls, documents = _calls_and_policies(cloud, "uploads")
+    table_arn = f"arn:aws:dynamodb:{cloud.region}:{cloud.account}:table/{cloud.outputs['results_table_name']}"
+    extra = {"Sid": "TooMuch", "Effect": "Allow", "Action": ["dynamodb:DeleteItem"], "Resource": [table_arn]}
+    widened = [*documents, json.dumps({"Version": "2012-10-17", "Statement": [extra]})]
+    _, needed = iam_check.check_calls(calls, widened, _mapper(cloud))
+    unexercised = iam_check.unexercised_grants(widened, needed)
+    assert [(g.sid, g.action) for g in unexercised] == [("TooMuch", "dynamodb:DeleteItem")]
+
+
+def _without_statement(document: str, sid: str) -> str:
+    parsed = json.loads(document)
+    parsed["Statement"] = [s for s in parsed["Statement"] if s.get("Sid") != sid]
+    return json.dumps(parsed)
+
+
+def _with_resource(document: str, sid: str, resource: str) -> str:
+    parsed = json.loads(document)
+    for statement in parsed["Statement"]:
+        if statement.get("Sid") == sid:
+            statement["Resource"] = [resource]
+    return json.dumps(parsed)
