@@ -27,11 +27,19 @@ module changes exactly these points of moto, each for a stated reason:
    here it is an asynchronous invocation, as S3 makes it. And moto announces an
    `ObjectTagging:Put` event for every PutObject (it tags each new object with an
    empty tag set); S3 does not, so that event is dropped for untagged objects.
-6. Access checks moto does not make, made where AWS makes them: the function's
+6. SageMaker's "Endpoint State Change" event: moto emits none; the local run puts the
+   IN_SERVICE event on the default bus once deployment has finished (see
+   `emit_endpoint_in_service`), so the rule forwarding it to the notifications topic runs.
+7. Access checks moto does not make, made where AWS makes them: the function's
    resource policy for S3/SNS/EventBridge invokes, the topic/queue policy for
    EventBridge → SNS and SNS → SQS, and the KMS key policy when a service writes
    to an encrypted topic or queue. A denied delivery is recorded as a problem and
    a hop, never silently dropped.
+
+Not emulated: SNS's own delivery retries and a subscription's redrive DLQ (a denied
+SNS → Lambda delivery is recorded as a problem instead), and EventBridge's retry policy
+(Lambda accepts asynchronous invocations, so in the local run only non-retryable
+failures — permission, missing function — occur, and those go straight to the DLQ).
 """
 
 from __future__ import annotations
@@ -53,6 +61,7 @@ from moto.events.utils import EventTemplateParser
 from moto.kms.models import kms_backends
 from moto.s3 import notifications as s3_notifications
 from moto.s3.models import s3_backends
+from moto.sagemaker.models import sagemaker_backends
 from moto.sns import models as sns_models
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
@@ -157,6 +166,7 @@ class Deliveries:
         self.region = runtime.region
         self.problems: list[str] = []
         self.s3_notifications: list[dict[str, Any]] = []  # every S3 notification event S3 sent, in order
+        self.service_events: list[dict[str, Any]] = []  # events the local run emitted for AWS services
         self._sequencer = itertools.count(1)
         self._sequencer_base = int(datetime.now(UTC).timestamp() * 1000) << 20
         self._sequencer_lock = threading.Lock()
@@ -321,6 +331,42 @@ class Deliveries:
             return
         for rule in list(default_bus.rules.values()):
             rule.send_to_targets(event, transform_input=False)
+
+    # -- events AWS services emit -----------------------------------------------------------
+    def emit_endpoint_in_service(self) -> None:
+        """Put "SageMaker Endpoint State Change" (IN_SERVICE) on the default bus for every endpoint in moto.
+
+        SageMaker emits it when an endpoint becomes InService, minutes after creation; moto creates
+        endpoints InService at once and emits nothing, so the local run emits it when deployment ends.
+        """
+        backend = sagemaker_backends[self.account][self.region]
+        default_bus = events_backends[self.account][self.region].event_buses.get("default")
+        if default_bus is None:
+            return
+        for endpoint in backend.endpoints.values():
+            event = {
+                "version": "0",
+                "id": str(uuid.uuid4()),
+                "detail-type": "SageMaker Endpoint State Change",
+                "source": "aws.sagemaker",
+                "account": self.account,
+                "time": _iso_now(seconds_only=True),
+                "region": self.region,
+                "resources": [endpoint.arn],
+                "detail": {
+                    "EndpointName": endpoint.endpoint_name,
+                    "EndpointArn": endpoint.arn,
+                    "EndpointConfigName": endpoint.endpoint_config_name,
+                    "EndpointStatus": "IN_SERVICE",
+                    "CreationTime": int(endpoint.creation_time.timestamp() * 1000)
+                    if hasattr(endpoint.creation_time, "timestamp")
+                    else None,
+                    "Tags": {},
+                },
+            }
+            self.service_events.append(event)
+            for rule in list(default_bus.rules.values()):
+                rule.send_to_targets(event, transform_input=False)
 
     # -- EventBridge ----------------------------------------------------------------------
     def _rule_send_to_targets(self, original: Callable[..., None]) -> Callable[..., None]:

@@ -26,7 +26,8 @@ is replaced, and the S3 / SNS / EventBridge deliveries (see `moto_patches.py`) c
 - **Recursive loop detection**: moto has no PutFunctionRecursionConfig; the declared
   setting is kept here. Lambda stops an invocation once the same event chain has
   looped through functions 16 times when the setting is `Terminate`; the local run
-  tracks a chain depth through events that handlers cause and does the same.
+  tracks a chain depth through the asynchronous deliveries (S3, SNS, EventBridge)
+  that a running handler causes and does the same (not through SQS).
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from localrun.standin_model import EndpointFaults
 ROUTES = [r["name"] for r in dev_routes()]
 ASYNC_ROUTES = [r["name"] for r in dev_routes() if r["via"] in ("sns", "lambda", "eventbridge")]
 
+
 def _replayed_event(cloud: LocalCloud, key: str) -> dict:
     """An S3 notification record without versionId or sequencer, as in a hand-made replay."""
     bucket = cloud.outputs["bucket_name"]

@@ -93,9 +93,13 @@ def test_route_runs_the_route_function_with_its_role(cloud: LocalCloud, route_na
     assert reads and all(c.function_name == function_name for c in reads)
 
 
+def _outcomes(cloud: LocalCloud, subscriber: str) -> list[dict]:
+    """Outcome notifications only (the topic also carries endpoint state sentences)."""
+    return [e for e in notifications_received(cloud, SUBSCRIBERS[subscriber]) if e["Message"].startswith("{")]
+
+
 def test_outcome_is_published_with_status_and_route_attributes(cloud: LocalCloud) -> None:
-    envelopes = notifications_received(cloud, SUBSCRIBERS["outcomes-all"])
-    by_uri = {json.loads(e["Message"])[TABLE_PARTITION_KEY]: e for e in envelopes}
+    by_uri = {json.loads(e["Message"])[TABLE_PARTITION_KEY]: e for e in _outcomes(cloud, "outcomes-all")}
     for route_name in ROUTES:
         envelope = by_uri[cloud.uploaded[route_name]]
         assert attribute(envelope, MESSAGE_ATTRIBUTE_STATUS) == STATUS_COMPLETED
@@ -103,7 +107,7 @@ def test_outcome_is_published_with_status_and_route_attributes(cloud: LocalCloud
 
 
 def test_outcome_message_carries_the_results_item(cloud: LocalCloud) -> None:
-    envelopes = notifications_received(cloud, SUBSCRIBERS["outcomes-all"])
+    envelopes = _outcomes(cloud, "outcomes-all")
     uri = cloud.uploaded["batch"]
     message = next(json.loads(e["Message"]) for e in envelopes if cloud.uploaded["batch"] in e["Message"])
     item = cloud.results()[uri]
@@ -137,3 +141,13 @@ def test_extra_route_suffix_filter_keeps_other_files_out(cloud: LocalCloud) -> N
 
 def test_no_delivery_was_denied(cloud: LocalCloud) -> None:
     assert cloud.deliveries.problems == []
+
+
+def test_endpoint_state_change_reaches_unfiltered_subscribers_as_a_sentence(cloud: LocalCloud) -> None:
+    endpoint = cloud.outputs["endpoint_name"]
+    received = [e["Message"] for e in notifications_received(cloud, SUBSCRIBERS["outcomes-all"])]
+    sentences = [m for m in received if not m.startswith("{")]
+    assert len(sentences) == 1
+    assert sentences[0].startswith(f"SageMaker endpoint {endpoint} is now IN_SERVICE (")
+    filtered = [e["Message"] for e in notifications_received(cloud, SUBSCRIBERS["outcomes-failed-only"])]
+    assert all(m.startswith("{") for m in filtered)
