@@ -176,14 +176,16 @@ class Deliveries:
     def install(self) -> None:
         self._patch(s3_notifications, "_get_s3_event", self._s3_notification_event)
         self._patch(s3_notifications, "send_event", self._wrap_s3_send_event(s3_notifications.send_event))
-        self._patch(s3_notifications, "_send_sns_message", self._s3_to_sns)
-        self._patch(s3_notifications, "_send_sqs_message", self._s3_to_sqs)
-        self._patch(s3_notifications, "_invoke_awslambda", self._s3_to_lambda)
-        self._patch(s3_notifications, "_send_event_bridge_message", self._s3_to_eventbridge)
+        self._patch(s3_notifications, "_send_sns_message", self._never_failing(self._s3_to_sns))
+        self._patch(s3_notifications, "_send_sqs_message", self._never_failing(self._s3_to_sqs))
+        self._patch(s3_notifications, "_invoke_awslambda", self._never_failing(self._s3_to_lambda))
+        self._patch(
+            s3_notifications, "_send_event_bridge_message", self._never_failing(self._s3_to_eventbridge)
+        )
         self._patch(
             events_models.Rule,
             "send_to_targets",
-            self._rule_send_to_targets(events_models.Rule.send_to_targets),
+            self._never_failing(self._rule_send_to_targets(events_models.Rule.send_to_targets)),
         )
         self._patch(
             sns_models.Subscription, "publish", self._subscription_publish(sns_models.Subscription.publish)
@@ -197,6 +199,18 @@ class Deliveries:
     def _patch(self, owner: Any, name: str, replacement: Any) -> None:
         self._originals.append((owner, name, getattr(owner, name)))
         setattr(owner, name, replacement)
+
+    def _never_failing(self, deliver: Callable[..., None]) -> Callable[..., None]:
+        """A delivery is asynchronous in AWS: its failure never fails the request that caused it."""
+
+        def deliver_or_record(*args: Any, **kwargs: Any) -> None:
+            try:
+                deliver(*args, **kwargs)
+            except Exception as err:  # recorded as a problem, never swallowed silently
+                uris = [u for a in args if isinstance(a, (dict, str)) for u in objects_in_event(a)]
+                self._problem(uris, getattr(deliver, "__name__", "delivery"), f"delivery failed: {err!r}")
+
+        return deliver_or_record
 
     def _problem(self, uris: list[str], step: str, message: str) -> None:
         self.problems.append(f"{step}: {message}")

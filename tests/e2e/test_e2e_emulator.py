@@ -129,3 +129,36 @@ def test_stand_in_model_rejects_requests_the_real_container_rejects(body: bytes)
 def test_partial_batch_response_is_read_as_lambda_reads_it(response: object, failed: set[str]) -> None:
     mapping = EventSourceMapping("uuid", "fn", "arn:aws:sqs:us-east-1:123456789012:q", 10, True)
     assert SqsEventSourcePoller._failed_item_ids(mapping, response, ["a", "b"]) == failed
+
+
+BUCKET_TO_TOPIC = """
+    bucket = aws.s3.Bucket("ingest")
+    topic = aws.sns.Topic("events")
+    from_bucket = {
+        "Effect": "Allow",
+        "Principal": {"Service": "s3.amazonaws.com"},
+        "Action": "sns:Publish",
+        "Resource": topic.arn,
+        "Condition": {"ArnEquals": {"aws:SourceArn": bucket.arn}},
+    }
+    policy = aws.sns.TopicPolicy(
+        "events-policy", arn=topic.arn, policy=pulumi.Output.json_dumps({"Statement": [from_bucket]})
+    )
+    aws.s3.BucketNotification(
+        "notification", bucket=bucket.id,
+        topics=[aws.s3.BucketNotificationTopicArgs(topic_arn=topic.arn, events=["s3:ObjectCreated:*"])],
+        opts=pulumi.ResourceOptions(depends_on=[policy]),
+    )
+    pulumi.export("bucket", bucket.bucket)
+    pulumi.export("topic", topic.arn)
+"""
+
+
+def test_failed_delivery_is_recorded_and_does_not_fail_the_upload(cloud: LocalCloud, tmp_path: Path) -> None:
+    _run(cloud, tmp_path, BUCKET_TO_TOPIC)
+    cloud.client("sns").delete_topic(TopicArn=cloud.outputs["topic"])  # the destination disappears
+
+    cloud.s3.put_object(Bucket=cloud.outputs["bucket"], Key="after-topic-deleted.txt", Body=b"hello")
+
+    assert len(cloud.deliveries.problems) == 1
+    assert "does not exist" in cloud.deliveries.problems[0]
