@@ -233,18 +233,20 @@ def run(stack: str) -> int:
             + ", ".join(f"{n} {t}" for t, n in sorted(types.items()))
         )
         for what, names in sorted(cloud.mocks.not_emulated.items()):
-            print(f"  not emulated: {what} ({len(names)} resources)")
+            print(f"  not emulated: {what} ({len(names)} resource{'s' if len(names) != 1 else ''})")
 
         uploads = upload_samples(cloud)
         print(
             f"\nUploaded {len(uploads)} files to {len(cloud.outputs['routes'])} routes; running the pipeline:"
         )
         seen = [0]
+        every = max(1, len(uploads) // 6)
 
         def progress(report: PumpReport) -> None:
             collect_outcomes(cloud, uploads)
             done = sum(1 for u in uploads if u.outcome is not None)
-            if done != seen[0]:
+            # A line whenever another sixth of the files has an outcome (and at the end).
+            if done // every > seen[0] // every or (done == len(uploads) and seen[0] != done):
                 seen[0] = done
                 waited = (
                     f", {cloud.clock.skipped_seconds:.0f}s simulated waiting"

@@ -168,7 +168,7 @@ class LocalCloud:
         started_skipped = self.clock.skipped_seconds
         first_wait = len(self.clock.waits)
         while True:
-            progressed = self.runtime.run_due()
+            progressed = self.runtime.run_due(limit=1)  # one at a time, so progress can be shown
             progressed = self.poller.poll() or progressed
             if progressed:
                 report.steps += 1

@@ -544,19 +544,20 @@ class LambdaRuntime:
         with self._lock:
             return min((i.due_at for i in self.queue), default=None)
 
-    def run_due(self) -> bool:
-        """Run every queued asynchronous invocation that is due; True if any ran."""
-        ran = False
-        while True:
+    def run_due(self, limit: int | None = None) -> bool:
+        """Run queued asynchronous invocations that are due (at most `limit`); True if any ran."""
+        ran = 0
+        while limit is None or ran < limit:
             with self._lock:
                 now = self.clock.now()
                 due = [i for i in self.queue if i.due_at <= now]
                 if not due:
-                    return ran
+                    break
                 invocation = min(due, key=lambda i: (i.due_at, i.enqueued_at))
                 self.queue.remove(invocation)
             self._run_async(invocation)
-            ran = True
+            ran += 1
+        return ran > 0
 
     def _run_async(self, invocation: AsyncInvocation) -> None:
         extras = self.extras.get(invocation.function_name, FunctionExtras())
