@@ -38,7 +38,7 @@ from lambdas.inference.contract import (
 
 from .emulator import LocalCloud, PumpReport
 from .program import PROJECT_DIR, load_stack_config, stack_config_path
-from .trace import Hop, object_uri
+from .trace import Hop, object_uri, objects_in_event
 
 SAMPLES_DIR = PROJECT_DIR / "samples"
 OVERSIZED_NAME = "oversized.json"  # generated: one byte over the function's MAX_OBJECT_BYTES
@@ -143,9 +143,7 @@ def collect_outcomes(cloud: LocalCloud, uploads: list[Upload]) -> None:
     dead_lettered = set()
     for details in cloud.outputs["routes"].values():
         for message in cloud.queue_messages(details["dlq_url"]):
-            dead_lettered.update(
-                u.uri for u in uploads if u.key in message["Body"] or u.uri in message["Body"]
-            )
+            dead_lettered.update(objects_in_event(message["Body"]))
     for upload in uploads:
         upload.outcome = items.get(upload.uri) or (
             {"status": "dead-lettered"} if upload.uri in dead_lettered else None
