@@ -57,7 +57,7 @@ def process_object(ref: domain.ObjectRef, clients: Any, settings: Settings) -> d
                 payload.body,
                 settings.content_type,
             )
-            result = domain.completed_result(domain.parse_prediction(response))
+            result = domain.completed_result(domain.unbatched_prediction(payload, response))
     except adapters.ObjectMissing as missing:
         result = domain.Result(STATUS_MISSING, missing.reason)
     except adapters.ModelRejected as rejected:

@@ -43,6 +43,7 @@ from .domain import (
     result_item,
     split_batched_prediction,
     text_request_bytes,
+    unbatched_prediction,
     utc_now,
 )
 from .settings import Settings
@@ -250,16 +251,19 @@ class _Run:
 
     def _invoke_alone(self, index: int) -> None:
         payload = self.prepared[index].payload
-        self._submit(lambda value: self._on_model([index], value), self._invoke_one, payload.body)
+        self._submit(lambda value: self._on_model([index], value), self._invoke_one, payload)
 
-    def _invoke_one(self, body: bytes) -> list[Result]:
+    def _invoke_one(self, payload: Payload) -> list[Result]:
         try:
             response = adapters.invoke_endpoint(
-                self.clients.sagemaker_runtime, self.settings.endpoint_name, body, self.settings.content_type
+                self.clients.sagemaker_runtime,
+                self.settings.endpoint_name,
+                payload.body,
+                self.settings.content_type,
             )
         except adapters.ModelRejected:
             return [Result(STATUS_FAILED, REASON_MODEL_ERROR)]
-        return [completed_result(parse_prediction(response))]
+        return [completed_result(unbatched_prediction(payload, response))]
 
     def _invoke_many(self, texts: list[str]) -> list[Result] | _SplitChunk:
         try:

@@ -78,7 +78,7 @@ def test_route_delivers_upload_to_completed_item(cloud: LocalCloud, route_name: 
     item = cloud.results().get(uri)
     assert item is not None, f"no results item for {uri}; hops: {cloud.trace.for_object(uri)}"
     assert (item["status"], item["route"]) == (STATUS_COMPLETED, route_name)
-    assert item["prediction"][0]["label"] == "POSITIVE"
+    assert item["prediction"]["label"] == "POSITIVE"
 
 
 @pytest.mark.parametrize("route_name", ROUTES)

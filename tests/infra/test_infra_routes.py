@@ -321,7 +321,7 @@ def test_function_environment_is_exactly_the_handler_contract(dev, name):
         contract.ENV_NOTIFICATIONS_TOPIC_ARN: dev.outputs["notifications_topic_arn"],
         contract.ENV_ROUTE_NAME: name,
         contract.ENV_MAX_OBJECT_BYTES: "1048576",
-        contract.ENV_MODEL_MAX_BATCH_SIZE: "1",
+        contract.ENV_MODEL_MAX_BATCH_SIZE: "10",
     }
 
 
