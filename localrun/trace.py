@@ -198,13 +198,17 @@ def _payload_carries(payload: Any, content: bytes) -> bool:
         text = content.decode("utf-8")
     except UnicodeDecodeError:
         return False
+    texts = {text.strip()}
     try:
-        if payload == json.loads(text):
-            return True
+        document = json.loads(text)
     except json.JSONDecodeError:
-        pass
+        document = None
+    if document is not None and payload == document:
+        return True
+    if isinstance(document, dict) and isinstance(document.get("inputs"), str):
+        texts.add(document["inputs"].strip())  # a {"inputs": "<text>"} document is batched as its text
     if isinstance(payload, dict):
         inputs = payload.get("inputs")
         candidates = inputs if isinstance(inputs, list) else [inputs]
-        return any(c == text or (isinstance(c, str) and c.strip() == text.strip()) for c in candidates)
+        return any(isinstance(c, str) and c.strip() in texts for c in candidates)
     return False

@@ -162,3 +162,12 @@ def test_failed_delivery_is_recorded_and_does_not_fail_the_upload(cloud: LocalCl
 
     assert len(cloud.deliveries.problems) == 1
     assert "does not exist" in cloud.deliveries.problems[0]
+
+
+def test_trace_attributes_a_batched_model_call_to_each_inputs_document() -> None:
+    from localrun.trace import _payload_carries  # noqa: PLC0415 - the matcher itself, without a deployment
+
+    batched = {"inputs": ["great service", "late delivery"]}
+    assert _payload_carries(batched, b'{"inputs": "late delivery"}')
+    assert _payload_carries(batched, b"great service\n")
+    assert not _payload_carries(batched, b'{"inputs": "something else"}')
