@@ -29,9 +29,13 @@ def render(document: dict[str, Any]) -> pulumi.Output[str]:
     return pulumi.Output.json_dumps(document)
 
 
+def _as_list(arns: Arn | Sequence[Arn]) -> list[Arn]:
+    """One ARN or several, as the list a policy element holds (a str is one ARN, not a sequence)."""
+    return list(arns) if isinstance(arns, list | tuple) else [arns]
+
+
 def _allow(sid: str, actions: Sequence[str], resources: Arn | Sequence[Arn], **extra: Any) -> Statement:
-    resource_list = list(resources) if isinstance(resources, list | tuple) else [resources]
-    return {"Sid": sid, "Effect": "Allow", "Action": list(actions), "Resource": resource_list, **extra}
+    return {"Sid": sid, "Effect": "Allow", "Action": list(actions), "Resource": _as_list(resources), **extra}
 
 
 # --- identity statements (what a role may do) -------------------------------------------------------
@@ -66,10 +70,14 @@ def allow_publish(topic_arn: Arn) -> Statement:
     return _allow("PublishOutcomes", ["sns:Publish"], topic_arn)
 
 
+# What a function does with the stack key; its role policy and the key policy both grant exactly this.
+FUNCTION_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
+
+
 def allow_use_key(key_arn: Arn) -> Statement:
     """Decrypt SSE-KMS objects and queue messages; generate data keys to publish to the encrypted topic
     and to send to the encrypted DLQ."""
-    return _allow("UseStackKey", ["kms:Decrypt", "kms:GenerateDataKey"], key_arn)
+    return _allow("UseStackKey", FUNCTION_KEY_ACTIONS, key_arn)
 
 
 def allow_consume_queue(queue_arn: Arn) -> Statement:
@@ -126,8 +134,10 @@ def allow_endpoint_logs(log_group_arn_prefix: Arn) -> Statement:
 
 def source_conditions(source_arns: Arn | Sequence[Arn], source_account: Arn) -> dict[str, Any]:
     """Confused-deputy protection for service principals: only our resources, in our account."""
-    arns = list(source_arns) if isinstance(source_arns, list | tuple) else [source_arns]
-    return {"ArnEquals": {"aws:SourceArn": arns}, "StringEquals": {"aws:SourceAccount": source_account}}
+    return {
+        "ArnEquals": {"aws:SourceArn": _as_list(source_arns)},
+        "StringEquals": {"aws:SourceAccount": source_account},
+    }
 
 
 def allow_service(
@@ -151,13 +161,12 @@ def allow_service(
 
 def deny_insecure_transport(actions: Sequence[str], resources: Arn | Sequence[Arn]) -> Statement:
     """TLS-only: refuse every request that did not arrive over HTTPS."""
-    resource_list = list(resources) if isinstance(resources, list | tuple) else [resources]
     return {
         "Sid": "DenyInsecureTransport",
         "Effect": "Deny",
         "Principal": "*",
         "Action": list(actions),
-        "Resource": resource_list,
+        "Resource": _as_list(resources),
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }
 
@@ -270,7 +279,7 @@ def key_policy_document(args: KeyAccessArgs) -> dict[str, Any]:
                 "Sid": "InferenceFunctionRoles",
                 "Effect": "Allow",
                 "Principal": {"AWS": list(args.function_role_arns)},
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Action": list(FUNCTION_KEY_ACTIONS),
                 "Resource": "*",
             }
         )
