@@ -92,7 +92,6 @@ for route in config.routes:
         InferenceFunctionArgs(
             project=config.project,
             stack=config.stack,
-            route=route,
             channel=channels[route.name],
             function=config.function,
             sqs=config.sqs,
@@ -155,7 +154,7 @@ bucket_events = BucketEvents(
     BucketEventsArgs(
         bucket_id=storage.bucket.id,
         routes=[
-            RouteNotification(route, channels[route.name], functions[route.name].function.arn)
+            RouteNotification(channels[route.name], functions[route.name].function.arn)
             for route in config.routes
         ],
         grants=[

@@ -96,8 +96,7 @@ def function_environment(
 class InferenceFunctionArgs:
     project: str
     stack: str
-    route: Route
-    channel: RouteChannel
+    channel: RouteChannel  # carries the route
     function: FunctionSettings
     sqs: SqsSettings
     async_invoke: AsyncInvokeSettings
@@ -126,7 +125,8 @@ class InferenceFunction(pulumi.ComponentResource):
     ) -> None:
         super().__init__("ai-event-pipeline:compute:InferenceFunction", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        route, channel, settings = args.route, args.channel, args.function
+        channel, settings = args.channel, args.function
+        route = channel.route
 
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",

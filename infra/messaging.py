@@ -325,9 +325,12 @@ class EndpointStateEvents(pulumi.ComponentResource):
 class RouteNotification:
     """One route's part of the bucket notification."""
 
-    route: Route
     channel: RouteChannel
     function_arn: pulumi.Input[str]
+
+    @property
+    def route(self) -> Route:
+        return self.channel.route
 
     @property
     def destination_arn(self) -> pulumi.Input[str]:
