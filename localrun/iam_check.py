@@ -13,7 +13,8 @@ needs implicitly — each stated with its reason:
 and resource wildcards) against the policy documents the program declared for the
 function's role. `unexercised_grants` goes the other way: every (action, resource)
 the role grants must be needed by some recorded call, or be on
-`USED_BY_AWS_ON_FUNCTIONS_BEHALF`.
+`USED_BY_AWS_ON_FUNCTIONS_BEHALF`; a wildcard action (`s3:*`) is never needed. Statements
+either direction would misjudge (Condition, NotAction, NotResource, no Resource) are refused.
 """
 
 from __future__ import annotations
@@ -219,11 +220,7 @@ def is_allowed(documents: Iterable[str], action: str, resource: str) -> bool:
     """moto's IAM evaluator over every document: allowed if one permits and none denies."""
     results = []
     for document in documents:
-        for statement in _statements(document):
-            if "Condition" in statement:
-                # moto's evaluator answers DENIED for any statement whose condition is not met,
-                # so a conditional statement cannot be judged with it.
-                raise NotImplementedError(f"conditional identity statements are not supported: {statement}")
+        _statements(document)  # refuses statements moto's evaluator would misjudge
         results.append(IAMPolicy(document).is_action_permitted(action, resource))
     return PermissionResult.PERMITTED in results and PermissionResult.DENIED not in results
 
@@ -266,13 +263,16 @@ def grants(documents: Iterable[str]) -> list[Grant]:
 
 
 def unexercised_grants(documents: list[str], needed: Iterable[Permission]) -> list[Grant]:
-    """Grants no recorded call needed and AWS does not use on the function's behalf."""
+    """Grants no recorded call needed and AWS does not use on the function's behalf.
+
+    An action pattern with a wildcard (`s3:*`, `*`) counts as unexercised: it grants actions no call needed.
+    """
     needed = list(needed)
     unused = []
     for grant in grants(documents):
         if grant.action in USED_BY_AWS_ON_FUNCTIONS_BEHALF:
             continue
-        if not any(
+        if _has_wildcard(grant.action) or not any(
             wildcard_match(grant.action, p.action, case_sensitive=False)
             and wildcard_match(grant.resource, p.resource)
             for p in needed
@@ -282,7 +282,24 @@ def unexercised_grants(documents: list[str], needed: Iterable[Permission]) -> li
 
 
 def _statements(document: str) -> list[dict[str, Any]]:
-    return _as_list(json.loads(document).get("Statement", []))
+    """The document's statements; raises NotImplementedError for one this module cannot judge soundly."""
+    statements = _as_list(json.loads(document).get("Statement", []))
+    for statement in statements:
+        if "Condition" in statement:
+            # moto's evaluator answers DENIED for any statement whose condition is not met.
+            raise NotImplementedError(f"conditional identity statements are not supported: {statement}")
+        if "Action" not in statement or "Resource" not in statement:
+            # moto permits a statement without Resource on every resource (NotResource is ignored), and
+            # `grants` reads Action and Resource only: a NotAction/NotResource grant would go unseen.
+            raise NotImplementedError(
+                f"identity statements need Action and Resource (NotAction/NotResource are not supported): "
+                f"{statement}"
+            )
+    return statements
+
+
+def _has_wildcard(pattern: str) -> bool:
+    return "*" in pattern or "?" in pattern
 
 
 def _as_list(value: Any) -> list[Any]:

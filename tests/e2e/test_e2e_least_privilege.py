@@ -131,6 +131,39 @@ def test_an_unneeded_grant_fails_the_reverse_check(cloud: LocalCloud) -> None:
     assert [(g.sid, g.action) for g in unexercised] == [("TooMuch", "dynamodb:DeleteItem")]
 
 
+def test_a_wildcard_action_grant_fails_the_reverse_check(cloud: LocalCloud) -> None:
+    calls, documents = _calls_and_policies(cloud, "uploads")
+    endpoint_grant = [_with_action(d, "InvokeModelEndpoint", "sagemaker:*") for d in documents]
+    _, needed = iam_check.check_calls(calls, endpoint_grant, _mapper(cloud))
+    unexercised = iam_check.unexercised_grants(endpoint_grant, needed)
+    assert [(g.sid, g.action) for g in unexercised] == [("InvokeModelEndpoint", "sagemaker:*")]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        {"Effect": "Allow", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::other/*"},
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resources": "arn:aws:s3:::other/*"},  # a typo
+        {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"},
+    ],
+)
+def test_a_statement_the_evaluator_would_misjudge_is_refused(cloud: LocalCloud, statement: dict) -> None:
+    calls, documents = _calls_and_policies(cloud, "uploads")
+    widened = [*documents, json.dumps({"Version": "2012-10-17", "Statement": [statement]})]
+    with pytest.raises(NotImplementedError, match="need Action and Resource"):
+        iam_check.check_calls(calls, widened, _mapper(cloud))
+    with pytest.raises(NotImplementedError, match="need Action and Resource"):
+        iam_check.grants(widened)
+
+
+def _with_action(document: str, sid: str, action: str) -> str:
+    parsed = json.loads(document)
+    for statement in parsed["Statement"]:
+        if statement.get("Sid") == sid:
+            statement["Action"] = [action]
+    return json.dumps(parsed)
+
+
 def _without_statement(document: str, sid: str) -> str:
     parsed = json.loads(document)
     parsed["Statement"] = [s for s in parsed["Statement"] if s.get("Sid") != sid]
