@@ -318,15 +318,14 @@ class _Run:
             self.outcomes[index] = ObjectOutcome(ref, WRITTEN, result)
             self.to_publish.append((index, item))
             return
+        self.outcomes[index] = ObjectOutcome(ref, UNCHANGED, result)
         stored = value.stored or {}
         if stored.get(SEQUENCER_ORDER_ATTRIBUTE) == item.get(SEQUENCER_ORDER_ATTRIBUTE):
             # This event's result is already stored (a redelivery). Its outcome may never have been
             # published (that is why events are redelivered after a write), so publish the stored one again.
-            self.outcomes[index] = ObjectOutcome(ref, UNCHANGED, result)
             self.to_publish.append((index, stored))
-            return
-        self.outcomes[index] = ObjectOutcome(ref, UNCHANGED, result)
-        self._info("a newer result is already stored; this older event changes nothing", index, ref=ref)
+        else:
+            self._info("a newer result is already stored; this older event changes nothing", index, ref=ref)
 
     # --- stage 4: publish outcomes ----------------------------------------------------------------------
     def _publish(self) -> None:

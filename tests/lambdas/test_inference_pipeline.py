@@ -4,6 +4,7 @@ import json
 import logging
 import threading
 
+import pytest
 from inference_fakes import (
     BUCKET,
     ROUTE,
@@ -18,7 +19,14 @@ from inference_fakes import (
 
 from lambdas.inference import contract
 from lambdas.inference.domain import ObjectRef, sequencer_order
-from lambdas.inference.pipeline import TRANSIENT, UNCHANGED, WRITTEN, Clients, process
+from lambdas.inference.pipeline import (
+    MODEL_MAX_REQUEST_BYTES,
+    TRANSIENT,
+    UNCHANGED,
+    WRITTEN,
+    Clients,
+    process,
+)
 
 
 def ref(key, *, size=None, sequencer="0055AED6DCD90281E5", fallback_key=None, version_id=None):
@@ -200,6 +208,38 @@ def test_concurrency_never_exceeds_the_pool_size():
     assert 1 <= state["peak"] <= 3
 
 
+@pytest.mark.parametrize(("workers", "model_batch"), [(2, 1), (2, 4)])
+def test_objects_read_but_not_yet_scored_never_exceed_the_pool_or_model_batch_size(workers, model_batch):
+    # Each of them holds its bytes in memory; without the bound every object of the batch is read first.
+    lock, state = threading.Lock(), {"read": 0, "scored": 0, "peak": 0}
+
+    class CountingS3(FakeS3):
+        def get_object(self, **request):
+            response = super().get_object(**request)
+            with lock:
+                state["read"] += 1
+                state["peak"] = max(state["peak"], state["read"] - state["scored"])
+            return response
+
+    class CountingModel(FakeModel):
+        def invoke_endpoint(self, **request):
+            response = super().invoke_endpoint(**request)
+            inputs = json.loads(request["Body"])["inputs"]
+            with lock:
+                state["scored"] += len(inputs) if isinstance(inputs, list) else 1
+            return response
+
+    base = world()
+    clients = Clients(CountingS3(texts(12)), CountingModel(echo_model), base.dynamodb, base.sns)
+    outcomes = process(
+        [ref(key) for key in texts(12)],
+        clients,
+        settings(max_workers=workers, model_max_batch_size=model_batch),
+    )
+    assert all(o.disposition == WRITTEN for o in outcomes)
+    assert 1 <= state["peak"] <= max(workers, model_batch)
+
+
 def test_the_same_event_twice_in_one_batch_is_processed_once():
     clients = world({"a.txt": b"x"})
     outcomes = process([ref("a.txt"), ref("a.txt")], clients, settings())
@@ -255,6 +295,49 @@ def test_json_objects_other_than_a_lone_text_input_are_sent_alone():
     requests = clients.sagemaker_runtime.requests
     assert {"inputs": "c", "parameters": {"top_k": 1}} in requests
     assert [sorted(r["inputs"]) for r in requests if isinstance(r["inputs"], list)] == [["a", "b"]]
+
+
+def labels_for_every_input(document):
+    inputs = document["inputs"]
+    return [{"label": "ok"} for _ in inputs] if isinstance(inputs, list) else {"label": "ok"}
+
+
+def test_a_chunk_is_cut_before_its_request_would_exceed_the_model_payload_limit():
+    # Two of these texts fit in one request; a third would take it over SageMaker's payload limit.
+    text = b"x" * (MODEL_MAX_REQUEST_BYTES * 2 // 5)
+    objects = {f"big{index}.txt": text for index in range(3)}
+    clients = world(objects, model=labels_for_every_input)
+    outcomes = process(
+        [ref(key) for key in objects],
+        clients,
+        settings(model_max_batch_size=3, max_object_bytes=MODEL_MAX_REQUEST_BYTES),
+    )
+    assert all(o.result.status == "completed" for o in outcomes)
+    requests = clients.sagemaker_runtime.requests
+    assert sorted(len(r["inputs"]) if isinstance(r["inputs"], list) else 1 for r in requests) == [1, 2]
+    assert all(len(json.dumps(r, separators=(",", ":"))) <= MODEL_MAX_REQUEST_BYTES for r in requests)
+
+
+def hugging_face_text_classification(document):
+    """Answers as the HF text-classification pipeline does: one {label, score} per listed input, and a
+    one-element list for a single input."""
+    inputs = document["inputs"]
+    if isinstance(inputs, list):
+        return [{"label": text.upper(), "score": 0.5} for text in inputs]
+    return [{"label": inputs.upper(), "score": 0.5}]
+
+
+def test_a_text_input_stores_the_same_prediction_whether_batched_or_sent_alone():
+    stored, requests = {}, {}
+    for model_batch in (1, 3):
+        clients = world(texts(3), model=hugging_face_text_classification)
+        process([ref(key) for key in texts(3)], clients, settings(model_max_batch_size=model_batch))
+        stored[model_batch] = {pk: item["prediction"] for pk, item in clients.dynamodb.items.items()}
+        requests[model_batch] = clients.sagemaker_runtime.requests
+    assert [sorted(r["inputs"]) for r in requests[3]] == [["t0", "t1", "t2"]]
+    assert all(isinstance(r["inputs"], str) for r in requests[1])
+    assert stored[1] == stored[3]
+    assert stored[1][f"s3://{BUCKET}/t0.txt"] == {"M": {"label": {"S": "T0"}, "score": {"N": "0.5"}}}
 
 
 def test_a_chunk_of_one_is_sent_as_a_single_input():
