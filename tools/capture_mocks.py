@@ -39,8 +39,12 @@ class CaptureMocks(pulumi_mocks.Mocks):
         self.region = region
         self.account_id = account_id
         self.providers: dict[tuple[str, str], str | None] = {}
-        self.calls: list[str] = []
         self.call_args: list[tuple[str, dict]] = []
+
+    @property
+    def calls(self) -> list[str]:
+        """The invoke tokens answered, in order."""
+        return [token for token, _ in self.call_args]
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict]:
         self.providers[(args.typ, args.name)] = args.provider
@@ -51,7 +55,6 @@ class CaptureMocks(pulumi_mocks.Mocks):
         return resource_id, {**inputs, **outputs}
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list | None]:
-        self.calls.append(args.token)
         self.call_args.append((args.token, dict(args.args)))
         if args.token == GET_PARAMETER:
             name = args.args["name"]

@@ -95,8 +95,7 @@ def _filter_label(entry: dict[str, Any]) -> str:
     return f"{entry.get('filterPrefix') or ''}*{entry.get('filterSuffix') or ''}"
 
 
-def _rule_label(rule: DeclaredResource) -> str:
-    pattern = json.loads(rule.inputs.get("eventPattern") or "{}")
+def _rule_label(pattern: dict[str, Any]) -> str:
     keys = pattern.get("detail", {}).get("object", {}).get("key", [{}])
     key_filter = keys[0] if keys else {}
     return key_filter.get("wildcard") or f"{key_filter.get('prefix', '')}*"
@@ -129,19 +128,16 @@ def _draw_rules(graph: _Graph) -> None:
     for rule in _of_types(graph.run, RULE):
         pattern = json.loads(rule.inputs.get("eventPattern") or "{}")
         if pattern.get("source") == ["aws.s3"]:
-            graph.edge("default_bus", graph.node(rule), _rule_label(rule))
+            graph.edge("default_bus", graph.node(rule), _rule_label(pattern))
         elif pattern.get("source") == ["aws.sagemaker"]:
             endpoint_names = pattern.get("detail", {}).get("EndpointName", [])
             endpoint = graph.resolve(endpoint_names[0]) if endpoint_names else None
             source = graph.node(endpoint) if endpoint else _existing_endpoint(graph, endpoint_names)
             graph.edge(source, graph.node(rule), "state changes")
     for target in _of_types(graph.run, "aws:cloudwatch/eventTarget:EventTarget"):
-        rule = next(
-            (r for r in _of_types(graph.run, RULE) if r.outputs.get("name") == target.inputs.get("rule")),
-            None,
-        )
+        rule = graph.resolve(target.inputs.get("rule"))
         destination = graph.resolve(target.inputs.get("arn"))
-        if rule and destination:
+        if rule and rule.type == RULE and destination:
             graph.edge(graph.node(rule), graph.node(destination), "target")
             dead_letters = graph.resolve((target.inputs.get("deadLetterConfig") or {}).get("arn"))
             if dead_letters:
