@@ -1,7 +1,7 @@
 """In-process Lambda runtime: every invocation moto routes to a function runs the real handler here.
 
 moto would start a Docker container per invocation; instead `LambdaFunction.invoke`
-is replaced, and the S3 / SNS / EventBridge deliveries (see `moto_patches.py`) call
+is replaced, and the S3 / SNS / EventBridge deliveries (see `deliveries.py`) call
 `LambdaRuntime.invoke_async`. What is emulated, and how it differs from AWS:
 
 - **Execution environment** ("container"): created on a function's first invocation

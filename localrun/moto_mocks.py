@@ -65,6 +65,10 @@ def physical_name(logical_name: str, *, max_length: int = 63, lower: bool = Fals
     return f"{base}-{digest}{suffix}"
 
 
+def _as_is(value: Any) -> Any:
+    return value
+
+
 class _Inputs:
     """Read access to one resource's inputs with errors that name the resource and the key."""
 
@@ -88,6 +92,10 @@ class _Inputs:
                 f"{self.typ} {self.name!r}: input {key!r} is required by the local run"
             )
         return value
+
+    def present(self, wire_names: dict[str, str], convert: Callable[[Any], Any] = _as_is) -> dict[str, Any]:
+        """The set (non-empty) inputs among `wire_names`, converted, under their AWS API names."""
+        return {wire: convert(self.get(key)) for key, wire in wire_names.items() if self.get(key)}
 
     def name_or_auto(self, key: str = "name", prefix_key: str = "namePrefix", **naming: Any) -> str:
         explicit = self.get(key)
@@ -488,15 +496,15 @@ class MotoMocks(pulumi_mocks.Mocks):
     def _topic(self, i: _Inputs) -> tuple[str, dict[str, Any]]:
         fifo = bool(i.get("fifoTopic"))
         name = i.name_or_auto(max_length=256, suffix=".fifo" if fifo else "")
-        attributes: dict[str, str] = {}
-        for key, attribute in (
-            ("kmsMasterKeyId", "KmsMasterKeyId"),
-            ("policy", "Policy"),
-            ("deliveryPolicy", "DeliveryPolicy"),
-            ("displayName", "DisplayName"),
-        ):
-            if i.get(key):
-                attributes[attribute] = self._json(i.get(key))
+        attributes = i.present(
+            {
+                "kmsMasterKeyId": "KmsMasterKeyId",
+                "policy": "Policy",
+                "deliveryPolicy": "DeliveryPolicy",
+                "displayName": "DisplayName",
+            },
+            self._json,
+        )
         if fifo:
             attributes["FifoTopic"] = "true"
             if i.get("contentBasedDeduplication"):
@@ -514,15 +522,15 @@ class MotoMocks(pulumi_mocks.Mocks):
         return arn, {"owner": self.account}
 
     def _topic_subscription(self, i: _Inputs) -> tuple[str, dict[str, Any]]:
-        attributes: dict[str, str] = {}
-        for key, attribute in (
-            ("filterPolicy", "FilterPolicy"),
-            ("filterPolicyScope", "FilterPolicyScope"),
-            ("redrivePolicy", "RedrivePolicy"),
-            ("deliveryPolicy", "DeliveryPolicy"),
-        ):
-            if i.get(key):
-                attributes[attribute] = self._json(i.get(key))
+        attributes = i.present(
+            {
+                "filterPolicy": "FilterPolicy",
+                "filterPolicyScope": "FilterPolicyScope",
+                "redrivePolicy": "RedrivePolicy",
+                "deliveryPolicy": "DeliveryPolicy",
+            },
+            self._json,
+        )
         if i.get("rawMessageDelivery"):
             attributes["RawMessageDelivery"] = "true"
         if i.get("subscriptionRoleArn"):
@@ -554,13 +562,14 @@ class MotoMocks(pulumi_mocks.Mocks):
             value = i.get(key)
             if value is not None:
                 attributes[attribute] = str(int(value)) if isinstance(value, float) else str(value)
-        for key, attribute in (
-            ("redrivePolicy", "RedrivePolicy"),
-            ("redriveAllowPolicy", "RedriveAllowPolicy"),
-            ("policy", "Policy"),
-        ):
-            if i.get(key):
-                attributes[attribute] = self._json(i.get(key))
+        attributes |= i.present(
+            {
+                "redrivePolicy": "RedrivePolicy",
+                "redriveAllowPolicy": "RedriveAllowPolicy",
+                "policy": "Policy",
+            },
+            self._json,
+        )
         if i.get("sqsManagedSseEnabled"):
             attributes["SqsManagedSseEnabled"] = "true"
         if fifo:
@@ -917,16 +926,16 @@ class MotoMocks(pulumi_mocks.Mocks):
             "Action": i.req("action"),
             "Principal": i.req("principal"),
         }
-        for key, wire in (
-            ("sourceArn", "SourceArn"),
-            ("sourceAccount", "SourceAccount"),
-            ("qualifier", "Qualifier"),
-            ("eventSourceToken", "EventSourceToken"),
-            ("principalOrgId", "PrincipalOrgID"),
-            ("functionUrlAuthType", "FunctionUrlAuthType"),
-        ):
-            if i.get(key):
-                params[wire] = i.get(key)
+        params |= i.present(
+            {
+                "sourceArn": "SourceArn",
+                "sourceAccount": "SourceAccount",
+                "qualifier": "Qualifier",
+                "eventSourceToken": "EventSourceToken",
+                "principalOrgId": "PrincipalOrgID",
+                "functionUrlAuthType": "FunctionUrlAuthType",
+            }
+        )
         self._client("lambda").add_permission(**params)
         return statement_id, {"statementId": statement_id}
 

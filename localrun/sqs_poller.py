@@ -2,7 +2,7 @@
 
 moto's own SQS → Lambda path invokes the function inside SendMessage, one message at
 a time, and treats any error as a failure of everything; the local run detaches moto's
-mapping from the queue (see `moto_patches.py`) and polls like Lambda does:
+mapping from the queue (`_take_over` below) and polls like Lambda does:
 
 - `ReceiveMessage` with the function's role (Lambda polls with the execution role)
   up to the mapping's batch size, all system and message attributes;
