@@ -429,3 +429,25 @@ def test_log_lines_follow_stdout_as_the_local_run_swaps_it_per_environment(handl
     for request_id, sink in sinks.items():
         lines = [json.loads(line) for line in sink.getvalue().splitlines()]
         assert lines and {line["function_request_id"] for line in lines} == {request_id}
+
+
+def test_importing_the_handler_defers_the_processing_modules_to_the_first_invocation():
+    # Cold start: only settings, logger and the botocore session are paid for at import.
+    import os  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    deferred = [
+        f"{APP_MODULE.rpartition('.')[0]}.{name}" for name in ("pipeline", "events", "adapters")
+    ] + ["boto3", "aws_lambda_powertools.utilities.batch"]
+    code = f"import sys, {APP_MODULE}; print([m for m in {deferred!r} if m in sys.modules])"
+    completed = subprocess.run(  # noqa: S603 - our own interpreter importing our own module
+        [sys.executable, "-c", code],
+        env={**os.environ, **function_env()},
+        cwd=PACKAGE_DIR.parents[1],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert completed.stdout.strip() == "[]"
