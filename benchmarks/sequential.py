@@ -51,13 +51,18 @@ def process_object(ref: domain.ObjectRef, clients: Any, settings: Settings) -> d
         if isinstance(payload, domain.Result):
             result = payload
         else:
+            # Where the stack batches, the handler sends a text as a one-input list: the same request here.
+            as_list = settings.model_max_batch_size > 1 and payload.text is not None
             response = adapters.invoke_endpoint(
                 clients.sagemaker_runtime,
                 settings.endpoint_name,
-                payload.body,
+                domain.batch_body([payload.text]) if as_list else payload.body,
                 settings.content_type,
             )
-            result = domain.completed_result(domain.unbatched_prediction(payload, response))
+            prediction = domain.parse_prediction(response)
+            if as_list:
+                (prediction,) = domain.split_batched_prediction(prediction, 1) or [prediction]
+            result = domain.completed_result(prediction)
     except adapters.ObjectMissing as missing:
         result = domain.Result(STATUS_MISSING, missing.reason)
     except adapters.ModelRejected as rejected:

@@ -193,21 +193,6 @@ def split_batched_prediction(prediction: Any, count: int) -> list[Any] | None:
     return None
 
 
-def unbatched_prediction(payload: Payload, body: bytes) -> Any:
-    """The prediction stored for one object sent alone.
-
-    A text input's prediction is the model's result for that input, the same shape whether or not it was
-    batched: Hugging Face pipelines answer a single input with a one-element list, which is unwrapped here
-    exactly as a batched answer is split. Other JSON documents keep the model's response as it is.
-    """
-    prediction = parse_prediction(body)
-    if payload.text is not None:
-        per_input = split_batched_prediction(prediction, 1)
-        if per_input is not None:
-            return per_input[0]
-    return prediction
-
-
 # --- results items and outcome messages ---------------------------------------------------------------
 @dataclass(frozen=True)
 class ObjectMeta:

@@ -43,7 +43,6 @@ from .domain import (
     result_item,
     split_batched_prediction,
     text_request_bytes,
-    unbatched_prediction,
     utc_now,
 )
 from .settings import Settings
@@ -242,10 +241,9 @@ class _Run:
             self._flush_chunk()
 
     def _flush_chunk(self) -> None:
+        # Even a chunk of one goes as a list: every batched text's prediction is then its element of the
+        # answer, the same shape whatever its chunk's size (a model may answer one string differently).
         indexes, self.chunk, self.chunk_bytes = self.chunk, [], 0
-        if len(indexes) == 1:
-            self._invoke_alone(indexes[0])
-            return
         texts = [self.prepared[index].payload.text for index in indexes]
         self._submit(lambda value: self._on_model(indexes, value), self._invoke_many, texts)
 
@@ -263,7 +261,7 @@ class _Run:
             )
         except adapters.ModelRejected:
             return [Result(STATUS_FAILED, REASON_MODEL_ERROR)]
-        return [completed_result(unbatched_prediction(payload, response))]
+        return [completed_result(parse_prediction(response))]
 
     def _invoke_many(self, texts: list[str]) -> list[Result] | _SplitChunk:
         try:

@@ -68,7 +68,7 @@ def test_each_route_shape_ends_as_a_completed_item_scored_by_the_endpoint(app, w
 
     item = world.item("docs/report.txt")
     assert (item["status"], item["route"], item["endpoint"]) == ("completed", ROUTE, ENDPOINT)
-    assert json.loads(json.dumps(item["prediction"], default=float)) == {"label": "POSITIVE", "score": 0.75}
+    assert json.loads(json.dumps(item["prediction"], default=float)) == [{"label": "POSITIVE", "score": 0.75}]
 
 
 def test_a_completed_item_holds_exactly_the_contract_attributes(app, world):

@@ -25,9 +25,7 @@ from lambdas.inference.domain import (
     result_item,
     sequencer_order,
     split_batched_prediction,
-    text_payload,
     to_jsonable,
-    unbatched_prediction,
 )
 
 REF = ObjectRef(
@@ -152,24 +150,6 @@ def test_a_batched_response_of_the_right_length_splits_by_position():
 @pytest.mark.parametrize("response", [[{"a": 1}], {"a": 1}, "text"])
 def test_a_batched_response_of_another_shape_cannot_be_split(response):
     assert split_batched_prediction(response, 2) is None
-
-
-def test_a_text_input_sent_alone_stores_the_same_prediction_as_when_batched():
-    alone = unbatched_prediction(text_payload("great"), b'[{"label": "POSITIVE", "score": 0.9}]')
-    (batched,) = split_batched_prediction(
-        parse_prediction(b'[{"label": "POSITIVE", "score": 0.9}]'), 1
-    )
-    assert alone == batched == {"label": "POSITIVE", "score": Decimal("0.9")}
-
-
-def test_a_text_input_answered_with_several_labels_keeps_them_all():
-    body = b'[{"label": "POSITIVE", "score": 0.9}, {"label": "NEGATIVE", "score": 0.1}]'
-    assert unbatched_prediction(text_payload("great"), body) == parse_prediction(body)
-
-
-def test_a_json_document_keeps_the_model_response_as_it_is():
-    document = build_payload("data/doc.json", b'{"inputs": ["a"], "parameters": {"top_k": 1}}')
-    assert unbatched_prediction(document, b'[{"label": "A"}]') == [{"label": "A"}]
 
 
 # --- results items --------------------------------------------------------------------------------------

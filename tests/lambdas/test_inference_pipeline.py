@@ -327,23 +327,31 @@ def hugging_face_text_classification(document):
     return [{"label": inputs.upper(), "score": 0.5}]
 
 
-def test_a_text_input_stores_the_same_prediction_whether_batched_or_sent_alone():
+def test_with_batching_on_a_text_stores_the_same_prediction_whatever_the_size_of_its_chunk():
     stored, requests = {}, {}
-    for model_batch in (1, 3):
+    for model_batch in (2, 3):  # chunks of 2 and 1, or one chunk of 3
         clients = world(texts(3), model=hugging_face_text_classification)
         process([ref(key) for key in texts(3)], clients, settings(model_max_batch_size=model_batch))
         stored[model_batch] = {pk: item["prediction"] for pk, item in clients.dynamodb.items.items()}
         requests[model_batch] = clients.sagemaker_runtime.requests
+    assert sorted(len(r["inputs"]) for r in requests[2]) == [1, 2]
     assert [sorted(r["inputs"]) for r in requests[3]] == [["t0", "t1", "t2"]]
-    assert all(isinstance(r["inputs"], str) for r in requests[1])
-    assert stored[1] == stored[3]
-    assert stored[1][f"s3://{BUCKET}/t0.txt"] == {"M": {"label": {"S": "T0"}, "score": {"N": "0.5"}}}
+    assert stored[2] == stored[3]
+    assert stored[2][f"s3://{BUCKET}/t0.txt"] == {"M": {"label": {"S": "T0"}, "score": {"N": "0.5"}}}
 
 
-def test_a_chunk_of_one_is_sent_as_a_single_input():
+def test_with_batching_on_a_chunk_of_one_is_sent_as_a_one_input_list():
     clients = world({"a.txt": b"a"})
     process([ref("a.txt")], clients, settings(model_max_batch_size=4))
+    assert clients.sagemaker_runtime.requests == [{"inputs": ["a"]}]
+
+
+def test_with_batching_off_a_text_is_sent_as_a_string_and_the_answer_stored_as_it_is():
+    clients = world({"a.txt": b"a"}, model=hugging_face_text_classification)
+    process([ref("a.txt")], clients, settings(model_max_batch_size=1))
     assert clients.sagemaker_runtime.requests == [{"inputs": "a"}]
+    prediction = clients.dynamodb.items[f"s3://{BUCKET}/a.txt"]["prediction"]
+    assert prediction == {"L": [{"M": {"label": {"S": "A"}, "score": {"N": "0.5"}}}]}
 
 
 def test_a_batched_response_of_the_wrong_length_falls_back_to_one_call_per_input():
