@@ -6,6 +6,7 @@ The key's policy is applied later by `iam.KeyAccess`, once every principal it na
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pulumi
@@ -14,6 +15,10 @@ import pulumi_aws as aws
 from infra.iam import deny_insecure_transport, policy_document, render
 from lambdas.inference import contract
 
+
+def key_alias_name(project: str, stack: str) -> str:
+    """`alias/<project>-<stack>`, valid for any stack name (Pulumi allows `.`, KMS aliases do not)."""
+    return "alias/" + re.sub(r"[^a-zA-Z0-9/_-]+", "-", f"{project}-{stack}").strip("-")
 
 @dataclass
 class StorageArgs:
@@ -42,7 +47,7 @@ class Storage(pulumi.ComponentResource):
         )
         self.key_alias = aws.kms.Alias(
             "pipeline-key-alias",
-            name=f"alias/{args.project}-{args.stack}",
+            name=key_alias_name(args.project, args.stack),
             target_key_id=self.key.key_id,
             opts=child,
         )

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pulumi
 import pulumi.config
@@ -50,6 +50,7 @@ class DeclaredResource:
     id: str | None
     depends_on: list[tuple[str, str]] = field(default_factory=list)  # (type, name)
     parent: tuple[str, str] | None = None
+    protect: bool = False
 
     @property
     def key(self) -> tuple[str, str]:
@@ -125,6 +126,14 @@ def _recording_config_reads() -> Iterator[set[str]]:
         pulumi.config.get_config = original
 
 
+class _RecordedOptions(NamedTuple):
+    """The resource options tests assert on (the mock monitor does not pass them to new_resource)."""
+
+    depends_on: list[tuple[str, str]]
+    parent: tuple[str, str] | None
+    protect: bool
+
+
 def _resource_key(resource: pulumi.Resource) -> tuple[str, str]:
     return (resource._type, resource._name)  # the SDK exposes no public accessor
 
@@ -160,16 +169,17 @@ def run_program(
     pulumi_mocks.set_mocks(recording, project=PROJECT_NAME, stack=stack, preview=False, logger=engine_log)
     pulumi.runtime.set_all_config(dict(config))
 
-    options: dict[tuple[str, str], tuple[list[tuple[str, str]], tuple[str, str] | None]] = {}
+    options: dict[tuple[str, str], _RecordedOptions] = {}
 
     def record_options(args: pulumi.ResourceTransformationArgs) -> None:
         depends_on = args.opts.depends_on or []
         if not isinstance(depends_on, list):
             depends_on = [depends_on]
         parent = args.opts.parent
-        options[(args.type_, args.name)] = (
-            [_resource_key(d) for d in depends_on if isinstance(d, pulumi.Resource)],
-            _resource_key(parent) if isinstance(parent, pulumi.Resource) else None,
+        options[(args.type_, args.name)] = _RecordedOptions(
+            depends_on=[_resource_key(d) for d in depends_on if isinstance(d, pulumi.Resource)],
+            parent=_resource_key(parent) if isinstance(parent, pulumi.Resource) else None,
+            protect=bool(args.opts.protect),
         )
 
     pulumi.runtime.register_stack_transformation(record_options)
@@ -196,7 +206,8 @@ def run_program(
         pulumi.export = original_export
 
     for key, resource in recording.registered.items():
-        resource.depends_on, resource.parent = options.get(key, ([], None))
+        recorded = options.get(key, _RecordedOptions([], None, False))
+        resource.depends_on, resource.parent, resource.protect = recorded
     run_warnings = [f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})" for w in caught]
     return ProgramRun(
         resources=list(recording.registered.values()),

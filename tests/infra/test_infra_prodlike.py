@@ -101,6 +101,11 @@ def test_deletion_protection_is_on(prod):
     assert bucket.inputs["forceDestroy"] is False
 
 
+def test_stores_holding_data_refuse_pulumi_destroy(prod):
+    stores = ("aws:kms/key:Key", "aws:s3/bucket:Bucket", TABLE)
+    assert {r.type for r in prod.run.resources if r.protect} == set(stores)
+
+
 def test_notification_subscriptions_carry_filter_policies_from_config(prod):
     subscriptions = {
         s.inputs["endpoint"]: s.inputs

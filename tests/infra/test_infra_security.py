@@ -28,6 +28,7 @@ from stack_graph import (
     statements,
 )
 
+from infra.storage import key_alias_name
 from lambdas.inference import contract
 
 ACCOUNT = "123456789012"
@@ -108,6 +109,18 @@ def test_results_table_is_on_demand_recoverable_and_encrypted_with_the_stack_key
     assert table.inputs["pointInTimeRecovery"] == {"enabled": True}
     assert table.inputs["serverSideEncryption"] == {"enabled": True, "kmsKeyArn": dev.outputs["kms_key_arn"]}
     assert table.inputs["deletionProtectionEnabled"] is False  # dev stack
+
+
+def test_dev_stack_protects_nothing_from_pulumi_destroy(dev):
+    assert [r.key for r in dev.run.resources if r.protect] == []
+
+
+@pytest.mark.parametrize(
+    ("stack", "alias"),
+    [("dev", "alias/ai-event-pipeline-dev"), ("prod.eu-west", "alias/ai-event-pipeline-prod-eu-west")],
+)
+def test_key_alias_is_valid_for_any_stack_name(stack, alias):
+    assert key_alias_name("ai-event-pipeline", stack) == alias
 
 
 def _tls_denial(document: dict) -> dict:
