@@ -77,14 +77,6 @@ def sequencer_order(sequencer: str | None) -> str | None:
     return sequencer.upper().ljust(SEQUENCER_WIDTH, "0")
 
 
-def is_later_sequencer(candidate: str, stored: str) -> bool:
-    """True when S3 sequencer `candidate` denotes a later event than `stored` for the same key."""
-    candidate_order, stored_order = sequencer_order(candidate), sequencer_order(stored)
-    if candidate_order is None or stored_order is None:
-        raise ValueError(f"not S3 sequencers: {candidate!r}, {stored!r}")
-    return candidate_order > stored_order
-
-
 # --- model payloads -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Result:

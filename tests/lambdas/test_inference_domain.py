@@ -17,7 +17,6 @@ from lambdas.inference.domain import (
     batch_body,
     build_payload,
     completed_result,
-    is_later_sequencer,
     iso_utc,
     outcome_message,
     parse_prediction,
@@ -44,20 +43,20 @@ WHEN = datetime(2024, 5, 1, 12, 0, 1, 234000, tzinfo=UTC)
 # --- sequencers -----------------------------------------------------------------------------------------
 def test_a_longer_sequencer_with_the_same_prefix_is_later():
     # Right-padding "0055AED6DCD90281E5" gives "...E500", which sorts before "...E501".
-    assert is_later_sequencer("0055AED6DCD90281E501", "0055AED6DCD90281E5")
+    assert sequencer_order("0055AED6DCD90281E501") > sequencer_order("0055AED6DCD90281E5")
 
 
 def test_a_shorter_sequencer_can_be_later_than_a_longer_one():
     # Left-padding would wrongly compare 0x0056... (18 digits) as smaller than 0x0055... (20 digits).
-    assert is_later_sequencer("0056000000000000FF", "0055AED6DCD90281E5FF")
+    assert sequencer_order("0056000000000000FF") > sequencer_order("0055AED6DCD90281E5FF")
 
 
 def test_an_equal_sequencer_is_not_later():
-    assert not is_later_sequencer("0055AED6DCD90281E5", "0055AED6DCD90281E5")
+    assert not sequencer_order("0055AED6DCD90281E5") > sequencer_order("0055AED6DCD90281E5")
 
 
 def test_trailing_zeros_do_not_make_a_sequencer_later():
-    assert not is_later_sequencer("0055AED6DCD90281E500", "0055AED6DCD90281E5")
+    assert not sequencer_order("0055AED6DCD90281E500") > sequencer_order("0055AED6DCD90281E5")
 
 
 def test_sequencer_order_ignores_letter_case():
