@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pulumi.runtime import mocks as pulumi_mocks
 
 from localrun.emulator import LocalCloud
 from localrun.moto_mocks import DestinationValidationError, MotoMocks, UnsupportedResourceType
@@ -171,3 +172,10 @@ def test_trace_attributes_a_batched_model_call_to_each_inputs_document() -> None
     assert _payload_carries(batched, b'{"inputs": "late delivery"}')
     assert _payload_carries(batched, b"great service\n")
     assert not _payload_carries(batched, b'{"inputs": "something else"}')
+
+
+def test_invoke_the_local_run_does_not_answer_is_an_error_naming_its_token(cloud: LocalCloud) -> None:
+    mocks = MotoMocks(cloud.runtime, cloud.region)
+    token = "aws:ec2/getAmi:getAmi"
+    with pytest.raises(UnsupportedResourceType, match=r"does not answer the invoke aws:ec2/getAmi:getAmi\b"):
+        mocks.call(pulumi_mocks.MockCallArgs(token, {"mostRecent": True}, provider=""))
