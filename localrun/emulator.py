@@ -167,17 +167,29 @@ class LocalCloud:
         report = PumpReport()
         started_skipped = self.clock.skipped_seconds
         first_wait = len(self.clock.waits)
+        receivable_unreceived = False
         while True:
             progressed = self.runtime.run_due(limit=1)  # one at a time, so progress can be shown
             progressed = self.poller.poll() or progressed
             if progressed:
                 report.steps += 1
+                receivable_unreceived = False
                 if on_step is not None:
                     on_step(report)
                 continue
             wait, reason = self._next_wait()
             if wait is None:
                 break
+            if wait == 0.0:
+                # A message became receivable after the poll looked: poll again. If the next poll does
+                # not receive it either, the emulator has lost track of it; waiting would not help.
+                if receivable_unreceived:
+                    raise EmulatorStalled(
+                        "an SQS message of a polled queue is receivable, but two polls in a row did not "
+                        "receive it"
+                    )
+                receivable_unreceived = True
+                continue
             if self.clock.skipped_seconds - started_skipped + wait > max_simulated_seconds:
                 raise EmulatorStalled(
                     f"still waiting ({reason}) after {max_simulated_seconds:.0f} simulated seconds; "
@@ -189,11 +201,14 @@ class LocalCloud:
         return report
 
     def _next_wait(self) -> tuple[float | None, str]:
+        """Seconds to skip until something can run (0.0: a message can be received now), None if idle."""
+        visible = self.poller.seconds_until_receivable()
+        if visible == 0.0:
+            return 0.0, "SQS message receivable"
         candidates: list[tuple[float, str]] = []
         due = self.runtime.next_due()
         if due is not None:
             candidates.append((max(0.0, due - self.clock.now()), "Lambda async retry delay"))
-        visible = self.poller.seconds_until_next_visible()
         if visible is not None:
             candidates.append((visible, "SQS visibility timeout"))
         if not candidates:

@@ -17,7 +17,8 @@ mapping from the queue (`_take_over` below) and polls like Lambda does:
 Time: visibility timeouts are minutes long. When nothing else can run, the emulator
 advances its clock (`clock.py`) to the moment the first in-flight message becomes
 visible again, and `shift_sqs_timers` moves every moto SQS timer back by the same
-amount — the same effect as waiting, recorded as a simulated wait.
+amount — the same effect as waiting, recorded as a simulated wait. The pipeline is idle
+only when no polled queue holds a message at all (`seconds_until_receivable`).
 Not emulated: the batching window is not waited for (the poller takes what is visible
 when the pipeline is otherwise idle), and batches run one at a time (so
 `ScalingConfig.MaximumConcurrency` is never reached).
@@ -25,11 +26,11 @@ when the pipeline is otherwise idle), and batches run one at a time (so
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from moto.awslambda.models import LambdaBackend
+from moto.core.utils import unix_time_millis
 from moto.sqs.models import sqs_backends
 
 from .calls import CallRecorder
@@ -123,16 +124,27 @@ class SqsEventSourcePoller:
                 received_any = True
         return received_any
 
-    def seconds_until_next_visible(self) -> float | None:
-        """How long until the first in-flight message of a polled queue becomes visible again."""
-        now_ms = time.time() * 1000
+    def seconds_until_receivable(self) -> float | None:
+        """Seconds until a message of a polled queue can be received (0.0: now); None if all are empty."""
+        # Idle means no message left at all in an enabled mapping's queue: visible, delayed or in flight. A
+        # message that is visible already still counts: it may have become visible after the last poll found
+        # nothing, and moto notices only on the next ReceiveMessage. The clock and comparisons are moto's
+        # (Message.visible / .delayed), so "receivable" here means the next ReceiveMessage returns it.
+        now_ms = unix_time_millis()
         waits = []
         for mapping in self.mappings.values():
+            if not mapping.enabled:
+                continue
             queue = self._queue(mapping.queue_arn)
+            # FIFO: SQS holds a group back while one of its messages is in flight (that one is counted).
+            held = {m.group_id for m in queue._messages if m.group_id and now_ms <= m.visible_at}
             for message in queue._messages:
+                receivable = now_ms > message.visible_at and now_ms >= message.delayed_until
+                if receivable and queue.fifo_queue and message.group_id in held:
+                    continue
                 ready_at = max(message.visible_at, message.delayed_until)
-                if ready_at >= now_ms:
-                    waits.append((ready_at - now_ms) / 1000)
+                # Never 0.0 unless receivable: moto's clock ticks in microseconds.
+                waits.append(0.0 if receivable else max(ready_at - now_ms, 0.001) / 1000)
         return min(waits, default=None)
 
     # -- one batch --------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The SQS event source mapping as Lambda runs it: batch size and visibility timeout.
+"""The SQS event source mapping as Lambda runs it: batch size, visibility timeout, and when the pump is idle.
 
 One deployment of the dev stack with a small `sqs.batchSize` (3, below the 10 messages one
 ReceiveMessage can return), so a poller that ignored the setting would show it.
@@ -11,11 +11,14 @@ from typing import Any
 
 import pytest
 from local_cloud_helpers import deployed, dev_config, route, upload
+from moto.core.utils import unix_time_millis
+from moto.sqs.models import sqs_backends
 
 from infra.messaging import MAX_RECEIVE_COUNT
 from lambdas.inference.contract import STATUS_COMPLETED
-from localrun.emulator import LocalCloud
+from localrun.emulator import EmulatorStalled, LocalCloud
 from localrun.lambda_runtime import InvocationResult
+from localrun.sqs_poller import EventSourceMapping
 
 BATCH_SIZE = 3
 POISON_BODY = "this is not an S3 event"
@@ -53,6 +56,11 @@ def _send_poison(cloud: LocalCloud) -> str:
 
 def _received(cloud: LocalCloud, message_id: str, since_batch: int) -> int:
     return sum(message_id in b.message_ids for b in cloud.poller.batches[since_batch:])
+
+
+def _moto_message(cloud: LocalCloud, queue_url: str, message_id: str) -> Any:
+    queue = sqs_backends[cloud.account][cloud.region].get_queue(queue_url.rsplit("/", 1)[-1])
+    return next((m for m in queue._messages if m.id == message_id), None)
 
 
 def test_no_sqs_invocation_receives_more_records_than_the_batch_size(
@@ -112,3 +120,59 @@ def test_each_redelivery_waits_the_queue_visibility_timeout_on_the_simulated_clo
         for wait in waits
     ), (waits, visibility_timeout)
     assert all(w.reason == VISIBILITY_WAIT_REASON for w in cloud.clock.waits[first_wait:])
+
+
+def test_message_visible_again_right_after_an_empty_poll_is_still_received(
+    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batch = route(cloud, "batch")
+    poison = _send_poison(cloud)
+    first_batch = len(cloud.poller.batches)
+    poll = cloud.poller.poll
+
+    def poll_then_the_timeout_runs_out() -> bool:
+        received = poll()
+        message = _moto_message(cloud, batch["queue_url"], poison)
+        in_flight_ms = message.visible_at - unix_time_millis() if message is not None else 0
+        if not received and in_flight_ms > 0:
+            # The boundary: this poll found the message in flight, and its timeout runs out (by 1 ms, as
+            # moto's `now > visible_at` needs) before the pump decides whether anything is left to wait for.
+            cloud.clock.advance(in_flight_ms / 1000 + 0.001, "test: the timeout runs out after the poll")
+        return received
+
+    monkeypatch.setattr(cloud.poller, "poll", poll_then_the_timeout_runs_out)
+    cloud.run_until_idle()
+
+    assert _received(cloud, poison, first_batch) == MAX_RECEIVE_COUNT
+    dead = [m["MessageId"] for m in cloud.queue_messages(batch["dlq_url"])]
+    assert poison in dead
+
+
+def test_receivable_message_the_poller_never_receives_stalls_the_pump_loudly(
+    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _send_poison(cloud)
+    monkeypatch.setattr(cloud.poller, "poll", lambda: False)  # a poller that lost track of the queue
+
+    with pytest.raises(EmulatorStalled, match="receivable"):
+        cloud.run_until_idle()
+
+
+def test_fifo_group_held_by_an_in_flight_message_waits_for_that_message(cloud: LocalCloud) -> None:
+    sqs = cloud.client("sqs")
+    url = sqs.create_queue(
+        QueueName="held-group.fifo",
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true", "VisibilityTimeout": "60"},
+    )["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    for body in ("first", "second"):
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId="one-group")
+    sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)  # "first" is in flight; SQS holds "second"
+    cloud.poller.mappings["held-group"] = EventSourceMapping("held-group", "none", arn, 10, True)
+    try:
+        wait = cloud.poller.seconds_until_receivable()
+    finally:
+        del cloud.poller.mappings["held-group"]
+        sqs.delete_queue(QueueUrl=url)
+
+    assert wait is not None and 50 < wait <= 60
