@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from benchmarks.events import ROUTE, LambdaContext
+from benchmarks.events import BUCKET, ROUTE, LambdaContext
 from benchmarks.fakes import ACCOUNT_ID, REGION, Clients, FakeAws
 from lambdas.inference import contract
 from lambdas.inference.pipeline import Clients as PipelineClients
@@ -37,18 +37,24 @@ class StackFunctionConfig:
     max_object_bytes: int
     max_workers: int | None
     model_max_batch_size: int | None
+    route_prefix: str
+    route_suffix: str
 
 
 def stack_function_config(stack: str = STACK) -> StackFunctionConfig:
-    """`function.*` and `model.maxBatchSize` from `Pulumi.<stack>.yaml`."""
+    """`function.*`, `model.maxBatchSize` and the benchmarked route's filter from `Pulumi.<stack>.yaml`."""
     config = load_stack_config(stack_config_path(stack))
     function = json.loads(config[f"{PROJECT_NAME}:function"])
     model = json.loads(config.get(f"{PROJECT_NAME}:model", "{}"))
+    # The handler refuses objects outside its route: the benchmark's objects (under `<ROUTE>/`) must be in it.
+    [route] = [r for r in json.loads(config[f"{PROJECT_NAME}:routes"]) if r["name"] == ROUTE]
     return StackFunctionConfig(
         memory_mb=int(function["memoryMb"]),
         max_object_bytes=int(function.get("maxObjectBytes", contract.DEFAULT_MAX_OBJECT_BYTES)),
         max_workers=function.get("maxWorkers"),
         model_max_batch_size=model.get("maxBatchSize"),
+        route_prefix=route.get("prefix") or "",
+        route_suffix=route.get("suffix") or "",
     )
 
 
@@ -59,6 +65,9 @@ def function_environment(stack_config: StackFunctionConfig, **overrides: str) ->
         contract.ENV_ENDPOINT_NAME: "model",
         contract.ENV_NOTIFICATIONS_TOPIC_ARN: f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:notifications",
         contract.ENV_ROUTE_NAME: ROUTE,
+        contract.ENV_BUCKET_NAME: BUCKET,
+        contract.ENV_ROUTE_PREFIX: stack_config.route_prefix,
+        contract.ENV_ROUTE_SUFFIX: stack_config.route_suffix,
         contract.ENV_MAX_OBJECT_BYTES: str(stack_config.max_object_bytes),
         MEMORY_SIZE_ENV: str(stack_config.memory_mb),
     }

@@ -24,10 +24,10 @@ from lambdas.inference.settings import Settings
 def process_sequentially(event: dict[str, Any], clients: Any, settings: Settings) -> dict[str, Any]:
     """Handle an SQS event record by record; returns the SQS partial-batch response."""
     failures = []
-    for record in normalise_event(event, settings.route).records:
+    for record in normalise_event(event, settings.scope).records:
         try:
-            if record.problems:
-                raise ValueError("; ".join(record.problems))
+            if record.permanent_failures:
+                raise ValueError("; ".join(record.permanent_failures))
             for ref in record.refs:
                 process_object(ref, clients, settings)
         except (adapters.TransientError, ValueError):

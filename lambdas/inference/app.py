@@ -124,7 +124,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         clients = create_clients()
 
     route = SETTINGS.route
-    normalised = events.normalise_event(event, route)
+    normalised = events.normalise_event(event, SETTINGS.scope)
     if normalised.problem:
         logger.error("unrecognisable event", extra={"route": route, "problem": normalised.problem})
         raise EventNotProcessedError(f"unrecognisable event: {normalised.problem}")
@@ -138,6 +138,16 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             logger.error(
                 f"unrecognisable record (permanent failure): {problem}",
                 extra={"route": route, "record_id": record.record_id, "source": normalised.source.value},
+            )
+        for refusal in record.refusals:
+            logger.error(
+                f"refused (permanent failure): {refusal.reason}",
+                extra={
+                    "route": route,
+                    "object_uri": refusal.object_uri,
+                    "record_id": record.record_id,
+                    "source": normalised.source.value,
+                },
             )
 
     refs = [ref for record in normalised.records for ref in record.refs]
@@ -162,12 +172,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def _record_failures(records: Any, outcomes: list[ObjectOutcome]) -> dict[str, str]:
-    """Why each failing record fails: any unrecognisable part, or any object to retry."""
+    """Why each failing record fails: any unrecognisable or refused part, or any object to retry."""
     failures: dict[str, str] = {}
     remaining = iter(outcomes)
     for record in records:
         own = [next(remaining) for _ in record.refs]
-        reasons = list(record.problems) + [f"{o.ref.uri}: {o.error}" for o in own if o.failed]
+        reasons = list(record.permanent_failures) + [f"{o.ref.uri}: {o.error}" for o in own if o.failed]
         if reasons:
             failures[record.record_id] = ", ".join(reasons)
     return failures

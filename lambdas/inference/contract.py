@@ -16,8 +16,19 @@ ENV_MAX_OBJECT_BYTES = "MAX_OBJECT_BYTES"
 ENV_ENDPOINT_CONTENT_TYPE = "ENDPOINT_CONTENT_TYPE"
 ENV_MAX_WORKERS = "MAX_WORKERS"
 ENV_MODEL_MAX_BATCH_SIZE = "MODEL_MAX_BATCH_SIZE"
+# The route's own bucket and S3 filter: the function refuses events for any other bucket, prefix or suffix
+# (IAM denial stays the second wall, not the only one). An empty prefix/suffix matches every key.
+ENV_BUCKET_NAME = "BUCKET_NAME"
+ENV_ROUTE_PREFIX = "ROUTE_PREFIX"
+ENV_ROUTE_SUFFIX = "ROUTE_SUFFIX"
 
-REQUIRED_ENV = (ENV_RESULTS_TABLE, ENV_ENDPOINT_NAME, ENV_NOTIFICATIONS_TOPIC_ARN, ENV_ROUTE_NAME)
+REQUIRED_ENV = (
+    ENV_RESULTS_TABLE,
+    ENV_ENDPOINT_NAME,
+    ENV_NOTIFICATIONS_TOPIC_ARN,
+    ENV_ROUTE_NAME,
+    ENV_BUCKET_NAME,
+)
 
 # 1 MiB: well below SageMaker's payload limits (4 MB serverless, 6 MB real-time).
 DEFAULT_MAX_OBJECT_BYTES = 1024 * 1024
@@ -64,6 +75,8 @@ REASON_NO_SUCH_VERSION = "no_such_version"
 REASON_ARCHIVED = "archived"
 # The model answered, but its response cannot be stored (DynamoDB items are limited to 400 KB).
 REASON_PREDICTION_TOO_LARGE = "prediction_too_large"
+# A 0-byte object (not a folder marker: those are skipped) has nothing to score.
+REASON_EMPTY_OBJECT = "empty_object"
 
 # Internal attribute of a results item, not part of the public contract: the S3 sequencer right-padded with
 # zeros to a fixed width, so DynamoDB's string ordering in the conditional write compares sequencers the way

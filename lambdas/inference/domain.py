@@ -1,12 +1,12 @@
-"""Pure domain logic: object references, S3 sequencer ordering, model payloads, results items and outcome
-messages. No boto3 and no I/O, so all of it is tested without mocks."""
+"""Pure domain logic: object references and the route they must belong to, S3 sequencer ordering, model
+payloads, results items and outcome messages. No boto3 and no I/O, so all of it is tested without mocks."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Context, Decimal
 from typing import Any
@@ -57,6 +57,40 @@ def object_uri(bucket: str, key: str) -> str:
 def decode_notification_key(raw_key: str) -> str:
     """Decode an S3 notification key: form-encoded, so `+` is a space and `%2B` a plus."""
     return unquote_plus(raw_key)
+
+
+# --- the route a function serves ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RouteScope:
+    """The objects one function serves: its route's name, its bucket, and the route's S3 key filter."""
+
+    name: str
+    bucket: str
+    prefix: str = ""  # empty matches every key, as an absent S3 filter rule does
+    suffix: str = ""
+
+    def matches(self, bucket: str, key: str) -> bool:
+        """Whether the object `key` (decoded, as S3 names it) in `bucket` belongs to this route."""
+        # An S3 filter rule is "a specific string of characters at the beginning [or] at the end of the object
+        # key name" (S3 API Reference, FilterRule): the decoded key, compared exactly. An event the bucket's
+        # own filter would not have sent is refused, whichever channel delivered it.
+        return bucket == self.bucket and key.startswith(self.prefix) and key.endswith(self.suffix)
+
+    def admit(self, ref: ObjectRef) -> ObjectRef | None:
+        """`ref` narrowed to the keys of it this route may read, or None if it may read none of them."""
+        # An EventBridge ref names two candidate keys (decoded, and as given); the pipeline may read either,
+        # so each must be in the route. The one outside it is dropped rather than read.
+        decoded = self.matches(ref.bucket, ref.key)
+        as_given = ref.fallback_key is not None and self.matches(ref.bucket, ref.fallback_key)
+        if decoded:
+            return ref if as_given or ref.fallback_key is None else replace(ref, fallback_key=None)
+        if as_given:
+            return replace(ref, key=ref.fallback_key, fallback_key=None)
+        return None
+
+    def describe(self) -> str:
+        """The scope as an operator reads it in a log line."""
+        return f"bucket {self.bucket!r}, prefix {self.prefix!r}, suffix {self.suffix!r}"
 
 
 # --- sequencer ordering ---------------------------------------------------------------------------------

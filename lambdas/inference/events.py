@@ -3,8 +3,9 @@
 Shapes: direct S3 notifications; SNS records whose Message is one; SQS records whose body is one, an SNS
 envelope of one (non-raw delivery), or an EventBridge event; EventBridge S3 events. Each source record
 (SQS message, SNS message, S3 record, EventBridge event) becomes a SourceRecord holding the objects to
-process, the parts deliberately skipped (test events, deletions, restores, ...) and the parts that could not
-be understood (a permanent failure of that record).
+process, the parts deliberately skipped (test events, deletions, restores, ...), the parts that could not
+be understood, and the objects outside the function's route (both a permanent failure of that
+record).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
 from aws_lambda_powertools.utilities.data_classes.sns_event import SNSEvent, SNSEventRecord, SNSMessage
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSEvent
 
-from .domain import ObjectRef, decode_notification_key, object_uri
+from .domain import ObjectRef, RouteScope, decode_notification_key, object_uri
 
 # The S3 documentation recommends an equal-to check on the notification's major version.
 SUPPORTED_EVENT_MAJOR_VERSION = "2"
@@ -56,6 +57,14 @@ class Skip:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """An object-created event for an object outside the function's bucket or route filter: never read."""
+
+    reason: str
+    object_uri: str
+
+
+@dataclass(frozen=True)
 class SourceRecord:
     """One record of the incoming event and what it asks for."""
 
@@ -64,6 +73,15 @@ class SourceRecord:
     skips: tuple[Skip, ...] = ()
     # Unrecognisable parts: retrying cannot fix them, so the record goes to its route's DLQ.
     problems: tuple[str, ...] = ()
+    # Objects this function must not read: the record fails like an unrecognisable one, so a misrouted event
+    # (a wrong notification, subscription or rule, or a forged message) ends in the DLQ, where an operator
+    # sees it, instead of writing a result for another route's object.
+    refusals: tuple[Refusal, ...] = ()
+
+    @property
+    def permanent_failures(self) -> tuple[str, ...]:
+        """Why this record fails whatever happens to its objects (empty when nothing does)."""
+        return self.problems + tuple(f"{r.object_uri}: {r.reason}" for r in self.refusals)
 
 
 @dataclass(frozen=True)
@@ -76,8 +94,8 @@ class NormalisedEvent:
     problem: str | None = None
 
 
-def normalise_event(event: Any, route: str) -> NormalisedEvent:
-    """Detect the event's trigger and normalise each of its records."""
+def normalise_event(event: Any, route: RouteScope) -> NormalisedEvent:
+    """Detect the event's trigger and normalise each of its records for the function serving `route`."""
     if not isinstance(event, dict):
         return NormalisedEvent(
             Source.UNKNOWN, problem=f"event is a {type(event).__name__}, not a JSON object"
@@ -97,7 +115,7 @@ def normalise_event(event: Any, route: str) -> NormalisedEvent:
     )
 
 
-def _normalise_records_event(event: dict, records: list, route: str) -> NormalisedEvent:
+def _normalise_records_event(event: dict, records: list, route: RouteScope) -> NormalisedEvent:
     if not records:
         return NormalisedEvent(Source.UNKNOWN, problem="event has an empty Records list")
     first = records[0] if isinstance(records[0], dict) else {}
@@ -123,7 +141,7 @@ def _normalise_records_event(event: dict, records: list, route: str) -> Normalis
     return NormalisedEvent(Source.UNKNOWN, problem=f"records from {origin!r} are not S3 notifications")
 
 
-def _sns_record(record: SNSEventRecord, route: str, index: int) -> SourceRecord:
+def _sns_record(record: SNSEventRecord, route: RouteScope, index: int) -> SourceRecord:
     envelope = record.get("Sns")
     if not isinstance(envelope, dict):
         return SourceRecord(f"Records[{index}]", problems=("SNS record has no Sns envelope",))
@@ -133,7 +151,7 @@ def _sns_record(record: SNSEventRecord, route: str, index: int) -> SourceRecord:
     )
 
 
-def _normalise_message(message: Any, route: str, record_id: str) -> SourceRecord:
+def _normalise_message(message: Any, route: RouteScope, record_id: str) -> SourceRecord:
     """An SQS body or SNS Message: a JSON string holding one of the supported documents."""
     if not isinstance(message, str) or not message.strip():
         return SourceRecord(record_id, problems=("message body is empty",))
@@ -145,7 +163,7 @@ def _normalise_message(message: Any, route: str, record_id: str) -> SourceRecord
 
 
 def _normalise_document(  # noqa: PLR0911 - one early return per recognised or rejected shape
-    document: Any, route: str, record_id: str, depth: int = 0
+    document: Any, route: RouteScope, record_id: str, depth: int = 0
 ) -> SourceRecord:
     if not isinstance(document, dict):
         return SourceRecord(record_id, problems=(f"message is JSON but not an object: {_preview(document)}",))
@@ -170,7 +188,7 @@ def _normalise_document(  # noqa: PLR0911 - one early return per recognised or r
     return SourceRecord(record_id, problems=(f"not an S3 notification (keys: {sorted(document)[:8]})",))
 
 
-def _s3_record(raw: Any, route: str, record_id: str) -> SourceRecord:  # noqa: PLR0911 - one return per verdict
+def _s3_record(raw: Any, route: RouteScope, record_id: str) -> SourceRecord:  # noqa: PLR0911 - one return per verdict
     if not isinstance(raw, dict):
         return SourceRecord(record_id, problems=("S3 record is not an object",))
     record = S3EventRecord(raw)
@@ -210,12 +228,12 @@ def _s3_record(raw: Any, route: str, record_id: str) -> SourceRecord:  # noqa: P
         size=_optional_int(obj.get("size")),
         sequencer=_optional_str(obj.get("sequencer")),
         event_time=_optional_str(record.get("eventTime")),
-        route=route,
+        route=route.name,
     )
-    return SourceRecord(record_id, refs=(ref,))
+    return _created(record_id, ref, route)
 
 
-def _eventbridge_record(event: EventBridgeEvent, route: str, record_id: str) -> SourceRecord:
+def _eventbridge_record(event: EventBridgeEvent, route: RouteScope, record_id: str) -> SourceRecord:
     source, detail_type = event.get("source"), event.get("detail-type")
     if source != EVENTBRIDGE_S3_SOURCE:
         return SourceRecord(
@@ -244,10 +262,19 @@ def _eventbridge_record(event: EventBridgeEvent, route: str, record_id: str) -> 
         size=_optional_int(obj.get("size")),
         sequencer=_optional_str(obj.get("sequencer")),
         event_time=_optional_str(event.get("time")),
-        route=route,
+        route=route.name,
         fallback_key=raw_key if raw_key != key else None,
     )
-    return SourceRecord(record_id, refs=(ref,))
+    return _created(record_id, ref, route)
+
+
+def _created(record_id: str, ref: ObjectRef, route: RouteScope) -> SourceRecord:
+    """An object-created event: refused outside the route, else to process."""
+    admitted = route.admit(ref)
+    if admitted is None:
+        reason = f"outside this function's route ({route.describe()})"
+        return SourceRecord(record_id, refusals=(Refusal(reason, ref.uri),))
+    return SourceRecord(record_id, refs=(admitted,))
 
 
 def _test_event_record(document: dict, record_id: str) -> SourceRecord:
@@ -269,6 +296,7 @@ def _merge(record_id: str, parts: list[SourceRecord]) -> SourceRecord:
         refs=tuple(ref for part in parts for ref in part.refs),
         skips=tuple(skip for part in parts for skip in part.skips),
         problems=tuple(problem for part in parts for problem in part.problems),
+        refusals=tuple(refusal for part in parts for refusal in part.refusals),
     )
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .contract import (
     DEFAULT_ENDPOINT_CONTENT_TYPE,
     DEFAULT_MAX_OBJECT_BYTES,
+    ENV_BUCKET_NAME,
     ENV_ENDPOINT_CONTENT_TYPE,
     ENV_ENDPOINT_NAME,
     ENV_MAX_OBJECT_BYTES,
@@ -16,8 +18,13 @@ from .contract import (
     ENV_NOTIFICATIONS_TOPIC_ARN,
     ENV_RESULTS_TABLE,
     ENV_ROUTE_NAME,
+    ENV_ROUTE_PREFIX,
+    ENV_ROUTE_SUFFIX,
     REQUIRED_ENV,
 )
+
+if TYPE_CHECKING:
+    from .domain import RouteScope
 
 # Lambda sets this on every function; outside Lambda we assume its smallest common size.
 MEMORY_SIZE_ENV = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
@@ -35,6 +42,7 @@ _REQUIRED_MEANING = {
     ENV_ENDPOINT_NAME: "the SageMaker endpoint name",
     ENV_NOTIFICATIONS_TOPIC_ARN: "the notifications SNS topic ARN",
     ENV_ROUTE_NAME: "the name of the route this function serves",
+    ENV_BUCKET_NAME: "the name of the bucket whose objects this function processes",
 }
 
 
@@ -50,10 +58,21 @@ class Settings:
     endpoint_name: str
     topic_arn: str
     route: str
+    bucket: str
+    # The route's S3 key filter, as key text (not URL-encoded); empty matches every key.
+    route_prefix: str = ""
+    route_suffix: str = ""
     max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES
     content_type: str = DEFAULT_ENDPOINT_CONTENT_TYPE
     max_workers: int = MIN_DEFAULT_WORKERS
     model_max_batch_size: int = 1
+
+    @property
+    def scope(self) -> RouteScope:
+        """The objects this function may read: its bucket, under its route's prefix and suffix."""
+        from .domain import RouteScope  # noqa: PLC0415 - settings load at cold start; domain is not needed yet
+
+        return RouteScope(self.route, self.bucket, self.route_prefix, self.route_suffix)
 
 
 def default_max_workers(memory_mb: int) -> int:
@@ -76,6 +95,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         endpoint_name=env[ENV_ENDPOINT_NAME].strip(),
         topic_arn=env[ENV_NOTIFICATIONS_TOPIC_ARN].strip(),
         route=env[ENV_ROUTE_NAME].strip(),
+        bucket=env[ENV_BUCKET_NAME].strip(),
+        # Not stripped: a key prefix or suffix may begin or end with a space, and S3 matches it exactly.
+        route_prefix=env.get(ENV_ROUTE_PREFIX, ""),
+        route_suffix=env.get(ENV_ROUTE_SUFFIX, ""),
         max_object_bytes=_positive_int(env, ENV_MAX_OBJECT_BYTES, DEFAULT_MAX_OBJECT_BYTES),
         content_type=env.get(ENV_ENDPOINT_CONTENT_TYPE, "").strip() or DEFAULT_ENDPOINT_CONTENT_TYPE,
         max_workers=_positive_int(env, ENV_MAX_WORKERS, default_max_workers(memory_mb)),

@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 import requests
-from inference_fakes import BUCKET, ROUTE
+from inference_fakes import BUCKET, ROUTE, LambdaContext
 from moto import mock_aws
 
 from lambdas.inference import contract
@@ -33,6 +33,7 @@ def function_env(**overrides: str) -> dict[str, str]:
         contract.ENV_ENDPOINT_NAME: ENDPOINT,
         contract.ENV_NOTIFICATIONS_TOPIC_ARN: "arn:aws:sns:us-east-1:123456789012:notifications",
         contract.ENV_ROUTE_NAME: ROUTE,
+        contract.ENV_BUCKET_NAME: BUCKET,
         contract.ENV_MAX_OBJECT_BYTES: "1024",
         contract.ENV_MAX_WORKERS: "8",
     }
@@ -161,8 +162,26 @@ def world(aws_clients: dict[str, Any]) -> Iterator[World]:
 
 
 @pytest.fixture
-def app(world: World, handler_clients: Any) -> ModuleType:
+def context() -> LambdaContext:
+    """The invocation's context (one per test)."""
+    return LambdaContext()
+
+
+@pytest.fixture
+def app(make_app: Any) -> ModuleType:
     """A fresh handler module instance wired to the moto world (sharing one set of handler clients)."""
-    module = load_app(function_env(**{contract.ENV_NOTIFICATIONS_TOPIC_ARN: world.topic_arn}))
-    module.clients = handler_clients
-    return module
+    return make_app()
+
+
+@pytest.fixture
+def make_app(world: World, handler_clients: Any, context: LambdaContext) -> Any:
+    """Load handler instances like `app`, with environment variables overridden."""
+
+    def make(**overrides: str) -> ModuleType:
+        module = load_app(
+            function_env(**{contract.ENV_NOTIFICATIONS_TOPIC_ARN: world.topic_arn, **overrides})
+        )
+        module.clients = handler_clients
+        return module
+
+    return make

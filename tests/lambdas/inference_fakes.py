@@ -11,10 +11,14 @@ from urllib.parse import quote_plus
 
 from botocore.exceptions import ClientError
 
+from lambdas.inference.contract import HANDLER_MIN_TIMEOUT_SECONDS
+from lambdas.inference.domain import RouteScope
 from lambdas.inference.settings import Settings
 
 BUCKET = "ingest-bucket"
 ROUTE = "uploads"
+# The function under test serves every key of BUCKET unless a test gives it a prefix or suffix.
+SCOPE = RouteScope(ROUTE, BUCKET)
 
 
 def settings(**overrides: Any) -> Settings:
@@ -24,6 +28,7 @@ def settings(**overrides: Any) -> Settings:
         "endpoint_name": "model-endpoint",
         "topic_arn": "arn:aws:sns:us-east-1:123456789012:notifications",
         "route": ROUTE,
+        "bucket": BUCKET,
         "max_object_bytes": 1024,
         "max_workers": 8,
         "model_max_batch_size": 1,
@@ -272,13 +277,35 @@ S3_TEST_EVENT = {
 
 
 class LambdaContext:
-    """The attributes of a Lambda context object that the handler (Powertools Logger) reads."""
+    """The attributes of a Lambda context object that the handler (Powertools Logger) reads; the time left
+    starts at the stack's minimum function timeout."""
 
     function_name = "inference-uploads"
     memory_limit_in_mb = 512
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:inference-uploads"
     aws_request_id = "request-id"
 
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 60_000
+    def __init__(self, timeout_seconds: float = HANDLER_MIN_TIMEOUT_SECONDS) -> None:
+        self.left = float(timeout_seconds)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.left * 1000)
+
+
+class CallRecorder:
+    """Wraps a client and records the names of the methods called on it."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append(name)
+            return attribute(*args, **kwargs)
+
+        return call

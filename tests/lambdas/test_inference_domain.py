@@ -1,6 +1,8 @@
-"""Pure domain rules: sequencer ordering, payloads, predictions, results items and outcome messages."""
+"""Pure domain rules: route scope, sequencer ordering, payloads, predictions, results items and
+outcome messages."""
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -14,6 +16,7 @@ from lambdas.inference.domain import (
     ObjectRef,
     Payload,
     Result,
+    RouteScope,
     batch_body,
     build_payload,
     completed_result,
@@ -38,6 +41,75 @@ REF = ObjectRef(
     route="uploads",
 )
 WHEN = datetime(2024, 5, 1, 12, 0, 1, 234000, tzinfo=UTC)
+
+
+# --- route scope ----------------------------------------------------------------------------------------
+DATA = RouteScope("data", "ingest-bucket", prefix="data/", suffix=".json")
+
+
+@pytest.mark.parametrize(
+    "key", ["data/a.json", "data/ünïcødé 文字 ✓.json", "data/a+b c.json", "data/sub/dir/x.json", "data/.json"]
+)
+def test_a_key_under_the_prefix_and_with_the_suffix_is_in_the_route(key):
+    assert DATA.matches("ingest-bucket", key)
+
+
+@pytest.mark.parametrize(
+    ("bucket", "key"),
+    [
+        ("other-bucket", "data/a.json"),  # another bucket
+        ("ingest-bucket", "uploads/a.json"),  # another route's prefix
+        ("ingest-bucket", "data/a.txt"),  # not the suffix
+        ("ingest-bucket", "Data/a.json"),  # S3 compares key names exactly
+        ("ingest-bucket", "data/a.JSON"),
+        ("ingest-bucket", "xdata/a.json"),  # the prefix starts the key, it does not occur in it
+        ("ingest-bucket", "data%2Fa.json"),  # an encoded key is not the key S3 matched
+    ],
+)
+def test_a_key_outside_the_bucket_prefix_or_suffix_is_not_in_the_route(bucket, key):
+    assert not DATA.matches(bucket, key)
+
+
+def test_an_empty_prefix_and_suffix_match_every_key_of_the_bucket():
+    everything = RouteScope("all", "ingest-bucket")
+    assert everything.matches("ingest-bucket", "ünï côdé+/any.bin")
+    assert not everything.matches("other-bucket", "any.bin")
+
+
+def test_a_prefix_with_unicode_spaces_and_plus_is_matched_as_key_text():
+    scope = RouteScope("r", "ingest-bucket", prefix="dossiers à+b/")
+    assert scope.matches("ingest-bucket", "dossiers à+b/x.txt")
+    assert not scope.matches("ingest-bucket", "dossiers à b/x.txt")
+
+
+def data_ref(key, fallback_key=None):
+    return replace(REF, key=key, fallback_key=fallback_key, route="data")
+
+
+def test_a_reference_in_the_route_is_admitted_unchanged():
+    assert DATA.admit(data_ref("data/a.json")) == data_ref("data/a.json")
+
+
+def test_a_reference_outside_the_route_is_not_admitted():
+    assert DATA.admit(data_ref("uploads/a.json")) is None
+
+
+def test_a_fallback_key_outside_the_route_is_dropped_so_it_is_never_read():
+    # EventBridge "data/a+b.json" decodes to "data/a b.json"; only the decoded key has the prefix here.
+    scope = RouteScope("r", "ingest-bucket", prefix="data/a b")
+    assert scope.admit(data_ref("data/a b.json", fallback_key="data/a+b.json")) == data_ref("data/a b.json")
+
+
+def test_a_decoded_key_outside_the_route_leaves_the_key_as_given():
+    # EventBridge may carry the key unencoded: "data+x/a.json" is itself the route's key, its decoding is not.
+    scope = RouteScope("r", "ingest-bucket", prefix="data+x/")
+    admitted = scope.admit(data_ref("data x/a.json", fallback_key="data+x/a.json"))
+    assert admitted == data_ref("data+x/a.json")
+
+
+def test_both_keys_in_the_route_keep_the_fallback():
+    ref = data_ref("data/a b.json", fallback_key="data/a+b.json")
+    assert DATA.admit(ref) == ref
 
 
 # --- sequencers -----------------------------------------------------------------------------------------

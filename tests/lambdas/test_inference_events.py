@@ -7,6 +7,7 @@ from inference_fakes import (
     BUCKET,
     ROUTE,
     S3_TEST_EVENT,
+    SCOPE,
     eventbridge_event,
     s3_event,
     s3_record,
@@ -15,17 +16,17 @@ from inference_fakes import (
     sqs_event,
 )
 
-from lambdas.inference.domain import ObjectRef
+from lambdas.inference.domain import ObjectRef, RouteScope
 from lambdas.inference.events import Source, normalise_event
 
 
 def refs_of(event):
-    normalised = normalise_event(event, ROUTE)
+    normalised = normalise_event(event, SCOPE)
     return [ref for record in normalised.records for ref in record.refs]
 
 
-def only_record(event):
-    normalised = normalise_event(event, ROUTE)
+def only_record(event, scope=SCOPE):
+    normalised = normalise_event(event, scope)
     assert len(normalised.records) == 1
     return normalised.records[0]
 
@@ -48,17 +49,17 @@ def test_a_direct_s3_notification_becomes_one_reference_with_provenance():
 
 
 def test_a_direct_s3_event_is_detected_as_s3():
-    assert normalise_event(s3_event(s3_record("a.txt")), ROUTE).source is Source.S3
+    assert normalise_event(s3_event(s3_record("a.txt")), SCOPE).source is Source.S3
 
 
 def test_an_sns_record_carrying_an_s3_notification_is_unwrapped():
-    normalised = normalise_event(sns_event(s3_event(s3_record("docs/a.txt"))), ROUTE)
+    normalised = normalise_event(sns_event(s3_event(s3_record("docs/a.txt"))), SCOPE)
     assert normalised.source is Source.SNS
     assert [ref.key for ref in normalised.records[0].refs] == ["docs/a.txt"]
 
 
 def test_an_sqs_record_whose_body_is_an_s3_notification_is_unwrapped():
-    normalised = normalise_event(sqs_event(s3_event(s3_record("batch/a.txt"))), ROUTE)
+    normalised = normalise_event(sqs_event(s3_event(s3_record("batch/a.txt"))), SCOPE)
     assert normalised.source is Source.SQS
     assert normalised.records[0].record_id == "msg-0"
     assert [ref.key for ref in normalised.records[0].refs] == ["batch/a.txt"]
@@ -71,7 +72,7 @@ def test_an_sqs_record_holding_a_non_raw_sns_envelope_is_unwrapped_twice():
 
 def test_an_eventbridge_object_created_event_becomes_a_reference():
     event = eventbridge_event("events/a.txt", size=7, version_id="v9", sequencer="006408CAD69598B05E")
-    normalised = normalise_event(event, ROUTE)
+    normalised = normalise_event(event, SCOPE)
     assert normalised.source is Source.EVENTBRIDGE
     assert normalised.records[0].refs == (
         ObjectRef(
@@ -97,7 +98,7 @@ def test_an_sns_delivered_eventbridge_event_is_unwrapped():
 
 def test_each_sqs_record_keeps_its_own_message_id():
     event = sqs_event(s3_event(s3_record("a.txt")), s3_event(s3_record("b.txt")), ids=["m1", "m2"])
-    records = normalise_event(event, ROUTE).records
+    records = normalise_event(event, SCOPE).records
     assert [(r.record_id, r.refs[0].key) for r in records] == [("m1", "a.txt"), ("m2", "b.txt")]
 
 
@@ -189,7 +190,7 @@ def test_an_eventbridge_object_deleted_event_is_skipped():
 
 
 def test_a_direct_s3_test_event_is_acknowledged():
-    normalised = normalise_event(S3_TEST_EVENT, ROUTE)
+    normalised = normalise_event(S3_TEST_EVENT, SCOPE)
     assert normalised.source is Source.S3_TEST
     assert normalised.problem is None and "s3:TestEvent" in normalised.records[0].skips[0].reason
 
@@ -256,14 +257,105 @@ def test_one_bad_record_does_not_hide_the_good_ones_in_the_same_message():
 
 
 def test_an_event_of_unknown_shape_is_a_problem_of_the_whole_event():
-    normalised = normalise_event({"invocationSchemaVersion": "1.0", "tasks": []}, ROUTE)
+    normalised = normalise_event({"invocationSchemaVersion": "1.0", "tasks": []}, SCOPE)
     assert normalised.source is Source.UNKNOWN and normalised.problem
 
 
 def test_records_from_another_service_are_a_problem_of_the_whole_event():
-    normalised = normalise_event({"Records": [{"eventSource": "aws:kinesis"}]}, ROUTE)
+    normalised = normalise_event({"Records": [{"eventSource": "aws:kinesis"}]}, SCOPE)
     assert "aws:kinesis" in normalised.problem
 
 
 def test_a_non_object_event_is_a_problem():
-    assert normalise_event("text", ROUTE).problem
+    assert normalise_event("text", SCOPE).problem
+
+
+# --- the function's route -------------------------------------------------------------------------------
+DATA = RouteScope(ROUTE, BUCKET, prefix="data/", suffix=".json")
+
+
+def refusals_of(event, scope=DATA):
+    return [
+        (r.object_uri, r.reason) for record in normalise_event(event, scope).records for r in record.refusals
+    ]
+
+
+def refs_of_scope(event, scope):
+    return [ref for record in normalise_event(event, scope).records for ref in record.refs]
+
+
+def test_a_created_object_in_another_bucket_is_refused_not_referenced():
+    record = only_record(s3_event(s3_record("a.txt", bucket="other-bucket")))
+    assert record.refs == () and [r.object_uri for r in record.refusals] == ["s3://other-bucket/a.txt"]
+    assert "outside this function's route" in record.refusals[0].reason
+
+
+def test_a_refusal_names_the_bucket_and_filter_the_function_serves():
+    [(_, reason)] = refusals_of(s3_event(s3_record("uploads/a.json")))
+    assert f"bucket {BUCKET!r}, prefix 'data/', suffix '.json'" in reason
+
+
+@pytest.mark.parametrize(
+    "key", ["uploads/a.json", "data/a.txt", "data/ünïcødé 文字.txt", "datä/a.json", "other/data/a+b c.json"]
+)
+def test_a_created_object_outside_the_route_prefix_or_suffix_is_refused(key):
+    assert refusals_of(sqs_event(s3_event(s3_record(key)))) == [
+        (f"s3://{BUCKET}/{key}", f"outside this function's route ({DATA.describe()})")
+    ]
+
+
+@pytest.mark.parametrize(
+    "key", ["data/a b.json", "data/a+b.json", "data/ünïcødé 文字 ✓.json", "data/100% sure.json"]
+)
+def test_an_encoded_notification_key_is_matched_decoded(key):
+    normalised = normalise_event(s3_event(s3_record(key)), DATA)
+    assert [ref.key for ref in normalised.records[0].refs] == [key]
+
+
+def test_a_prefix_with_spaces_plus_and_unicode_matches_the_decoded_key():
+    scope = RouteScope(ROUTE, BUCKET, prefix="dossiers à+b/")
+    assert [ref.key for ref in refs_of_scope(s3_event(s3_record("dossiers à+b/x.txt")), scope)] == [
+        "dossiers à+b/x.txt"
+    ]
+    assert refusals_of(s3_event(s3_record("dossiers à b/x.txt")), scope)
+
+
+def test_an_eventbridge_event_for_another_bucket_is_refused():
+    assert refusals_of(eventbridge_event("data/a.json", bucket="other-bucket"))
+
+
+def test_an_eventbridge_key_outside_the_route_either_way_is_refused():
+    assert refusals_of(eventbridge_event("uploads/a+b.json"))
+
+
+def test_an_eventbridge_key_in_the_route_only_as_given_is_read_as_given():
+    scope = RouteScope(ROUTE, BUCKET, prefix="a+b/")
+    [ref] = refs_of_scope(eventbridge_event("a+b/x.txt"), scope)
+    assert (ref.key, ref.fallback_key) == ("a+b/x.txt", None)
+
+
+def test_an_eventbridge_key_in_the_route_only_decoded_loses_its_fallback():
+    scope = RouteScope(ROUTE, BUCKET, prefix="a b/")
+    [ref] = refs_of_scope(eventbridge_event("a+b/x.txt"), scope)
+    assert (ref.key, ref.fallback_key) == ("a b/x.txt", None)
+
+
+def test_one_record_outside_the_route_does_not_hide_the_others_in_its_message():
+    record = only_record(sqs_event(s3_event(s3_record("data/a.json"), s3_record("uploads/b.json"))), DATA)
+    assert [ref.key for ref in record.refs] == ["data/a.json"]
+    assert [r.object_uri for r in record.refusals] == [f"s3://{BUCKET}/uploads/b.json"]
+
+
+def test_a_refused_record_fails_permanently_naming_the_object():
+    record = only_record(s3_event(s3_record("a.txt", bucket="other-bucket")))
+    assert record.permanent_failures == (f"s3://other-bucket/a.txt: {record.refusals[0].reason}",)
+
+
+def test_an_s3_test_event_for_another_bucket_is_acknowledged_not_refused():
+    record = only_record(sqs_event({**S3_TEST_EVENT, "Bucket": "other-bucket"}), DATA)
+    assert (record.refs, record.refusals, record.problems, len(record.skips)) == ((), (), (), 1)
+
+
+def test_an_object_removed_event_outside_the_route_is_skipped_because_nothing_would_be_read():
+    record = only_record(s3_event(s3_record("uploads/a.json", event_name="ObjectRemoved:Delete")), DATA)
+    assert (record.refs, record.refusals, len(record.skips)) == ((), (), 1)

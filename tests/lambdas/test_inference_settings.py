@@ -3,6 +3,7 @@
 import pytest
 
 from lambdas.inference import contract
+from lambdas.inference.domain import RouteScope
 from lambdas.inference.settings import (
     MAX_DEFAULT_WORKERS,
     MIN_DEFAULT_WORKERS,
@@ -16,6 +17,7 @@ REQUIRED = {
     contract.ENV_ENDPOINT_NAME: "endpoint",
     contract.ENV_NOTIFICATIONS_TOPIC_ARN: "arn:aws:sns:us-east-1:123456789012:notifications",
     contract.ENV_ROUTE_NAME: "uploads",
+    contract.ENV_BUCKET_NAME: "ingest-bucket",
 }
 
 
@@ -34,6 +36,20 @@ def test_optional_variables_default_to_the_documented_values():
     assert settings.max_object_bytes == contract.DEFAULT_MAX_OBJECT_BYTES == 1024 * 1024
     assert settings.content_type == contract.DEFAULT_ENDPOINT_CONTENT_TYPE
     assert settings.model_max_batch_size == 1
+
+
+def test_the_bucket_is_read_and_no_route_filter_means_every_key():
+    scope = load_settings(REQUIRED).scope
+    assert scope == RouteScope("uploads", "ingest-bucket", "", "")
+    assert scope.matches("ingest-bucket", "any/key at all.txt")
+
+
+def test_the_route_prefix_and_suffix_are_read_exactly_as_set():
+    # A key prefix or suffix may end or begin with a space; S3 matches it as written.
+    settings = load_settings(
+        {**REQUIRED, contract.ENV_ROUTE_PREFIX: "data /", contract.ENV_ROUTE_SUFFIX: " .json"}
+    )
+    assert (settings.scope.prefix, settings.scope.suffix) == ("data /", " .json")
 
 
 @pytest.mark.parametrize("name", contract.REQUIRED_ENV)

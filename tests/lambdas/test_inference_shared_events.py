@@ -17,7 +17,7 @@ from conftest import function_env, load_app
 from inference_fakes import LambdaContext
 
 from lambdas.inference import contract
-from lambdas.inference.domain import sequencer_order
+from lambdas.inference.domain import RouteScope, sequencer_order
 from lambdas.inference.events import Source, normalise_event
 
 SHARED_EVENTS = Path(__file__).resolve().parents[2] / ".." / "shared" / "aws-events"
@@ -168,7 +168,9 @@ def test_every_shared_sample_has_an_expected_classification():
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_shared_sample_normalises_as_expected(name):
     expected = EXPECTED[name]
-    normalised = normalise_event(load_sample(name), "uploads")
+    # The function serving the sample's bucket; samples without a reference never reach the route check.
+    scope = RouteScope("uploads", expected.refs[0][0] if expected.refs else "any-bucket")
+    normalised = normalise_event(load_sample(name), scope)
     refs = [
         (r.bucket, r.key, r.version_id, r.sequencer) for record in normalised.records for r in record.refs
     ]
@@ -181,7 +183,8 @@ def test_shared_sample_normalises_as_expected(name):
 
 def test_a_placeholder_sequencer_in_a_sample_cannot_order_writes():
     # AWS's Go and Powertools samples carry "Happy Sequencer": kept for provenance, not used for ordering.
-    ref = normalise_event(load_sample("lambda-go/s3-event.json"), "uploads").records[0].refs[0]
+    scope = RouteScope("uploads", "sourcebucket")
+    ref = normalise_event(load_sample("lambda-go/s3-event.json"), scope).records[0].refs[0]
     assert sequencer_order(ref.sequencer) is None
 
 
@@ -190,7 +193,14 @@ def test_a_shared_direct_s3_event_is_processed_end_to_end(world, handler_clients
     world.s3.put_object(Bucket="sourcebucket", Key="HappyFace.jpg", Body=b"a happy face")
     world.s3.put_object(Bucket="sourcebucket", Key="New File.jpg", Body=b"a new file")
     world.queue_model_results({"label": "ok"}, {"label": "ok"})
-    app = load_app(function_env(**{contract.ENV_NOTIFICATIONS_TOPIC_ARN: world.topic_arn}))
+    app = load_app(
+        function_env(
+            **{
+                contract.ENV_NOTIFICATIONS_TOPIC_ARN: world.topic_arn,
+                contract.ENV_BUCKET_NAME: "sourcebucket",
+            }
+        )
+    )
     app.clients = handler_clients
 
     app.handler(load_sample("lambda-dotnet/s3-event.json"), LambdaContext())
@@ -209,7 +219,11 @@ def test_a_shared_sqs_event_for_a_vanished_version_records_it_missing(world, han
     # The sample's object is 104681 bytes: allow that, so the vanished version is what decides.
     app = load_app(
         function_env(
-            **{contract.ENV_NOTIFICATIONS_TOPIC_ARN: world.topic_arn, contract.ENV_MAX_OBJECT_BYTES: "200000"}
+            **{
+                contract.ENV_NOTIFICATIONS_TOPIC_ARN: world.topic_arn,
+                contract.ENV_MAX_OBJECT_BYTES: "200000",
+                contract.ENV_BUCKET_NAME: "xxx",
+            }
         )
     )
     app.clients = handler_clients
@@ -223,3 +237,10 @@ def test_a_shared_sqs_event_for_a_vanished_version_records_it_missing(world, han
         contract.STATUS_MISSING,
         contract.REASON_NO_SUCH_VERSION,
     )
+
+
+def test_a_shared_create_event_for_another_bucket_is_refused_not_read():
+    record = normalise_event(
+        load_sample("powertools/s3SqsEvent.json"), RouteScope("uploads", "not-xxx")
+    ).records[0]
+    assert (record.refs, [r.object_uri for r in record.refusals]) == ((), ["s3://xxx/test.pdf"])
