@@ -15,6 +15,7 @@ from urllib.parse import unquote_plus
 from .contract import (
     MESSAGE_ATTRIBUTE_ROUTE,
     MESSAGE_ATTRIBUTE_STATUS,
+    REASON_EMPTY_OBJECT,
     REASON_MALFORMED_JSON,
     REASON_NOT_TEXT,
     REASON_PREDICTION_TOO_LARGE,
@@ -93,6 +94,11 @@ class RouteScope:
         return f"bucket {self.bucket!r}, prefix {self.prefix!r}, suffix {self.suffix!r}"
 
 
+def is_folder_marker(key: str, size: int | None) -> bool:
+    """A "folder" the S3 console creates: an empty object whose key ends in `/` (its size may be unknown)."""
+    return key.endswith("/") and not size
+
+
 # --- sequencer ordering ---------------------------------------------------------------------------------
 # S3 "Event message structure"
 # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html):
@@ -140,6 +146,9 @@ def build_payload(key: str, data: bytes) -> Payload | Result:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return Result(STATUS_REJECTED, REASON_NOT_TEXT)
+    if not text:
+        # Nothing to score (0 bytes, or only a byte-order mark): a model would answer noise, or an error.
+        return Result(STATUS_REJECTED, REASON_EMPTY_OBJECT)
     if not key.lower().endswith(".json"):
         return text_payload(text)
     try:

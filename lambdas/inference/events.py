@@ -3,8 +3,8 @@
 Shapes: direct S3 notifications; SNS records whose Message is one; SQS records whose body is one, an SNS
 envelope of one (non-raw delivery), or an EventBridge event; EventBridge S3 events. Each source record
 (SQS message, SNS message, S3 record, EventBridge event) becomes a SourceRecord holding the objects to
-process, the parts deliberately skipped (test events, deletions, restores, ...), the parts that could not
-be understood, and the objects outside the function's route (both a permanent failure of that
+process, the parts deliberately skipped (test events, deletions, restores, folder markers, ...), the parts
+that could not be understood, and the objects outside the function's route (both a permanent failure of that
 record).
 """
 
@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
 from aws_lambda_powertools.utilities.data_classes.sns_event import SNSEvent, SNSEventRecord, SNSMessage
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSEvent
 
-from .domain import ObjectRef, RouteScope, decode_notification_key, object_uri
+from .domain import ObjectRef, RouteScope, decode_notification_key, is_folder_marker, object_uri
 
 # The S3 documentation recommends an equal-to check on the notification's major version.
 SUPPORTED_EVENT_MAJOR_VERSION = "2"
@@ -269,11 +269,19 @@ def _eventbridge_record(event: EventBridgeEvent, route: RouteScope, record_id: s
 
 
 def _created(record_id: str, ref: ObjectRef, route: RouteScope) -> SourceRecord:
-    """An object-created event: refused outside the route, else to process."""
+    """An object-created event: refused outside the route, skipped for a folder marker, else to process."""
     admitted = route.admit(ref)
     if admitted is None:
         reason = f"outside this function's route ({route.describe()})"
         return SourceRecord(record_id, refusals=(Refusal(reason, ref.uri),))
+    # The S3 console's "Create folder" writes an empty object named `<folder>/`: it holds nothing to score.
+    # When the event's key may be read two ways, only a key that is a marker either way is skipped.
+    if is_folder_marker(admitted.key, admitted.size) and (
+        admitted.fallback_key is None or is_folder_marker(admitted.fallback_key, admitted.size)
+    ):
+        return SourceRecord(
+            record_id, skips=(Skip("folder marker (an empty key ending in '/')", admitted.uri),)
+        )
     return SourceRecord(record_id, refs=(admitted,))
 
 

@@ -158,6 +158,24 @@ def test_binary_content_is_rejected_as_not_text(app, world, context):
     assert world.item("img.png")["reason"] == contract.REASON_NOT_TEXT
 
 
+def test_an_empty_object_is_recorded_rejected_as_empty(app, world, context):
+    world.put("empty.txt", b"")
+    model = with_model(app, echo_model)
+    app.handler(s3_event(s3_record("empty.txt", size=0)), context)
+    item = world.item("empty.txt")
+    assert (item["status"], item["reason"], item["size"]) == ("rejected", contract.REASON_EMPTY_OBJECT, 0)
+    assert model.requests == []
+
+
+def test_a_folder_marker_is_skipped_without_reading_or_writing(app, world, context):
+    world.put("docs/2024/", b"")
+    s3 = CallRecorder(app.clients.s3)
+    app.clients = replace(app.clients, s3=s3)
+    response = app.handler(sqs_event(s3_event(s3_record("docs/2024/", size=0))), context)
+    assert response == {"batchItemFailures": []}
+    assert (s3.calls, world.items(), world.outcomes()) == ([], [], [])
+
+
 def test_a_model_client_error_is_recorded_failed_and_not_retried(app, world, context):
     def reject(document):
         raise client_error("ModelError", "InvokeEndpoint", 424, OriginalStatusCode=422, OriginalMessage="no")

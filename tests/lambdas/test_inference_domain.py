@@ -20,6 +20,7 @@ from lambdas.inference.domain import (
     batch_body,
     build_payload,
     completed_result,
+    is_folder_marker,
     iso_utc,
     outcome_message,
     parse_prediction,
@@ -112,6 +113,16 @@ def test_both_keys_in_the_route_keep_the_fallback():
     assert DATA.admit(ref) == ref
 
 
+@pytest.mark.parametrize(("key", "size"), [("docs/", 0), ("docs/", None), ("a/b/c/", 0)])
+def test_an_empty_or_unsized_key_ending_in_a_slash_is_a_folder_marker(key, size):
+    assert is_folder_marker(key, size)
+
+
+@pytest.mark.parametrize(("key", "size"), [("docs/", 12), ("docs", 0), ("docs/a.txt", None)])
+def test_a_key_with_content_or_without_a_trailing_slash_is_not_a_folder_marker(key, size):
+    assert not is_folder_marker(key, size)
+
+
 # --- sequencers -----------------------------------------------------------------------------------------
 def test_a_longer_sequencer_with_the_same_prefix_is_later():
     # Right-padding "0055AED6DCD90281E5" gives "...E500", which sorts before "...E501".
@@ -178,6 +189,19 @@ def test_binary_bytes_are_rejected_as_not_text():
     assert build_payload("img/a.png", b"\x89PNG\r\n\x1a\n\xff\xfe") == Result(
         contract.STATUS_REJECTED, contract.REASON_NOT_TEXT
     )
+
+
+@pytest.mark.parametrize("key", ["notes/empty.txt", "data/empty.json"])
+def test_an_empty_object_is_rejected_as_empty(key):
+    assert build_payload(key, b"") == Result(contract.STATUS_REJECTED, contract.REASON_EMPTY_OBJECT)
+
+
+def test_an_object_holding_only_a_byte_order_mark_is_rejected_as_empty():
+    assert build_payload("a.txt", b"\xef\xbb\xbf").reason == contract.REASON_EMPTY_OBJECT
+
+
+def test_whitespace_is_content_and_is_sent_to_the_model():
+    assert build_payload("a.txt", b" \n").text == " \n"
 
 
 def test_a_byte_order_mark_is_not_part_of_the_text():

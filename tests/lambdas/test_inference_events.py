@@ -359,3 +359,26 @@ def test_an_s3_test_event_for_another_bucket_is_acknowledged_not_refused():
 def test_an_object_removed_event_outside_the_route_is_skipped_because_nothing_would_be_read():
     record = only_record(s3_event(s3_record("uploads/a.json", event_name="ObjectRemoved:Delete")), DATA)
     assert (record.refs, record.refusals, len(record.skips)) == ((), (), 1)
+
+
+# --- folder markers -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("size", [0, None])
+def test_a_folder_marker_is_skipped_with_its_uri(size):
+    record = only_record(s3_event(s3_record("docs/2024/", size=size)))
+    assert (record.refs, record.problems, record.refusals) == ((), (), ())
+    assert [(s.object_uri, "folder marker" in s.reason) for s in record.skips] == [
+        (f"s3://{BUCKET}/docs/2024/", True)
+    ]
+
+
+def test_a_key_ending_in_a_slash_that_holds_content_is_processed():
+    assert [ref.key for ref in refs_of(s3_event(s3_record("docs/2024/", size=5)))] == ["docs/2024/"]
+
+
+def test_an_eventbridge_folder_marker_is_skipped():
+    record = only_record(eventbridge_event("docs/2024/", size=0))
+    assert record.refs == () and "folder marker" in record.skips[0].reason
+
+
+def test_a_folder_marker_outside_the_route_is_refused_like_any_created_object():
+    assert refusals_of(s3_event(s3_record("uploads/", size=0)))

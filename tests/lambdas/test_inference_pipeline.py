@@ -115,6 +115,16 @@ def test_an_object_s3_says_is_too_large_is_rejected_without_downloading_its_body
     assert clients.s3.bodies[0].bytes_read == 0 and clients.s3.bodies[0].closed
 
 
+def test_an_empty_object_is_rejected_empty_without_calling_the_model():
+    clients = world({"empty.txt": b""})
+    [outcome] = process([ref("empty.txt", size=0)], clients, settings())
+    assert (outcome.result.status, outcome.result.reason) == (
+        contract.STATUS_REJECTED,
+        contract.REASON_EMPTY_OBJECT,
+    )
+    assert clients.sagemaker_runtime.requests == [] and status_of(clients, "empty.txt") == "rejected"
+
+
 def test_an_archived_object_is_rejected():
     clients = world({}, s3_errors={"cold.txt": client_error("InvalidObjectState", "GetObject", 403)})
     [outcome] = process([ref("cold.txt")], clients, settings())
