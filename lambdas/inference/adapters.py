@@ -56,6 +56,14 @@ class ModelRejected(PermanentError):
     """The model answered a client error (4xx) for this input."""
 
 
+class ModelThrottled(TransientError):
+    """The endpoint has no capacity for the call now (throttled, overloaded, scaling): wait, then retry it."""
+
+
+class ModelFailed(TransientError):
+    """The model's container failed the request itself (a 5xx of its own): possibly because of one input."""
+
+
 def error_code(err: ClientError) -> str:
     """The AWS error code of a ClientError."""
     return str(err.response.get("Error", {}).get("Code", ""))
@@ -123,16 +131,16 @@ def _read_at_most(body: Any, limit: int) -> bytes:
 
 
 # --- SageMaker runtime ----------------------------------------------------------------------------------
-# Error codes SageMaker runtime uses for capacity and availability faults (all worth a retry).
-_MODEL_TRANSIENT_CODES = frozenset(
-    {
-        "ThrottlingException",
-        "ServiceUnavailable",
-        "InternalFailure",
-        "InternalDependencyException",
-        "ModelNotReadyException",
-    }
-)
+# Capacity faults: the same request succeeds once the endpoint has room, so they are retried after a pause.
+# A serverless endpoint throttles invocations above its MaxConcurrency (ThrottlingException);
+# ModelNotReadyException (429) means "a serverless endpoint variant's resources are still being provisioned
+# ... Wait and try your request again"; ServiceUnavailable (503) "The service is unavailable. Try your call
+# again." (SageMaker API Reference, InvokeEndpoint, Errors.)
+_MODEL_CAPACITY_CODES = frozenset({"ThrottlingException", "ModelNotReadyException", "ServiceUnavailable"})
+# Faults of the service itself: botocore's standard mode already retries them, then the trigger does.
+_MODEL_TRANSIENT_CODES = frozenset({"InternalFailure", "InternalDependencyException"})
+# "Too Many Requests" from the model's own container: it is overloaded, not refusing this input.
+_HTTP_TOO_MANY_REQUESTS = 429
 
 
 def invoke_endpoint(sagemaker_runtime: Any, endpoint: str, body: bytes, content_type: str) -> bytes:
@@ -145,14 +153,18 @@ def invoke_endpoint(sagemaker_runtime: Any, endpoint: str, body: bytes, content_
     except ClientError as err:
         code = error_code(err)
         if code == "ModelError":
-            # The container's own status: 4xx means this input is bad, anything else is the model failing.
+            # ModelError: the "model (owned by the customer in the container) returned 4xx or 5xx error code",
+            # given as OriginalStatusCode (SageMaker API Reference, InvokeEndpoint). 429 is the container
+            # overloaded, another 4xx this input is bad, anything else the model failing.
             original = err.response.get("OriginalStatusCode")
+            message = str(err.response.get("OriginalMessage", ""))[:200]
+            if original == _HTTP_TOO_MANY_REQUESTS:
+                raise ModelThrottled(f"model overloaded (original status {original}): {message}") from err
             if isinstance(original, int) and 400 <= original < 500:
-                raise ModelRejected(
-                    REASON_MODEL_ERROR,
-                    f"model answered {original}: {err.response.get('OriginalMessage', '')[:200]}",
-                ) from err
-            raise TransientError(f"model error (original status {original})") from err
+                raise ModelRejected(REASON_MODEL_ERROR, f"model answered {original}: {message}") from err
+            raise ModelFailed(f"model error (original status {original}): {message}") from err
+        if code in _MODEL_CAPACITY_CODES:
+            raise ModelThrottled(f"InvokeEndpoint: {code}") from err
         if code in _MODEL_TRANSIENT_CODES:
             raise TransientError(f"InvokeEndpoint: {code}") from err
         # ValidationError (unknown endpoint, wrong content type) is a deployment fault: retried, then the DLQ.

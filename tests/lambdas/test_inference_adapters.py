@@ -78,18 +78,42 @@ def test_a_model_error_with_a_4xx_original_status_is_a_model_rejection(sagemaker
     assert raised.value.reason == contract.REASON_MODEL_ERROR
 
 
-def test_a_model_error_with_a_5xx_original_status_is_transient(sagemaker_answering):
+def test_a_model_error_with_a_5xx_original_status_is_the_model_failing(sagemaker_answering):
     client = sagemaker_answering(424, model_error_response(503), {"x-amzn-ErrorType": "ModelError"})
-    with pytest.raises(adapters.TransientError):
+    with pytest.raises(adapters.ModelFailed) as raised:
         adapters.invoke_endpoint(client, "ep", b"{}", "application/json")
+    assert isinstance(raised.value, adapters.TransientError)
 
 
-def test_sagemaker_throttling_is_transient(sagemaker_answering):
+def test_a_model_error_with_original_status_429_is_throttling_not_a_rejection(sagemaker_answering):
+    # 429 is the container saying it is overloaded: the same input succeeds later.
+    client = sagemaker_answering(424, model_error_response(429), {"x-amzn-ErrorType": "ModelError"})
+    with pytest.raises(adapters.ModelThrottled) as raised:
+        adapters.invoke_endpoint(client, "ep", b"{}", "application/json")
+    assert isinstance(raised.value, adapters.TransientError)
+
+
+def test_sagemaker_throttling_is_a_throttled_call(sagemaker_answering):
     client = sagemaker_answering(
         400, {"message": "Rate exceeded"}, {"x-amzn-ErrorType": "ThrottlingException"}
     )
-    with pytest.raises(adapters.TransientError, match="ThrottlingException"):
+    with pytest.raises(adapters.ModelThrottled, match="ThrottlingException"):
         adapters.invoke_endpoint(client, "ep", b"{}", "application/json")
+
+
+def test_a_serverless_endpoint_still_provisioning_is_a_throttled_call(sagemaker_answering):
+    client = sagemaker_answering(
+        429, {"Message": "still provisioning"}, {"x-amzn-ErrorType": "ModelNotReadyException"}
+    )
+    with pytest.raises(adapters.ModelThrottled, match="ModelNotReadyException"):
+        adapters.invoke_endpoint(client, "ep", b"{}", "application/json")
+
+
+def test_an_internal_failure_is_transient_but_not_throttling(sagemaker_answering):
+    client = sagemaker_answering(500, {"Message": "oops"}, {"x-amzn-ErrorType": "InternalFailure"})
+    with pytest.raises(adapters.TransientError) as raised:
+        adapters.invoke_endpoint(client, "ep", b"{}", "application/json")
+    assert not isinstance(raised.value, adapters.ModelThrottled | adapters.ModelFailed)
 
 
 def test_an_unknown_endpoint_is_retried_not_recorded(sagemaker_answering):

@@ -410,6 +410,25 @@ def test_a_chunk_failing_transiently_fails_only_its_own_objects():
     assert sum(o.disposition == WRITTEN for o in outcomes) == 2
 
 
+def throttled(times, error):
+    """A model that raises `error()` for its first `times` calls, then answers like echo_model."""
+    calls = []
+
+    def respond(document):
+        calls.append(document)
+        if len(calls) <= times:
+            raise error()
+        return echo_model(document)
+
+    return respond
+
+
+def test_a_model_error_429_is_transient_not_recorded_failed():
+    clients = world({"a.txt": b"a"}, model=throttled(1, lambda: model_error(429)))
+    [outcome] = process([ref("a.txt")], clients, settings())
+    assert outcome.disposition == TRANSIENT and clients.dynamodb.calls == []
+
+
 # --- publishing ----------------------------------------------------------------------------------------
 def test_outcomes_are_published_in_batches_of_at_most_ten():
     clients = world(texts(25))
