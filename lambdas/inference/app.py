@@ -10,14 +10,17 @@ the Logger is created, and a botocore session resolves credentials and region fr
 four clients are created once, on the first invocation, from that session and reused: creating them costs
 about 0.7x `import boto3`, which would nearly double the module's import cost. The processing modules, event
 data classes and batch utility are imported on first use for the same reason. Tests and benchmarks may
-assign `clients` (a pipeline.Clients of fakes) and `SETTINGS` before invoking the handler.
+assign `clients` (a pipeline.Clients of fakes), `SETTINGS` and `sleep` (how a throttled model call waits)
+before invoking the handler.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from collections import Counter
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import botocore.session
@@ -75,6 +78,17 @@ CLIENT_TIMEOUTS = {
     "dynamodb": ClientTimeouts(connect=2, read=3, attempts=3),
     "sns": ClientTimeouts(connect=2, read=3, attempts=3),
 }
+
+# A throttled InvokeEndpoint is tried again only while the invocation's remaining time still holds, after the
+# pause, one more worst-case InvokeEndpoint and then the worst-case write and publish: retrying throttled
+# calls never makes one object's chain outlast the function timeout. At contract.HANDLER_MIN_TIMEOUT_SECONDS
+# that leaves a first invoke room for a few retries; a longer function timeout absorbs longer throttling.
+MODEL_RETRY_RESERVE_SECONDS = sum(
+    CLIENT_TIMEOUTS[service].worst_case_seconds() for service in ("sagemaker-runtime", "dynamodb", "sns")
+)
+
+# How the pipeline waits between throttled model calls (assignable, like `clients`).
+sleep: Callable[[float], None] = time.sleep
 
 # Credentials and region are resolved now, from this cold start's environment; clients created later from
 # this session reuse them. Nothing is passed explicitly, so Lambda's role credentials (environment
@@ -151,7 +165,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             )
 
     refs = [ref for record in normalised.records for ref in record.refs]
-    outcomes = pipeline.process(refs, clients, SETTINGS, logger)
+    deadline = pipeline.Deadline(
+        remaining=lambda: context.get_remaining_time_in_millis() / 1000,
+        reserve=MODEL_RETRY_RESERVE_SECONDS,
+    )
+    outcomes = pipeline.process(refs, clients, SETTINGS, logger, deadline=deadline, sleep=sleep)
     failures = _record_failures(normalised.records, outcomes)
     logger.info(
         "event processed",

@@ -1,5 +1,6 @@
 """Pure domain logic: object references and the route they must belong to, S3 sequencer ordering, model
-payloads, results items and outcome messages. No boto3 and no I/O, so all of it is tested without mocks."""
+payloads, backoff for throttled model calls, results items and outcome messages. No boto3 and no I/O, so all
+of it is tested without mocks."""
 
 from __future__ import annotations
 
@@ -177,6 +178,31 @@ def text_request_bytes(text: str) -> int:
 
 def _compact_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+# --- throttled model calls ------------------------------------------------------------------------------
+# "Full Jitter" from the AWS Architecture Blog, "Exponential Backoff And Jitter" (Marc Brooker,
+# https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/): sleep a uniformly random time
+# between 0 and min(cap, base * 2**attempt). Of the schemes compared there it spreads competing callers best,
+# which is what a serverless endpoint throttling every caller above its MaxConcurrency needs.
+THROTTLE_BACKOFF_BASE_SECONDS = 0.2
+THROTTLE_BACKOFF_CAP_SECONDS = 10.0
+
+
+def full_jitter_delay(
+    attempt: int,
+    fraction: float,
+    base: float = THROTTLE_BACKOFF_BASE_SECONDS,
+    cap: float = THROTTLE_BACKOFF_CAP_SECONDS,
+) -> float:
+    """Seconds to wait before retry number `attempt` (0 for the first), `fraction` drawn from [0, 1)."""
+    # The exponent is bounded so a long run of retries cannot overflow the float.
+    return fraction * min(cap, base * 2 ** min(attempt, 32))
+
+
+def leaves_room(remaining: float, delay: float, needed: float) -> bool:
+    """Whether waiting `delay` seconds still leaves `needed` of the `remaining` seconds."""
+    return remaining - delay >= needed
 
 
 # --- predictions ----------------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """Process object references concurrently, each in isolation: GetObject → InvokeEndpoint (text inputs
-optionally batched) → conditional PutItem → PublishBatch of the outcomes.
+optionally batched; throttling absorbed by backoff within the invocation's deadline) → conditional PutItem →
+PublishBatch of the outcomes.
 
-Stateless: clients, settings and logger are passed in, so the app, the local run and the benchmarks inject
-their own. The only client methods used (fakes need nothing else; errors are botocore's ClientError and
-BotoCoreError, as real clients raise them):
+Stateless: clients, settings, logger, deadline, sleep and randomness are passed in, so the app, the local
+run, the tests and the benchmarks inject their own. The only client methods used (fakes need nothing else;
+errors are botocore's ClientError and BotoCoreError, as real clients raise them):
   s3.get_object(Bucket, Key[, VersionId]) -> {"Body": .read(n)/.close(), "ContentLength", "ETag", "VersionId"}
   sagemaker_runtime.invoke_endpoint(EndpointName, Body, ContentType, Accept) -> {"Body": .read()}
   dynamodb.put_item(TableName, Item, ConditionExpression, ExpressionAttributeNames,
@@ -14,6 +15,8 @@ BotoCoreError, as real clients raise them):
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
@@ -37,11 +40,14 @@ from .domain import (
     batch_body,
     build_payload,
     completed_result,
+    full_jitter_delay,
+    leaves_room,
     outcome_message,
     parse_prediction,
     publish_chunks,
     result_item,
     split_batched_prediction,
+    text_payload,
     text_request_bytes,
     utc_now,
 )
@@ -56,6 +62,10 @@ WRITTEN = "written"  # this event's result is now stored (and published)
 UNCHANGED = "unchanged"  # the table already held this event's result or a newer one: success
 TRANSIENT = "transient"  # nothing conclusive happened: the trigger must deliver the event again
 
+# A guard that holds even when the remaining time never shrinks (a stand-in context): with a real clock the
+# deadline ends the retries of a throttled call long before this many.
+MAX_THROTTLED_RETRIES = 100
+
 
 @dataclass(frozen=True)
 class Clients:
@@ -65,6 +75,18 @@ class Clients:
     sagemaker_runtime: Any
     dynamodb: Any
     sns: Any
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """The invocation's time limit, which throttled retries and resent inputs of the model stage must fit."""
+
+    remaining: Callable[[], float]  # seconds until the function times out (from Lambda's context)
+    reserve: float  # seconds that one more InvokeEndpoint, then the write and the publish, may take at worst
+
+    def has_room_after(self, delay: float) -> bool:
+        """Whether a retry after waiting `delay` seconds still finishes, worst case, before the timeout."""
+        return leaves_room(self.remaining(), delay, self.reserve)
 
 
 @dataclass(frozen=True)
@@ -89,8 +111,13 @@ def process(
     settings: Settings,
     logger: Any = None,
     now: Callable[[], datetime] = utc_now,
+    *,
+    deadline: Deadline | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    jitter: Callable[[], float] = random.random,
 ) -> list[ObjectOutcome]:
-    """Process every reference and return one outcome per reference, in order; never raises for one object."""
+    """Process every reference and return one outcome per reference, in order; never raises for one object.
+    Without a `deadline`, throttled calls are not retried here and split inputs are resent unchecked."""
     if not refs:
         return []
     distinct: dict[ObjectRef, int] = {}
@@ -104,6 +131,9 @@ def process(
             log=logger or logging.getLogger(__name__),
             now=now,
             pool=pool,
+            deadline=deadline,
+            sleep=sleep,
+            jitter=jitter,
         )
         outcomes = run.run()
     return [outcomes[position] for position in positions]
@@ -134,8 +164,14 @@ class _Run:
         log: Any,
         now: Callable[[], datetime],
         pool: ThreadPoolExecutor,
+        deadline: Deadline | None,
+        sleep: Callable[[float], None],
+        jitter: Callable[[], float],
     ) -> None:
         self.refs = refs
+        self.deadline = deadline
+        self.sleep = sleep
+        self.jitter = jitter
         self.clients = clients
         self.settings = settings
         self.log = log
@@ -228,7 +264,7 @@ class _Run:
         elif self.batching and value.payload.text is not None:
             self._add_to_chunk(index)
         else:
-            self._invoke_alone(index)
+            self._invoke_alone(index, resend=False)
 
     # --- stage 2: the model -----------------------------------------------------------------------------
     def _add_to_chunk(self, index: int) -> None:
@@ -245,47 +281,102 @@ class _Run:
         # answer, the same shape whatever its chunk's size (a model may answer one string differently).
         indexes, self.chunk, self.chunk_bytes = self.chunk, [], 0
         texts = [self.prepared[index].payload.text for index in indexes]
-        self._submit(lambda value: self._on_model(indexes, value), self._invoke_many, texts)
+        self._submit(
+            lambda value: self._on_model(indexes, value), self._invoke_texts, texts, self._uris(indexes)
+        )
 
-    def _invoke_alone(self, index: int) -> None:
+    def _invoke_alone(self, index: int, *, resend: bool) -> None:
         payload = self.prepared[index].payload
-        self._submit(lambda value: self._on_model([index], value), self._invoke_one, payload)
+        call: Callable[..., Any] = self._invoke_one
+        request: Any = payload
+        if self.batching and payload.text is not None:
+            # With batching on, a text isolated from its chunk still goes as a one-input list: its stored
+            # prediction must not depend on whether its chunk was split.
+            call, request = self._invoke_texts, [payload.text]
+        self._submit(lambda value: self._on_model([index], value), call, request, self._uris([index]), resend)
 
-    def _invoke_one(self, payload: Payload) -> list[Result]:
+    def _invoke_one(self, payload: Payload, uris: list[str], resend: bool = False) -> list[Result]:
         try:
-            response = adapters.invoke_endpoint(
-                self.clients.sagemaker_runtime,
-                self.settings.endpoint_name,
-                payload.body,
-                self.settings.content_type,
-            )
+            response = self._call_model(payload.body, uris, resend)
         except adapters.ModelRejected:
             return [Result(STATUS_FAILED, REASON_MODEL_ERROR)]
         return [completed_result(parse_prediction(response))]
 
-    def _invoke_many(self, texts: list[str]) -> list[Result] | _SplitChunk:
+    def _invoke_texts(
+        self, texts: list[str], uris: list[str], resend: bool = False
+    ) -> list[Result] | _SplitChunk:
         try:
-            response = adapters.invoke_endpoint(
-                self.clients.sagemaker_runtime,
-                self.settings.endpoint_name,
-                batch_body(texts),
-                self.settings.content_type,
-            )
-        except adapters.ModelRejected as err:
-            # One bad input rejects the whole request; alone, each input gets its own answer.
-            return _SplitChunk(f"model rejected the batched request ({err})")
+            response = self._call_model(batch_body(texts), uris, resend)
+        except (adapters.ModelRejected, adapters.ModelFailed) as err:
+            if len(texts) > 1:
+                # The model itself failed the request (a 4xx or a 5xx of its container), maybe because of
+                # one input: alone, each input gets its own outcome and only a bad one is failed or retried.
+                # Throttling is not input-specific, so _call_model retries a throttled chunk whole instead.
+                return _SplitChunk(f"model failed the batched request ({err})")
+            if isinstance(err, adapters.ModelRejected):
+                return [Result(STATUS_FAILED, REASON_MODEL_ERROR)]
+            raise
         predictions = split_batched_prediction(parse_prediction(response), len(texts))
-        if predictions is None:
-            # The model does not answer a list with a list of the same length: its batching cannot be
-            # trusted, so each input is sent alone (correct, at the cost of one call per object).
+        if predictions is not None:
+            return [completed_result(prediction) for prediction in predictions]
+        if len(texts) > 1:
+            # Not a list of one prediction per input: this chunk's answer cannot be mapped back, so each
+            # input goes alone, as a one-input list, and keeps the shape of every other batched text.
             return _SplitChunk(f"batched response is not a list of {len(texts)} predictions")
-        return [completed_result(prediction) for prediction in predictions]
+        # Not even a one-input list is answered with a list of one: the model does not batch. The text is
+        # then scored as a string and its answer stored as given, as with batching off. For such a model
+        # every text ends here whatever its chunk, so the stored shape still depends only on the model and
+        # the configuration.
+        return self._invoke_one(text_payload(texts[0]), uris, resend=True)
+
+    def _call_model(self, body: bytes, uris: list[str], resend: bool) -> bytes:
+        """InvokeEndpoint; a throttled call is retried whole, after a jittered pause, while time allows."""
+        if resend and self.deadline is not None and not self.deadline.has_room_after(0):
+            # An input sent again (its chunk split, or its model not batching) is one more call in its chain:
+            # like a throttled retry, it starts only if its worst case, the write and the publish still fit.
+            raise adapters.TransientError("no time left in this invocation to send the input again")
+        # botocore has already retried a ThrottlingException (standard mode) before it reaches this loop; the
+        # loop absorbs what outlasts that, up to the invocation's deadline, instead of failing the objects.
+        attempt = 0
+        while True:
+            try:
+                return adapters.invoke_endpoint(
+                    self.clients.sagemaker_runtime,
+                    self.settings.endpoint_name,
+                    body,
+                    self.settings.content_type,
+                )
+            except adapters.ModelThrottled as err:
+                delay = full_jitter_delay(attempt, self.jitter())
+                if (
+                    self.deadline is None
+                    or attempt >= MAX_THROTTLED_RETRIES
+                    or not self.deadline.has_room_after(delay)
+                ):
+                    raise adapters.ModelThrottled(
+                        f"{err} (gave up after {attempt + 1} attempt(s) within this invocation)"
+                    ) from err
+                self.log.info(
+                    "model throttled: retrying after a pause",
+                    extra={
+                        "route": self.settings.route,
+                        "object_uris": uris,
+                        "attempt": attempt + 1,
+                        "delay_seconds": round(delay, 3),
+                        "error": str(err),
+                    },
+                )
+                self.sleep(delay)
+                attempt += 1
+
+    def _uris(self, indexes: list[int]) -> list[str]:
+        return [self.prepared[index].ref.uri for index in indexes]
 
     def _on_model(self, indexes: list[int], value: Any) -> None:
         if isinstance(value, _SplitChunk):
             for index in indexes:
                 self._info("batched request split: sending the input alone", index, why=value.why)
-                self._invoke_alone(index)
+                self._invoke_alone(index, resend=True)
             return
         self.before_write -= len(indexes)
         if isinstance(value, Exception):

@@ -163,13 +163,14 @@ def world(aws_clients: dict[str, Any]) -> Iterator[World]:
 
 @pytest.fixture
 def context() -> LambdaContext:
-    """The invocation's context (one per test)."""
+    """The invocation's context: its remaining time is a simulated clock (see `app`)."""
     return LambdaContext()
 
 
 @pytest.fixture
 def app(make_app: Any) -> ModuleType:
-    """A fresh handler module instance wired to the moto world (sharing one set of handler clients)."""
+    """A fresh handler module instance wired to the moto world (sharing one set of handler clients); its
+    pauses between throttled model calls pass on `context`'s clock instead of in real time."""
     return make_app()
 
 
@@ -182,6 +183,7 @@ def make_app(world: World, handler_clients: Any, context: LambdaContext) -> Any:
             function_env(**{contract.ENV_NOTIFICATIONS_TOPIC_ARN: world.topic_arn, **overrides})
         )
         module.clients = handler_clients
+        module.sleep = context.sleep
         return module
 
     return make

@@ -277,8 +277,8 @@ S3_TEST_EVENT = {
 
 
 class LambdaContext:
-    """The attributes of a Lambda context object that the handler (Powertools Logger) reads; the time left
-    starts at the stack's minimum function timeout."""
+    """The attributes of a Lambda context object that the handler (Powertools Logger, the deadline) reads;
+    the time left is a simulated clock that `sleep` advances, starting at the stack's minimum timeout."""
 
     function_name = "inference-uploads"
     memory_limit_in_mb = 512
@@ -287,9 +287,17 @@ class LambdaContext:
 
     def __init__(self, timeout_seconds: float = HANDLER_MIN_TIMEOUT_SECONDS) -> None:
         self.left = float(timeout_seconds)
+        self.sleeps: list[float] = []
+        self.left_after_sleeps: list[float] = []
 
     def get_remaining_time_in_millis(self) -> int:
         return int(self.left * 1000)
+
+    def sleep(self, seconds: float) -> None:
+        """Stands in for the handler's `sleep`: the pause passes on this clock, at once."""
+        self.sleeps.append(seconds)
+        self.left -= seconds
+        self.left_after_sleeps.append(self.left)
 
 
 class CallRecorder:

@@ -1,5 +1,5 @@
 """The deployed handler end to end against moto: every route's event shape, every per-object outcome, the
-function's route, the trigger-specific failure reporting,
+model under throttling and failing batches, the function's route, the trigger-specific failure reporting,
 redelivery and ordering, cold-start configuration."""
 
 import ast
@@ -231,6 +231,97 @@ def test_batched_model_calls_keep_sqs_partial_failures_per_record(world, handler
     assert {world.item(f"doc{i}.txt")["prediction"]["label"] for i in range(4)} == {
         f"doc{i}" for i in range(4)
     }
+
+
+# --- the model under load, and batches it fails -------------------------------------------------------
+def poisoned(document):
+    """A Hugging Face-like model whose container fails (500) any request holding the input "doc3"."""
+    inputs = document["inputs"]
+    if "doc3" in inputs:
+        raise client_error(
+            "ModelError", "InvokeEndpoint", 424, OriginalStatusCode=500, OriginalMessage="boom"
+        )
+    if isinstance(inputs, list):
+        return [{"label": text, "score": 0.5} for text in inputs]
+    return [{"label": inputs, "score": 0.5}]
+
+
+def test_one_input_the_model_keeps_failing_fails_only_its_own_sqs_record(make_app, world, context):
+    app = make_app(**{contract.ENV_MODEL_MAX_BATCH_SIZE: "10"})
+    model = with_model(app, poisoned)
+    for index in range(10):
+        world.put(f"doc{index}.txt", f"doc{index}".encode())
+    event = sqs_event(
+        *(s3_event(s3_record(f"doc{i}.txt")) for i in range(10)), ids=[f"m{i}" for i in range(10)]
+    )
+
+    response = app.handler(event, context)
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m3"}]}
+    assert world.item("doc3.txt") is None
+    # Every other object keeps the prediction an unsplit batch gives it: its element, not a list.
+    assert {world.item(f"doc{i}.txt")["prediction"]["label"] for i in range(10) if i != 3} == {
+        f"doc{i}" for i in range(10) if i != 3
+    }
+    assert all(isinstance(r["inputs"], list) for r in model.requests)
+
+
+def test_throttling_is_absorbed_by_pauses_within_the_invocation(app, world, context):
+    calls = []
+
+    def busy_then_free(document):
+        calls.append(document)
+        if len(calls) <= 2:
+            raise client_error("ThrottlingException", "InvokeEndpoint", 400)
+        return echo_model(document)
+
+    world.put("a.txt", b"text")
+    with_model(app, busy_then_free)
+
+    app.handler(s3_event(s3_record("a.txt")), context)
+
+    assert world.item("a.txt")["status"] == "completed"
+    assert len(context.sleeps) == 2
+
+
+def test_a_container_429_is_absorbed_like_throttling_not_recorded_failed(app, world, context):
+    calls = []
+
+    def overloaded_once(document):
+        calls.append(document)
+        if len(calls) == 1:
+            raise client_error(
+                "ModelError", "InvokeEndpoint", 424, OriginalStatusCode=429, OriginalMessage="busy"
+            )
+        return echo_model(document)
+
+    world.put("a.txt", b"text")
+    with_model(app, overloaded_once)
+    app.handler(s3_event(s3_record("a.txt")), context)
+    assert world.item("a.txt")["status"] == "completed"
+
+
+def test_throttling_that_outlasts_the_invocation_gives_up_while_the_chain_still_fits_the_timeout(
+    app, world, context
+):
+    def always_throttled(document):
+        raise client_error("ThrottlingException", "InvokeEndpoint", 400)
+
+    world.put("a.txt", b"text")
+    with_model(app, always_throttled)
+
+    with pytest.raises(app.EventNotProcessedError, match="ThrottlingException"):
+        app.handler(s3_event(s3_record("a.txt")), context)
+
+    # Every pause left a worst-case invoke, write and publish inside the function timeout.
+    assert context.sleeps and min(context.left_after_sleeps) >= app.MODEL_RETRY_RESERVE_SECONDS
+    assert world.item("a.txt") is None
+
+
+def test_an_objects_first_model_call_at_the_minimum_timeout_has_the_retry_reserve_left():
+    app = load_app(function_env())
+    worst_read = app.CLIENT_TIMEOUTS["s3"].worst_case_seconds()
+    assert worst_read + app.MODEL_RETRY_RESERVE_SECONDS <= contract.HANDLER_MIN_TIMEOUT_SECONDS
 
 
 # --- ordering and idempotency ---------------------------------------------------------------------------

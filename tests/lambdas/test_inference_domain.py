@@ -1,5 +1,5 @@
-"""Pure domain rules: route scope, sequencer ordering, payloads, predictions, results items and
-outcome messages."""
+"""Pure domain rules: route scope, sequencer ordering, payloads, throttling backoff, predictions, results
+items and outcome messages."""
 
 import json
 from dataclasses import replace
@@ -12,6 +12,8 @@ from lambdas.inference import contract
 from lambdas.inference.domain import (
     SEQUENCER_WIDTH,
     SNS_MAX_REQUEST_BYTES,
+    THROTTLE_BACKOFF_BASE_SECONDS,
+    THROTTLE_BACKOFF_CAP_SECONDS,
     ObjectMeta,
     ObjectRef,
     Payload,
@@ -20,8 +22,10 @@ from lambdas.inference.domain import (
     batch_body,
     build_payload,
     completed_result,
+    full_jitter_delay,
     is_folder_marker,
     iso_utc,
+    leaves_room,
     outcome_message,
     parse_prediction,
     publish_chunks,
@@ -206,6 +210,28 @@ def test_whitespace_is_content_and_is_sent_to_the_model():
 
 def test_a_byte_order_mark_is_not_part_of_the_text():
     assert build_payload("a.txt", "\ufeffhi".encode()).text == "hi"
+
+
+# --- throttling backoff --------------------------------------------------------------------------------
+def test_the_backoff_ceiling_doubles_with_each_attempt_from_the_base():
+    ceilings = [full_jitter_delay(attempt, fraction=1.0) for attempt in range(4)]
+    base = THROTTLE_BACKOFF_BASE_SECONDS
+    assert ceilings == [base, 2 * base, 4 * base, 8 * base]
+
+
+def test_the_backoff_never_exceeds_its_cap_however_many_attempts():
+    assert full_jitter_delay(10_000, fraction=1.0) == THROTTLE_BACKOFF_CAP_SECONDS
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.25, 0.999])
+def test_full_jitter_draws_the_delay_uniformly_below_the_ceiling(fraction):
+    # Full jitter: sleep = random_between(0, min(cap, base * 2 ** attempt)).
+    assert full_jitter_delay(3, fraction) == pytest.approx(fraction * 8 * THROTTLE_BACKOFF_BASE_SECONDS)
+
+
+def test_a_wait_leaves_room_only_if_what_is_needed_still_fits_after_it():
+    assert leaves_room(remaining=200.0, delay=10.0, needed=190.0)
+    assert not leaves_room(remaining=200.0, delay=10.5, needed=190.0)
 
 
 def test_a_batch_body_lists_the_inputs_in_order():

@@ -18,13 +18,15 @@ from inference_fakes import (
 )
 
 from lambdas.inference import contract
-from lambdas.inference.domain import ObjectRef, sequencer_order
+from lambdas.inference.domain import ObjectRef, full_jitter_delay, sequencer_order
 from lambdas.inference.pipeline import (
+    MAX_THROTTLED_RETRIES,
     MODEL_MAX_REQUEST_BYTES,
     TRANSIENT,
     UNCHANGED,
     WRITTEN,
     Clients,
+    Deadline,
     process,
 )
 
@@ -364,21 +366,36 @@ def test_with_batching_off_a_text_is_sent_as_a_string_and_the_answer_stored_as_i
     assert prediction == {"L": [{"M": {"label": {"S": "A"}, "score": {"N": "0.5"}}}]}
 
 
-def test_a_batched_response_of_the_wrong_length_falls_back_to_one_call_per_input():
+def test_a_batched_response_of_the_wrong_length_sends_each_input_alone_as_a_one_input_list():
     def respond(document):
-        return (
-            {"label": "one answer for everything"}
-            if isinstance(document["inputs"], list)
-            else echo_model(document)
-        )
+        inputs = document["inputs"]
+        return {"label": "one answer for everything"} if len(inputs) > 1 else echo_model(document)
 
     clients = world(texts(3), model=respond)
     outcomes = process([ref(key) for key in texts(3)], clients, settings(model_max_batch_size=3))
     assert all(o.result.status == "completed" for o in outcomes)
     requests = clients.sagemaker_runtime.requests
-    batched = [sorted(r["inputs"]) for r in requests if isinstance(r["inputs"], list)]
-    alone = sorted(r["inputs"] for r in requests if isinstance(r["inputs"], str))
-    assert (batched, alone) == ([["t0", "t1", "t2"]], ["t0", "t1", "t2"])
+    assert sorted(r["inputs"] for r in requests[1:]) == [["t0"], ["t1"], ["t2"]]
+    assert clients.dynamodb.items[f"s3://{BUCKET}/t1.txt"]["prediction"]["M"]["label"] == {"S": "t1"}
+
+
+def test_a_model_that_does_not_batch_stores_each_text_as_with_batching_off():
+    def not_batching(document):
+        inputs = document["inputs"]
+        return (
+            {"label": "a list?"} if isinstance(inputs, list) else hugging_face_text_classification(document)
+        )
+
+    stored = {}
+    for model_batch in (1, 3):
+        clients = world(texts(3), model=not_batching)
+        outcomes = process(
+            [ref(key) for key in texts(3)], clients, settings(model_max_batch_size=model_batch)
+        )
+        assert all(o.result.status == "completed" for o in outcomes)
+        stored[model_batch] = {pk: item["prediction"] for pk, item in clients.dynamodb.items.items()}
+    assert stored[3] == stored[1]
+    assert stored[3][f"s3://{BUCKET}/t0.txt"] == {"L": [{"M": {"label": {"S": "T0"}, "score": {"N": "0.5"}}}]}
 
 
 def test_a_chunk_the_model_rejects_is_retried_input_by_input_so_only_the_bad_input_fails():
@@ -410,6 +427,81 @@ def test_a_chunk_failing_transiently_fails_only_its_own_objects():
     assert sum(o.disposition == WRITTEN for o in outcomes) == 2
 
 
+def rejecting_bad(document):
+    """A Hugging Face-like model whose container answers 400 to any request holding the input "bad"."""
+    if "bad" in document["inputs"]:
+        raise model_error(400)
+    return hugging_face_text_classification(document)
+
+
+def test_with_batching_on_an_input_isolated_from_a_rejected_chunk_keeps_its_batched_prediction():
+    objects = {"a.txt": b"a", "bad.txt": b"bad", "c.txt": b"c"}
+    clients = world(objects, model=rejecting_bad)
+    process([ref(key) for key in objects], clients, settings(model_max_batch_size=3))
+    assert sorted(r["inputs"] for r in clients.sagemaker_runtime.requests[1:]) == [["a"], ["bad"], ["c"]]
+    # Its element of the answer, as in an unsplit chunk: {label, score}, not the one-element list.
+    expected = {"M": {"label": {"S": "A"}, "score": {"N": "0.5"}}}
+    assert clients.dynamodb.items[f"s3://{BUCKET}/a.txt"]["prediction"] == expected
+
+
+def test_with_batching_on_a_chunk_of_one_the_model_rejects_is_failed_without_a_resend():
+    clients = world({"bad.txt": b"bad"}, model=rejecting_bad)
+    [outcome] = process([ref("bad.txt")], clients, settings(model_max_batch_size=4))
+    assert (outcome.result.status, outcome.result.reason) == ("failed", contract.REASON_MODEL_ERROR)
+    assert clients.sagemaker_runtime.requests == [{"inputs": ["bad"]}]
+
+
+def test_one_input_the_model_keeps_failing_with_a_5xx_is_retried_alone_and_the_others_are_written():
+    def poisoned(document):
+        if "poison" in document["inputs"]:
+            raise model_error(500)
+        return hugging_face_text_classification(document)
+
+    objects = {**texts(3), "poison.txt": b"poison"}
+    clients = world(objects, model=poisoned)
+    outcomes = process([ref(key) for key in objects], clients, settings(model_max_batch_size=4))
+    assert [o.disposition for o in outcomes] == [WRITTEN, WRITTEN, WRITTEN, TRANSIENT]
+    assert [o.result.status for o in outcomes[:3]] == ["completed"] * 3
+    assert f"s3://{BUCKET}/poison.txt" not in clients.dynamodb.items
+    assert sorted(r["inputs"] for r in clients.sagemaker_runtime.requests[1:]) == [
+        ["poison"],
+        ["t0"],
+        ["t1"],
+        ["t2"],
+    ]
+
+
+def test_a_chunk_throttled_by_the_container_with_429_is_never_split():
+    def overloaded(document):
+        raise model_error(429)
+
+    clients = world(texts(3), model=overloaded)
+    outcomes = process([ref(key) for key in texts(3)], clients, settings(model_max_batch_size=3))
+    assert [o.disposition for o in outcomes] == [TRANSIENT] * 3
+    assert [len(r["inputs"]) for r in clients.sagemaker_runtime.requests] == [3]
+
+
+# --- throttling and the invocation's deadline ----------------------------------------------------------
+RESERVE = 186.0
+
+
+class Clock:
+    """Simulated invocation time: a pause advances it, and the deadline reads what is left of it."""
+
+    def __init__(self, remaining):
+        self.left = remaining
+        self.sleeps = []
+        self.left_after_sleeps = []
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.left -= seconds
+        self.left_after_sleeps.append(self.left)
+
+    def deadline(self, reserve=RESERVE):
+        return Deadline(remaining=lambda: self.left, reserve=reserve)
+
+
 def throttled(times, error):
     """A model that raises `error()` for its first `times` calls, then answers like echo_model."""
     calls = []
@@ -423,10 +515,99 @@ def throttled(times, error):
     return respond
 
 
+def throttling():
+    return client_error("ThrottlingException", "InvokeEndpoint", 400)
+
+
 def test_a_model_error_429_is_transient_not_recorded_failed():
     clients = world({"a.txt": b"a"}, model=throttled(1, lambda: model_error(429)))
     [outcome] = process([ref("a.txt")], clients, settings())
     assert outcome.disposition == TRANSIENT and clients.dynamodb.calls == []
+
+
+def test_a_throttled_call_is_retried_after_full_jitter_pauses_and_its_result_written():
+    clock = Clock(remaining=RESERVE + 60)
+    clients = world({"a.txt": b"a"}, model=throttled(2, throttling))
+    [outcome] = process(
+        [ref("a.txt")], clients, settings(), deadline=clock.deadline(), sleep=clock.sleep, jitter=lambda: 0.5
+    )
+    assert (outcome.disposition, outcome.result.status) == (WRITTEN, "completed")
+    assert clock.sleeps == [full_jitter_delay(0, 0.5), full_jitter_delay(1, 0.5)]
+
+
+def test_a_container_429_is_absorbed_like_throttling():
+    clock = Clock(remaining=RESERVE + 60)
+    clients = world({"a.txt": b"a"}, model=throttled(1, lambda: model_error(429)))
+    [outcome] = process([ref("a.txt")], clients, settings(), deadline=clock.deadline(), sleep=clock.sleep)
+    assert outcome.result.status == "completed" and len(clock.sleeps) == 1
+
+
+def test_a_throttled_chunk_is_retried_whole_with_backoff():
+    clock = Clock(remaining=RESERVE + 60)
+    clients = world(texts(3), model=throttled(1, throttling))
+    outcomes = process(
+        [ref(key) for key in texts(3)],
+        clients,
+        settings(model_max_batch_size=3),
+        deadline=clock.deadline(),
+        sleep=clock.sleep,
+    )
+    assert all(o.result.status == "completed" for o in outcomes)
+    assert [sorted(r["inputs"]) for r in clients.sagemaker_runtime.requests] == [["t0", "t1", "t2"]] * 2
+
+
+def test_throttling_outlasting_the_deadline_fails_the_object_transiently_after_pauses_that_kept_the_reserve():
+    # With jitter 1.0 the pauses are 0.2, 0.4, 0.8 s: the third would leave less than the reserve.
+    clock = Clock(remaining=RESERVE + 1.0)
+    clients = world({"a.txt": b"a"}, model=throttled(10**6, throttling))
+    [outcome] = process(
+        [ref("a.txt")], clients, settings(), deadline=clock.deadline(), sleep=clock.sleep, jitter=lambda: 1.0
+    )
+    assert outcome.disposition == TRANSIENT and clients.dynamodb.calls == []
+    assert clock.sleeps == [full_jitter_delay(0, 1.0), full_jitter_delay(1, 1.0)]
+    assert all(left >= RESERVE for left in clock.left_after_sleeps)
+    assert "gave up after 3 attempt(s)" in outcome.error
+
+
+def test_without_a_deadline_a_throttled_call_is_not_retried():
+    slept = []
+    clients = world({"a.txt": b"a"}, model=throttled(1, throttling))
+    [outcome] = process([ref("a.txt")], clients, settings(), sleep=slept.append)
+    assert outcome.disposition == TRANSIENT and slept == []
+    assert len(clients.sagemaker_runtime.requests) == 1
+
+
+def test_a_clock_that_never_advances_still_ends_the_retries():
+    clients = world({"a.txt": b"a"}, model=throttled(10**6, throttling))
+    deadline = Deadline(remaining=lambda: 10_000.0, reserve=RESERVE)
+    [outcome] = process([ref("a.txt")], clients, settings(), deadline=deadline, sleep=lambda _: None)
+    assert outcome.disposition == TRANSIENT
+    assert len(clients.sagemaker_runtime.requests) == MAX_THROTTLED_RETRIES + 1
+
+
+def test_inputs_of_a_failed_chunk_are_not_resent_when_the_deadline_leaves_no_room():
+    def failing(document):
+        raise model_error(500)
+
+    clock = Clock(remaining=RESERVE - 1)
+    clients = world(texts(2), model=failing)
+    outcomes = process(
+        [ref(key) for key in texts(2)],
+        clients,
+        settings(model_max_batch_size=2),
+        deadline=clock.deadline(),
+        sleep=clock.sleep,
+    )
+    assert [o.disposition for o in outcomes] == [TRANSIENT, TRANSIENT]
+    assert len(clients.sagemaker_runtime.requests) == 1
+    assert all("no time left" in o.error for o in outcomes)
+
+
+def test_the_first_call_of_an_object_is_made_whatever_the_deadline_says():
+    # The function timeout is sized for one object's chain (contract.HANDLER_MIN_TIMEOUT_SECONDS).
+    clients = world({"a.txt": b"a"})
+    [outcome] = process([ref("a.txt")], clients, settings(), deadline=Clock(remaining=1).deadline())
+    assert outcome.result.status == "completed"
 
 
 # --- publishing ----------------------------------------------------------------------------------------
