@@ -24,6 +24,11 @@ TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
 SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 BUCKET = "aws:s3/bucket:Bucket"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+BUCKET_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+BUCKET_LOGGING = "aws:s3/bucketLogging:BucketLogging"
 NOTIFICATION = "aws:s3/bucketNotification:BucketNotification"
 KEY = "aws:kms/key:Key"
 KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
@@ -82,6 +87,12 @@ class StackGraph:
             if resource.id == value and resource.type != PROVIDER:
                 return resource
         raise KeyError(f"no resource has an output equal to {value!r}")
+
+    def of_bucket(self, type_token: str, bucket_name: str) -> DeclaredResource:
+        """The one resource of `type_token` configuring the bucket named `bucket_name`."""
+        found = [r for r in self.of_type(type_token) if r.inputs.get("bucket") == bucket_name]
+        assert len(found) == 1, f"expected one {type_token} for bucket {bucket_name}, found {found}"
+        return found[0]
 
     def children(self, parent: DeclaredResource, type_token: str | None = None) -> list[DeclaredResource]:
         return [

@@ -15,6 +15,7 @@ from infra.config import (
     ConfigError,
     Route,
     filters_overlap,
+    model_calls_per_invocation,
     parse_config,
 )
 from lambdas.inference import contract
@@ -70,7 +71,6 @@ def test_omitted_optional_sections_take_documented_defaults():
     assert config.function.timeout_seconds == 300
     assert config.function.max_object_bytes == contract.DEFAULT_MAX_OBJECT_BYTES
     assert config.function.reserved_concurrency is None
-    assert config.function.powertools_layer_arn is None  # resolved from the release's SSM parameter
     assert (
         config.sqs.batch_size,
         config.sqs.maximum_batching_window_seconds,
@@ -78,6 +78,18 @@ def test_omitted_optional_sections_take_documented_defaults():
     ) == (10, 5, 5)
     assert config.async_invoke.maximum_event_age_seconds == 3600
     assert config.notification_subscriptions == ()
+    assert (config.bucket.noncurrent_version_expiration_days, config.bucket.access_log_expiration_days) == (
+        30,
+        365,
+    )
+
+
+def test_bucket_lifecycle_settings_are_read():
+    config = parse(_set("bucket", {"noncurrentVersionExpirationDays": 7, "accessLogExpirationDays": 90}))
+    assert (config.bucket.noncurrent_version_expiration_days, config.bucket.access_log_expiration_days) == (
+        7,
+        90,
+    )
 
 
 @pytest.mark.parametrize(("stack", "expected"), [("dev", False), ("prod", True), ("staging", True)])
@@ -86,16 +98,11 @@ def test_deletion_protection_defaults_to_on_outside_dev(stack, expected):
     assert config.deletion_protection is expected
 
 
-def test_configured_powertools_layer_arn_is_kept():
-    arn = "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:40"
-    config = parse(lambda v: v["function"].update(powertoolsLayerArn=arn))
-    assert config.function.powertools_layer_arn == arn
-
-
 def test_optional_worker_and_batch_settings_are_read():
     def mutate(values):
         values["function"]["maxWorkers"] = 8
         values["model"]["maxBatchSize"] = 4
+        values["model"]["maxConcurrency"] = 15  # 5 pollers x ceil(10 / 4) calls
 
     config = parse(mutate)
     assert (config.function.max_workers, config.model.max_batch_size) == (8, 4)
@@ -159,6 +166,14 @@ def _add_route(**route: Any) -> Callable[[dict[str, Any]], None]:
 
 def _existing_model(**extra: Any) -> Callable[[dict[str, Any]], None]:
     return _set("model", {"mode": "existing", **extra})
+
+
+def _all(*mutations: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    def mutate(values: dict[str, Any]) -> None:
+        for mutation in mutations:
+            mutation(values)
+
+    return mutate
 
 
 ERROR_CASES = [
@@ -254,16 +269,10 @@ ERROR_CASES = [
         r"function\.maxObjectBytes must be an integer from 1 to 4000000",
     ),
     (
-        "layer in another region",
-        _set("function.powertoolsLayerArn", "arn:aws:lambda:eu-west-1:017000801446:layer:X:3"),
+        "layer setting of older releases",
+        _set("function.powertoolsLayerArn", "arn:aws:lambda:us-east-1:017000801446:layer:X:3"),
         "us-east-1",
-        r"function\.powertoolsLayerArn must be a layer version ARN in the stack's region us-east-1",
-    ),
-    (
-        "no default layer outside aws partition",
-        None,
-        "cn-north-1",
-        r"function\.powertoolsLayerArn has no default in partition aws-cn",
+        r"function\.powertoolsLayerArn is not a known setting .* remove or rename it",
     ),
     (
         "big batch without window",
@@ -278,10 +287,11 @@ ERROR_CASES = [
         r"sqs\.maximumConcurrency must be an integer from 2 to 1000",
     ),
     (
-        "sqs concurrency above endpoint",
+        "sqs calls above endpoint concurrency",
         _set("sqs.maximumConcurrency", 12),
         "us-east-1",
-        r"sqs\.maximumConcurrency allows 12 concurrent invocations.*model\.maxConcurrency 10",
+        r"model\.maxConcurrency \(10\) is below the 12 concurrent endpoint calls the routes can make at once "
+        r"\('batch' \(sqs\) 12\); SageMaker would throttle them",
     ),
     (
         "sqs concurrency above reserved",
@@ -399,6 +409,66 @@ ERROR_CASES = [
         r"alarms\.queueOldestMessageAgeSeconds must be an integer from 60",
     ),
     (
+        "object one byte above serverless payload",
+        _set("function.maxObjectBytes", 4_000_001),
+        "us-east-1",
+        r"function\.maxObjectBytes must be an integer from 1 to 4000000",
+    ),
+    (
+        "object one byte above real-time payload",
+        _all(_existing_model(endpointName="sentiment"), _set("function.maxObjectBytes", 6_000_001)),
+        "us-east-1",
+        r"function\.maxObjectBytes must be an integer from 1 to 6000000",
+    ),
+    (
+        "batch of 11 without window",
+        lambda v: v["sqs"].update(batchSize=11, maximumBatchingWindowSeconds=0),
+        "us-east-1",
+        r"sqs\.maximumBatchingWindowSeconds must be at least 1 when sqs\.batchSize is above 10",
+    ),
+    (
+        "timeout 239 seconds",
+        _set("function.timeoutSeconds", 239),
+        "us-east-1",
+        r"function\.timeoutSeconds must be an integer from 240 to 900",
+    ),
+    (
+        "route name of 33 characters",
+        _set("routes.0.name", "r" * 33),
+        "us-east-1",
+        r"routes\[0\]\.name must be 1-32 lowercase",
+    ),
+    (
+        "noncurrent versions kept 0 days",
+        _set("bucket.noncurrentVersionExpirationDays", 0),
+        "us-east-1",
+        r"bucket\.noncurrentVersionExpirationDays must be an integer from 1 to 3650",
+    ),
+    (
+        "noncurrent versions kept 3651 days",
+        _set("bucket.noncurrentVersionExpirationDays", 3651),
+        "us-east-1",
+        r"bucket\.noncurrentVersionExpirationDays must be an integer from 1 to 3650",
+    ),
+    (
+        "access logs kept 0 days",
+        _set("bucket.accessLogExpirationDays", 0),
+        "us-east-1",
+        r"bucket\.accessLogExpirationDays must be an integer from 1 to 3650",
+    ),
+    (
+        "access logs kept 3651 days",
+        _set("bucket.accessLogExpirationDays", 3651),
+        "us-east-1",
+        r"bucket\.accessLogExpirationDays must be an integer from 1 to 3650",
+    ),
+    (
+        "unknown bucket key",
+        _set("bucket.expirationDays", 30),
+        "us-east-1",
+        r"bucket\.expirationDays is not a known setting",
+    ),
+    (
         "deletion protection as text",
         _set("deletionProtection", "yes"),
         "us-east-1",
@@ -415,6 +485,32 @@ def test_invalid_config_is_rejected_naming_the_key_and_the_fix(mutate, region, m
         parse(mutate, region=region)
     problem = next(line for line in str(error.value).splitlines() if line.startswith("  - "))
     assert "Fix: " in problem
+
+
+ACCEPTED_BOUNDARIES = [
+    ("object at serverless payload limit", _set("function.maxObjectBytes", 4_000_000)),
+    (
+        "object at real-time payload limit",
+        _all(_existing_model(endpointName="sentiment"), _set("function.maxObjectBytes", 6_000_000)),
+    ),
+    (
+        "batch of 10 without window",
+        lambda v: v["sqs"].update(batchSize=10, maximumBatchingWindowSeconds=0),
+    ),
+    ("timeout 240 seconds", _set("function.timeoutSeconds", 240)),
+    ("route name of 32 characters", _set("routes.0.name", "r" * 32)),
+    ("noncurrent versions kept 1 day", _set("bucket.noncurrentVersionExpirationDays", 1)),
+    ("noncurrent versions kept 3650 days", _set("bucket.noncurrentVersionExpirationDays", 3650)),
+    ("access logs kept 1 day", _set("bucket.accessLogExpirationDays", 1)),
+    ("access logs kept 3650 days", _set("bucket.accessLogExpirationDays", 3650)),
+]
+
+
+@pytest.mark.parametrize(
+    "mutate", [c[1] for c in ACCEPTED_BOUNDARIES], ids=[c[0] for c in ACCEPTED_BOUNDARIES]
+)
+def test_values_at_the_limits_are_accepted(mutate):
+    parse(mutate)  # raises ConfigError if refused
 
 
 def test_every_problem_is_reported_at_once():
@@ -446,3 +542,143 @@ def test_misspelt_key_handed_over_by_the_engine_is_rejected(monkeypatch):
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps({f"{NAMESPACE}alarm": "{}"}))
     with pytest.raises(ConfigError, match=r"ai-event-pipeline:alarm is not a setting of this project"):
         run_program(CaptureMocks(), stack="dev")
+
+
+# --- endpoint concurrency budget -------------------------------------------------------------------------
+
+
+def budget(
+    routes: list[dict[str, Any]],
+    *,
+    reserved: int | None,
+    max_concurrency: int,
+    sqs_concurrency: int = 3,
+    max_batch_size: int | None = 5,
+) -> Callable[[dict[str, Any]], None]:
+    """Dev values with other routes and the settings that bound each route's concurrent endpoint calls."""
+
+    def mutate(values: dict[str, Any]) -> None:
+        values["routes"] = routes
+        if reserved is None:
+            values["function"].pop("reservedConcurrency", None)
+        else:
+            values["function"]["reservedConcurrency"] = reserved
+        values["sqs"].update(batchSize=10, maximumConcurrency=sqs_concurrency)
+        values["model"]["maxConcurrency"] = max_concurrency
+        if max_batch_size is None:
+            values["model"].pop("maxBatchSize", None)
+        else:
+            values["model"]["maxBatchSize"] = max_batch_size
+
+    return mutate
+
+
+TWO_SQS_AND_SNS = [
+    {"name": "orders", "prefix": "orders/", "via": "sqs"},
+    {"name": "invoices", "prefix": "invoices/", "via": "sqs"},
+    {"name": "photos", "prefix": "photos/", "via": "sns"},
+]
+
+
+def test_bounded_routes_above_the_endpoint_concurrency_are_refused_naming_every_route():
+    # Each sqs route: 3 pollers x ceil(10 / 5) calls = 6; the sns route: 4 reserved invocations x 1 call.
+    with pytest.raises(ConfigError) as error:
+        parse(budget(TWO_SQS_AND_SNS, reserved=4, max_concurrency=15))
+    message = str(error.value)
+    assert "model.maxConcurrency (15) is below the 16 concurrent endpoint calls" in message
+    assert "'orders' (sqs) 6, 'invoices' (sqs) 6, 'photos' (sns) 4" in message
+    assert "Fix: " in message
+
+
+def test_bounded_routes_within_the_endpoint_concurrency_pass_without_warnings():
+    config = parse(budget(TWO_SQS_AND_SNS, reserved=4, max_concurrency=16))
+    assert config.warnings == ()
+
+
+def test_two_eventbridge_routes_are_budgeted_separately():
+    routes = [
+        {"name": "mirror-a", "prefix": "shared/", "via": "eventbridge"},
+        {"name": "mirror-b", "prefix": "shared/", "via": "eventbridge"},
+    ]
+    with pytest.raises(
+        ConfigError, match=r"below the 12 concurrent .*'mirror-a' \(eventbridge\) 6, 'mirror-b'"
+    ):
+        parse(budget(routes, reserved=6, max_concurrency=11))
+    assert parse(budget(routes, reserved=6, max_concurrency=12)).warnings == ()
+
+
+@pytest.mark.parametrize("via", ["sns", "lambda", "eventbridge"])
+def test_unbounded_async_route_warns_naming_the_route(via):
+    routes = [
+        {"name": "queued", "prefix": "queued/", "via": "sqs"},
+        {"name": "pushed", "prefix": "pushed/", "via": via},
+    ]
+    config = parse(budget(routes, reserved=None, max_concurrency=10))
+    (warning,) = config.warnings
+    assert warning.startswith(f"route 'pushed' ({via}) has no bound on its concurrent calls to the endpoint")
+    assert "Set function.reservedConcurrency to bound it" in warning
+
+
+def test_unbounded_routes_do_not_hide_bounded_excess():
+    routes = [
+        {"name": "queued", "prefix": "queued/", "via": "sqs"},
+        {"name": "pushed", "prefix": "pushed/", "via": "sns"},
+    ]
+    # 12 pollers x ceil(10 / 5) calls = 24 > 20, whatever the unbounded sns route adds.
+    with pytest.raises(
+        ConfigError, match=r"below the 24 concurrent endpoint calls .*\('queued' \(sqs\) 24\)"
+    ):
+        parse(budget(routes, reserved=None, max_concurrency=20, sqs_concurrency=12))
+
+
+@pytest.mark.parametrize(
+    ("batch_size", "max_batch_size", "max_workers", "calls"),
+    [
+        (10, None, None, 10),  # one object per call, on up to 32 threads (1024 MB)
+        (10, 10, None, 1),
+        (10, 5, None, 2),
+        (10, 4, None, 3),  # ceil(10 / 4): the last call carries two objects
+        (10, 3, None, 4),
+        (100, 8, 4, 4),  # ceil(100 / 8) = 13 calls, but only 4 worker threads make them
+    ],
+)
+def test_model_batching_divides_an_sqs_batch_into_calls_rounding_up(
+    batch_size, max_batch_size, max_workers, calls
+):
+    def mutate(values):
+        values["sqs"].update(batchSize=batch_size, maximumBatchingWindowSeconds=5)
+        values["model"]["maxConcurrency"] = 200
+        if max_batch_size is None:
+            values["model"].pop("maxBatchSize")
+        else:
+            values["model"]["maxBatchSize"] = max_batch_size
+        if max_workers is not None:
+            values["function"]["maxWorkers"] = max_workers
+
+    config = parse(mutate)
+    route = next(r for r in config.routes if r.via == "sqs")
+    assert model_calls_per_invocation(route, config.function, config.sqs, config.model) == calls
+
+
+def test_model_batching_lets_a_batched_sqs_route_fit_the_endpoint():
+    routes = [{"name": "queued", "prefix": "queued/", "via": "sqs"}]
+    # 5 pollers x ceil(10 / 4) = 15 calls.
+    with pytest.raises(ConfigError, match=r"below the 15 concurrent endpoint calls .*'queued' \(sqs\) 15"):
+        parse(budget(routes, reserved=None, max_concurrency=14, sqs_concurrency=5, max_batch_size=4))
+    parse(budget(routes, reserved=None, max_concurrency=15, sqs_concurrency=5, max_batch_size=4))
+
+
+@pytest.mark.parametrize("via", ["sns", "lambda", "eventbridge"])
+def test_async_route_makes_one_call_per_invocation(via):
+    config = parse()
+    route = next(r for r in config.routes if r.via == via)
+    assert model_calls_per_invocation(route, config.function, config.sqs, config.model) == 1
+
+
+def test_existing_endpoint_is_not_budgeted():
+    # The stack does not size an endpoint it does not own: no error for many pollers, no unbounded warnings.
+    def mutate(values):
+        _existing_model(endpointName="sentiment")(values)
+        values["sqs"]["maximumConcurrency"] = 1000
+
+    assert parse(mutate).warnings == ()

@@ -43,6 +43,16 @@ def test_diagram_draws_every_route_path_of_the_dev_stack(dev):
         assert edge in diagram, edge
 
 
+def test_diagram_draws_the_endpoint_state_dead_letter_path(dev):
+    diagram = mermaid(dev.run)
+    assert 'endpoint_state_rule -->|"target"| notifications' in diagram
+    assert 'endpoint_state_rule -.->|"undeliverable"| endpoint_state_dlq' in diagram
+
+
+def test_diagram_counts_every_alarm(dev):
+    assert 'alarms["17 CloudWatch alarms"]' in mermaid(dev.run)
+
+
 def test_diagram_follows_the_config(prod):
     diagram = mermaid(prod.run)
     assert 'ingest -->|"reviews/*.json"| reviews_queue' in diagram

@@ -15,6 +15,9 @@ from tools.capture_mocks import CaptureMocks
 MODEL_KEY = "ai-event-pipeline:model"
 RESIZED = {"memoryMb": 4096, "maxConcurrency": 20}
 OTHER_REGION = "eu-west-1"
+# The model server's worker settings the stack sets for a serverless endpoint, unless config overrides them.
+SERVERLESS_CONTAINER_DEFAULTS = {"SAGEMAKER_MODEL_SERVER_WORKERS": "1", "MMS_DEFAULT_WORKERS_PER_MODEL": "1"}
+OVERRIDE = {"SAGEMAKER_MODEL_SERVER_WORKERS": "2"}
 
 
 def dev_model_settings() -> dict:
@@ -23,10 +26,13 @@ def dev_model_settings() -> dict:
 
 @pytest.fixture(scope="module")
 def resized() -> StackGraph:
-    """The dev stack in another region with a larger serverless endpoint: what config alone changes."""
+    """The dev stack in another region with a larger serverless endpoint and two model server workers:
+    what config alone changes."""
     config = load_stack_config(DEV_CONFIG)
     config["aws:region"] = OTHER_REGION
-    config[MODEL_KEY] = json.dumps({**dev_model_settings(), **RESIZED})
+    settings = dev_model_settings()
+    environment = {**settings["environment"], **OVERRIDE}
+    config[MODEL_KEY] = json.dumps({**settings, **RESIZED, "environment": environment})
     mocks = CaptureMocks(region=OTHER_REGION)
     return StackGraph(run_program(mocks, stack="dev", config=config), mocks)
 
@@ -37,13 +43,28 @@ def serverless_config(graph: StackGraph) -> dict:
     return variant["serverlessConfig"]
 
 
-def test_model_runs_the_configured_image_in_the_stack_region_with_its_environment(dev, resized):
+def test_model_runs_the_configured_image_in_the_stack_region(dev, resized):
     settings = dev_model_settings()
     for graph, region in ((dev, "us-east-1"), (resized, OTHER_REGION)):
         (model,) = graph.of_type(MODEL)
         container = model.inputs["primaryContainer"]
-        assert container["image"] == settings["image"].replace("{region}", region)
-        assert container["environment"] == settings["environment"]
+        assert container["image"] == settings["image"].replace("{region}", region), (model.key, region)
+
+
+def test_model_environment_is_the_configured_one_over_one_model_server_worker(dev):
+    (model,) = dev.of_type(MODEL)
+    assert model.inputs["primaryContainer"]["environment"] == {
+        **SERVERLESS_CONTAINER_DEFAULTS,
+        **dev_model_settings()["environment"],
+    }, model.key
+
+
+def test_configured_container_environment_overrides_the_worker_defaults(resized):
+    (model,) = resized.of_type(MODEL)
+    environment = model.inputs["primaryContainer"]["environment"]
+    assert environment["SAGEMAKER_MODEL_SERVER_WORKERS"] == "2", model.key
+    assert environment["MMS_DEFAULT_WORKERS_PER_MODEL"] == "1", model.key
+    assert environment["HF_TASK"] == dev_model_settings()["environment"]["HF_TASK"], model.key
 
 
 def test_model_waits_for_its_execution_role_policy(dev):

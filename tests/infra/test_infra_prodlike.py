@@ -8,9 +8,12 @@ from collections import Counter
 from stack_graph import (
     ALARM,
     ASYNC_CONFIG,
+    BUCKET,
     ENDPOINT,
     ENDPOINT_CONFIG,
     FUNCTION,
+    LIFECYCLE,
+    LOG_GROUP,
     MAPPING,
     MODEL,
     NOTIFICATION,
@@ -41,6 +44,11 @@ def test_existing_endpoint_is_named_to_functions_and_scoped_by_its_lowercase_arn
         assert invoke["Resource"] == [f"arn:aws:sagemaker:eu-west-1:{PROD_ACCOUNT}:endpoint/sentiment-prod"]
 
 
+def test_existing_endpoint_stack_runs_without_warnings(prod):
+    # The concurrency budget applies only to an endpoint the stack sizes; these routes are bounded anyway.
+    assert prod.run.warnings == []
+
+
 def test_only_function_roles_exist_without_a_stack_owned_endpoint(prod):
     assert sorted(r.outputs["arn"] for r in prod.of_type(ROLE)) == sorted(
         r["role_arn"] for r in prod.outputs["routes"].values()
@@ -50,7 +58,7 @@ def test_only_function_roles_exist_without_a_stack_owned_endpoint(prod):
 def test_two_sqs_routes_get_their_own_queue_dlq_mapping_and_function(prod):
     routes = prod.outputs["routes"]
     assert {name: r["via"] for name, r in routes.items()} == {"invoices": "sqs", "reviews": "sqs"}
-    assert len(prod.of_type(QUEUE)) == 4
+    assert len(prod.of_type(QUEUE)) == 5  # 2 route queues, 2 route DLQs, the endpoint-state DLQ
     assert len(prod.of_type(FUNCTION)) == 2
     mappings = {m.inputs["eventSourceArn"]: m.inputs["functionName"] for m in prod.of_type(MAPPING)}
     assert mappings == {r["queue_arn"]: r["function_arn"] for r in routes.values()}
@@ -83,7 +91,6 @@ def test_function_and_queue_settings_come_from_config(prod):
     function = prod.function("reviews")
     assert (function.inputs["memorySize"], function.inputs["timeout"]) == (2048, 300)
     assert function.inputs["reservedConcurrentExecutions"] == 50
-    assert function.inputs["layers"][0].startswith("arn:aws:lambda:eu-west-1:017000801446:layer:")
     variables = function.inputs["environment"]["variables"]
     assert variables[contract.ENV_MAX_WORKERS] == "16"
     assert variables[contract.ENV_MODEL_MAX_BATCH_SIZE] == "8"
@@ -97,13 +104,34 @@ def test_function_and_queue_settings_come_from_config(prod):
 def test_deletion_protection_is_on(prod):
     (table,) = prod.of_type(TABLE)
     assert table.inputs["deletionProtectionEnabled"] is True
-    (bucket,) = prod.of_type("aws:s3/bucket:Bucket")
-    assert bucket.inputs["forceDestroy"] is False
+    buckets = prod.of_type(BUCKET)
+    assert {b.name for b in buckets} == {"ingest", "access-logs"}
+    for bucket in buckets:
+        assert bucket.inputs["forceDestroy"] is False, bucket.key
 
 
 def test_stores_holding_data_refuse_pulumi_destroy(prod):
-    stores = ("aws:kms/key:Key", "aws:s3/bucket:Bucket", TABLE)
-    assert {r.type for r in prod.run.resources if r.protect} == set(stores)
+    (key,) = prod.of_type("aws:kms/key:Key")
+    (table,) = prod.of_type(TABLE)
+    stores = {key.key, (BUCKET, "ingest"), (BUCKET, "access-logs"), table.key}
+    assert {r.key for r in prod.run.resources if r.protect} == stores
+
+
+def test_prod_keeps_function_logs_at_least_a_year(prod):
+    log_groups = prod.of_type(LOG_GROUP)
+    assert len(log_groups) == 2
+    for log_group in log_groups:
+        assert log_group.inputs["retentionInDays"] >= 365, log_group.key
+
+
+def test_bucket_lifecycles_follow_the_bucket_config(prod):
+    ingest = prod.of_bucket(LIFECYCLE, prod.outputs["bucket_name"])
+    logs = prod.of_bucket(LIFECYCLE, prod.outputs["access_log_bucket_name"])
+    for lifecycle in (ingest, logs):
+        (rule,) = lifecycle.inputs["rules"]
+        assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": 90}, lifecycle.key
+    (log_rule,) = logs.inputs["rules"]
+    assert log_rule["expiration"] == {"days": 730}, logs.key
 
 
 def test_notification_subscriptions_carry_filter_policies_from_config(prod):
@@ -129,10 +157,11 @@ def test_ops_subscription_receives_every_alarm_unfiltered(prod):
 def test_alarms_follow_the_routes_and_skip_an_endpoint_the_stack_does_not_own(prod):
     metrics = Counter(a.inputs["metricName"] for a in prod.of_type(ALARM))
     assert metrics == {
-        "ApproximateNumberOfMessagesVisible": 2,
+        "ApproximateNumberOfMessagesVisible": 3,  # the 2 route DLQs and the endpoint-state DLQ
         "Errors": 2,
         "Throttles": 2,
         "ApproximateAgeOfOldestMessage": 2,
+        "FailedInvocations": 1,  # the endpoint-state rule
     }
     ages = {
         a.inputs["threshold"]

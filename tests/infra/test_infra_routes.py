@@ -13,6 +13,7 @@ from stack_graph import (
     MAPPING,
     NOTIFICATION,
     PERMISSION,
+    QUEUE,
     QUEUE_POLICY,
     RECURSION,
     RULE,
@@ -25,12 +26,18 @@ from stack_graph import (
     statements,
 )
 
-from infra.compute import ASYNC_MAX_RETRY_ATTEMPTS, powertools_layer_parameter
+from infra.compute import ASYNC_MAX_RETRY_ATTEMPTS
 from infra.messaging import MAX_RECEIVE_COUNT, queue_visibility_timeout_seconds
 from lambdas.inference import contract
-from tools.capture_mocks import fabricated_layer_arn
 
 ACCOUNT = "123456789012"
+# Pulumi.dev.yaml's routes: name -> (prefix, suffix as the function's environment carries it).
+ROUTE_FILTERS = {
+    "uploads": ("uploads/", ""),
+    "batch": ("batch/", ""),
+    "data": ("data/", ".json"),
+    "events": ("events/", ""),
+}
 
 
 def notification(dev) -> dict:
@@ -289,15 +296,15 @@ def test_sqs_route_has_no_async_invoke_config(dev):
 
 
 @pytest.mark.parametrize("name", ["uploads", "batch", "data", "events"])
-def test_function_runs_the_shared_handler_on_python313_arm64_with_powertools(dev, name):
+def test_function_runs_the_shared_handler_on_python313_arm64_unreserved(dev, name):
     function = dev.function(name)
     assert function.inputs["runtime"] == "python3.13"
     assert function.inputs["architectures"] == ["arm64"]
     assert function.inputs["handler"] == contract.HANDLER
-    assert function.inputs["layers"] == [fabricated_layer_arn("us-east-1", powertools_layer_parameter())]
     assert function.inputs["tracingConfig"] == {"mode": "Active"}
     assert (function.inputs["memorySize"], function.inputs["timeout"]) == (1024, 300)
-    assert function.inputs["reservedConcurrentExecutions"] == 20
+    # New accounts may have a concurrency quota of 10 and Lambda keeps 100 unreserved: no reservation.
+    assert "reservedConcurrentExecutions" not in function.inputs
 
 
 @pytest.mark.parametrize("name", ["uploads", "batch", "data", "events"])
@@ -313,6 +320,26 @@ def test_function_logs_json_into_its_own_log_group_with_configured_retention(dev
 
 
 @pytest.mark.parametrize("name", ["uploads", "batch", "data", "events"])
+def test_function_log_group_is_encrypted_with_the_stack_key(dev, name):
+    log_group = dev.one(LOG_GROUP, f"inference-{name}-logs")
+    assert log_group.inputs["kmsKeyId"] == dev.outputs["kms_key_arn"], log_group.key
+
+
+@pytest.mark.parametrize("name", ["uploads", "batch", "data", "events"])
+def test_function_log_group_waits_for_the_key_policy_that_admits_cloudwatch_logs(dev, name):
+    # CloudWatch Logs refuses to create a log group under a key whose policy does not let it use the key.
+    log_group = dev.one(LOG_GROUP, f"inference-{name}-logs")
+    (key_policy,) = dev.of_type(KEY_POLICY)
+    assert key_policy.key in log_group.depends_on, log_group.key
+
+
+@pytest.mark.parametrize("name", ["uploads", "batch", "data", "events"])
+def test_function_environment_is_encrypted_with_the_stack_key(dev, name):
+    function = dev.function(name)
+    assert function.inputs["kmsKeyArn"] == dev.outputs["kms_key_arn"], function.key
+
+
+@pytest.mark.parametrize("name", ["uploads", "batch", "data", "events"])
 def test_function_environment_is_exactly_the_handler_contract(dev, name):
     variables = dev.function(name).inputs["environment"]["variables"]
     assert variables == {
@@ -320,9 +347,12 @@ def test_function_environment_is_exactly_the_handler_contract(dev, name):
         contract.ENV_ENDPOINT_NAME: dev.outputs["endpoint_name"],
         contract.ENV_NOTIFICATIONS_TOPIC_ARN: dev.outputs["notifications_topic_arn"],
         contract.ENV_ROUTE_NAME: name,
+        contract.ENV_BUCKET_NAME: dev.outputs["bucket_name"],
+        contract.ENV_ROUTE_PREFIX: ROUTE_FILTERS[name][0],
+        contract.ENV_ROUTE_SUFFIX: ROUTE_FILTERS[name][1],
         contract.ENV_MAX_OBJECT_BYTES: "1048576",
         contract.ENV_MODEL_MAX_BATCH_SIZE: "10",
-    }
+    }, name
 
 
 def test_every_function_terminates_recursive_loops(dev):
@@ -330,10 +360,21 @@ def test_every_function_terminates_recursive_loops(dev):
     assert configs == {f.outputs["name"]: "Terminate" for f in dev.of_type(FUNCTION)}
 
 
-def test_endpoint_state_changes_reach_the_notifications_topic_as_a_sentence(dev):
+def endpoint_state_rule(dev):
     (rule,) = [
         r for r in dev.of_type(RULE) if json.loads(r.inputs["eventPattern"])["source"] == ["aws.sagemaker"]
     ]
+    return rule
+
+
+def endpoint_state_target(dev):
+    rule = endpoint_state_rule(dev)
+    (target,) = [t for t in dev.of_type(TARGET) if t.inputs["rule"] == rule.outputs["name"]]
+    return target
+
+
+def test_endpoint_state_changes_reach_the_notifications_topic_as_a_sentence(dev):
+    rule = endpoint_state_rule(dev)
     assert json.loads(rule.inputs["eventPattern"])["detail"] == {
         "EndpointName": [dev.outputs["endpoint_name"]]
     }
@@ -348,3 +389,39 @@ def test_endpoint_state_changes_reach_the_notifications_topic_as_a_sentence(dev)
         policy_for(dev, TOPIC_POLICY, "arn", dev.outputs["notifications_topic_arn"]), "events"
     )
     assert_conditioned_on(grant, [rule.outputs["arn"]])
+
+
+def test_endpoint_state_target_retries_for_an_hour_then_dead_letters(dev):
+    target = endpoint_state_target(dev)
+    assert target.inputs["retryPolicy"] == {"maximumRetryAttempts": 8, "maximumEventAgeInSeconds": 3600}, (
+        target.key
+    )
+    dlq = dev.resolve(dev.outputs["endpoint_state_dlq_url"])
+    assert target.inputs["deadLetterConfig"] == {"arn": dlq.outputs["arn"]}, target.key
+
+
+def test_endpoint_state_dlq_is_its_own_encrypted_queue(dev):
+    dlq = dev.resolve(dev.outputs["endpoint_state_dlq_url"])
+    assert dlq.key == (QUEUE, "endpoint-state-dlq")
+    assert dlq.inputs["kmsMasterKeyId"] == dev.outputs["kms_key_arn"], dlq.key
+    route_dlqs = {r["dlq_arn"] for r in dev.outputs["routes"].values()}
+    assert dlq.outputs["arn"] not in route_dlqs, dlq.key
+
+
+def test_endpoint_state_dlq_accepts_failed_deliveries_only_from_the_rule_over_tls(dev):
+    dlq = dev.resolve(dev.outputs["endpoint_state_dlq_url"])
+    document = policy_for(dev, QUEUE_POLICY, "queueUrl", dlq.outputs["url"])
+    grant = service_grant(document, "events")
+    assert grant["Action"] == ["sqs:SendMessage"], dlq.key
+    assert grant["Resource"] == [dlq.outputs["arn"]], dlq.key
+    assert_conditioned_on(grant, [endpoint_state_rule(dev).outputs["arn"]])
+    assert [s["Effect"] for s in statements(document)] == ["Allow", "Deny"], dlq.key
+    deny = statements(document)[1]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}, dlq.key
+
+
+def test_endpoint_state_target_waits_for_the_dlq_policy(dev):
+    target = endpoint_state_target(dev)
+    dlq = dev.resolve(dev.outputs["endpoint_state_dlq_url"])
+    (dlq_policy,) = [p for p in dev.of_type(QUEUE_POLICY) if p.inputs["queueUrl"] == dlq.outputs["url"]]
+    assert dlq_policy.key in target.depends_on, target.key
