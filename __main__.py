@@ -3,21 +3,30 @@
 Deploys, from the stack config (infra/config.py validates it before anything is declared):
 - an AWS provider with default tags (project, stack, managed-by) used by every resource;
 - storage: one customer-managed KMS key (rotation on), the SSE-KMS versioned TLS-only ingest bucket with
-  public access blocked, and the DynamoDB results table (on-demand, PITR, encrypted);
+  public access blocked, a lifecycle and server access logging to its own log bucket, and the DynamoDB
+  results table (on-demand, PITR, encrypted);
 - topics: `notifications` (outcomes, subscriptions with status/route filter policies) and `ops` (alarms);
 - the SageMaker serverless endpoint with its own execution role (or a reference to an existing endpoint),
-  and an EventBridge rule forwarding its state changes to `notifications`;
-- the Powertools layer of the tested release, from its public SSM parameter (unless configured);
-- per route (sns / sqs / lambda / eventbridge): a dead-letter queue, the route's topic, queue or rule, and
-  one inference function (own role, log group, async retries to the DLQ, trigger wiring);
-- alarms (DLQ depth, function errors and throttles, queue age, endpoint 5XX and latency) to `ops`;
-- the key policy, then the bucket's single notification configuration once every grant exists.
+  and an EventBridge rule forwarding its state changes to `notifications` (retries, then its own DLQ);
+- per route (sns / sqs / lambda / eventbridge): a dead-letter queue and the route's topic, queue or rule;
+- the key policy, before anything whose creation AWS checks against it;
+- per route, one inference function (own role, encrypted log group and environment, Powertools packaged in
+  its zip, async retries to the DLQ, trigger wiring);
+- alarms (DLQ depth, function errors and throttles, queue age, endpoint 5XX and latency, endpoint-state
+  delivery failures) to `ops`;
+- the bucket's single notification configuration once every grant exists.
 """
 
 import pulumi
 import pulumi_aws as aws
 
-from infra.compute import InferenceFunction, InferenceFunctionArgs, function_code, powertools_layer
+from infra.compute import (
+    InferenceFunction,
+    InferenceFunctionArgs,
+    function_code,
+    function_log_group_name,
+    log_group_arn,
+)
 from infra.config import load_config
 from infra.iam import KeyAccess, KeyAccessArgs
 from infra.messaging import (
@@ -32,7 +41,14 @@ from infra.messaging import (
     TopicsArgs,
 )
 from infra.ml import InferenceEndpoint, InferenceEndpointArgs
-from infra.observability import Alarms, AlarmsArgs, EndpointAlarmTargets, RouteAlarmTargets
+from infra.observability import (
+    Alarms,
+    AlarmsArgs,
+    EndpointAlarmTargets,
+    EndpointStateAlarmTargets,
+    RouteAlarmTargets,
+    alarm_arn_pattern,
+)
 from infra.storage import Storage, StorageArgs
 
 config = load_config()
@@ -49,7 +65,16 @@ invoke_in_stack = pulumi.InvokeOutputOptions(provider=provider)
 account_id = aws.get_caller_identity_output(opts=invoke_in_stack).account_id
 
 storage = Storage(
-    "storage", StorageArgs(config.project, config.stack, config.deletion_protection), within_stack
+    "storage",
+    StorageArgs(
+        project=config.project,
+        stack=config.stack,
+        deletion_protection=config.deletion_protection,
+        account_id=account_id,
+        noncurrent_version_expiration_days=config.bucket.noncurrent_version_expiration_days,
+        access_log_expiration_days=config.bucket.access_log_expiration_days,
+    ),
+    within_stack,
 )
 topics = Topics(
     "topics",
@@ -65,14 +90,13 @@ endpoint = InferenceEndpoint(
 )
 endpoint_events = EndpointStateEvents(
     "endpoint-state",
-    EndpointStateEventsArgs(endpoint.endpoint_name, topics.notifications.arn, account_id),
+    EndpointStateEventsArgs(endpoint.endpoint_name, topics.notifications.arn, account_id, storage.key.arn),
     within_stack,
 )
 
-code = function_code()
-layer_arn = powertools_layer(config.function.powertools_layer_arn, invoke_in_stack)
+# Component names of the functions; their log group names derive from them.
+function_names = {route.name: f"inference-{route.name}" for route in config.routes}
 channels: dict[str, RouteChannel] = {}
-functions: dict[str, InferenceFunction] = {}
 for route in config.routes:
     channels[route.name] = RouteChannel(
         route.name,
@@ -87,8 +111,39 @@ for route in config.routes:
         ),
         within_stack,
     )
+
+# Before the functions: CloudWatch Logs refuses to create a log group under a key whose policy does not let it
+# use the key, so the policy names the log groups (and alarms) by their known names, not their resources.
+key_access = KeyAccess(
+    "key-access",
+    KeyAccessArgs(
+        key_id=storage.key.key_id,
+        account_id=account_id,
+        partition=config.partition,
+        region=config.region,
+        bucket_arn=storage.bucket.arn,
+        sns_topic_arns=[c.topic.arn for c in channels.values() if c.topic],
+        alarm_arn_pattern=alarm_arn_pattern(
+            config.partition, config.region, account_id, config.project, config.stack
+        ),
+        log_group_arns=[
+            log_group_arn(
+                config.partition,
+                config.region,
+                account_id,
+                function_log_group_name(config.project, config.stack, function_names[route.name]),
+            )
+            for route in config.routes
+        ],
+    ),
+    within_stack,
+)
+
+code = function_code()
+functions: dict[str, InferenceFunction] = {}
+for route in config.routes:
     functions[route.name] = InferenceFunction(
-        f"inference-{route.name}",
+        function_names[route.name],
         InferenceFunctionArgs(
             project=config.project,
             stack=config.stack,
@@ -98,8 +153,9 @@ for route in config.routes:
             async_invoke=config.async_invoke,
             max_batch_size=config.model.max_batch_size,
             code=code,
-            layer_arn=layer_arn,
+            key_policy=key_access.policy,
             account_id=account_id,
+            bucket_name=storage.bucket.bucket,
             bucket_arn=storage.bucket.arn,
             table_name=storage.table.name,
             table_arn=storage.table.arn,
@@ -114,6 +170,8 @@ for route in config.routes:
 alarms = Alarms(
     "alarms",
     AlarmsArgs(
+        project=config.project,
+        stack=config.stack,
         ops_topic_arn=topics.ops.arn,
         account_id=account_id,
         routes=[
@@ -129,22 +187,10 @@ alarms = Alarms(
         endpoint=EndpointAlarmTargets(endpoint.endpoint_name, endpoint.variant_name)
         if endpoint.variant_name
         else None,
+        endpoint_state=EndpointStateAlarmTargets(
+            endpoint_events.rule.name, endpoint_events.dead_letter_queue.name
+        ),
         queue_oldest_message_age_seconds=config.alarms.queue_oldest_message_age_seconds,
-    ),
-    within_stack,
-)
-
-key_access = KeyAccess(
-    "key-access",
-    KeyAccessArgs(
-        key_id=storage.key.key_id,
-        account_id=account_id,
-        partition=config.partition,
-        bucket_arn=storage.bucket.arn,
-        sns_topic_arns=[c.topic.arn for c in channels.values() if c.topic],
-        eventbridge_rule_arns=[endpoint_events.rule.arn, *(c.rule.arn for c in channels.values() if c.rule)],
-        alarm_arns=alarms.alarm_arns,
-        function_role_arns=[f.role.role.arn for f in functions.values()],
     ),
     within_stack,
 )
@@ -197,4 +243,6 @@ pulumi.export("notifications_topic_arn", topics.notifications.arn)
 pulumi.export("ops_topic_arn", topics.ops.arn)
 pulumi.export("endpoint_name", endpoint.endpoint_name)
 pulumi.export("kms_key_arn", storage.key.arn)
+pulumi.export("access_log_bucket_name", storage.access_logs.bucket.bucket)
+pulumi.export("endpoint_state_dlq_url", endpoint_events.dead_letter_queue.url)
 pulumi.export("routes", {route.name: route_outputs(route.name) for route in config.routes})

@@ -1,13 +1,15 @@
 """Compute: the inference function, one per route, from one reusable component.
 
-`InferenceFunction` (`ai-event-pipeline:compute:InferenceFunction`) creates the function's log group, its own
-execution role (least privilege for its route), the function, its recursion guard, the async invoke
-config (async routes), and the trigger wiring of its route: SNS subscription, SQS event source mapping,
-S3 invoke permission, or EventBridge target. `function_code_files()` lists what the deployment zip holds.
+`InferenceFunction` (`ai-event-pipeline:compute:InferenceFunction`) creates the function's log group (under
+the stack key), its own execution role (least privilege for its route), the function (environment under
+the stack key), its recursion guard, the async invoke config (async routes), and the trigger wiring of its
+route: SNS subscription, SQS event source mapping, S3 invoke permission, or EventBridge target.
+`function_code_files()` lists what the deployment zip holds: our code and the vendored Powertools.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,40 +28,67 @@ ARCHITECTURE = "arm64"
 # EventBridge's delivery retries reuse it: Lambda accepts async invokes into its own queue, so a delivery
 # failure is a permission or configuration fault that more retries would not fix.
 ASYNC_MAX_RETRY_ATTEMPTS = 2
-# The Powertools release the handler is tested with (requirements-dev.txt pins the same; a test checks).
+# The Powertools release the handler is tested with (requirements.txt pins the same; a test checks). It is
+# packaged into the function zip rather than taken from AWS's public layer: the layer ARN of a release is
+# published only through a per-version SSM parameter, and such parameters have gone missing
+# (aws-powertools/powertools-lambda-python#7689), which would stop every preview. Packaged, the tested
+# release is exactly what runs, in every partition, with nothing resolved at deploy time (README).
 POWERTOOLS_VERSION = "3.37.0"
-
-
-def powertools_layer_parameter(version: str = POWERTOOLS_VERSION) -> str:
-    """Public SSM parameter holding the Powertools layer version ARN of one release for our runtime.
-
-    AWS publishes one per release, runtime and architecture in every region it ships the layer to
-    (Powertools docs, "Lambda Layer" / "SSM Parameter Store"; aws-powertools/powertools-lambda-python#7689):
-    resolving it pins the tested release exactly, which a hard-coded layer number cannot promise.
-    """
-    return f"/aws/service/powertools/python/{ARCHITECTURE}/{RUNTIME}/{version}"
-
-
-def powertools_layer(override: str | None, opts: pulumi.InvokeOutputOptions) -> pulumi.Input[str]:
-    """The configured layer ARN, or the public layer of POWERTOOLS_VERSION in the stack's region."""
-    if override is not None:
-        return override
-    return aws.ssm.get_parameter_output(name=powertools_layer_parameter(), opts=opts).value
+# Imported packages the zip carries besides our code: Powertools and its one dependency the Lambda runtime
+# lacks (its other one, jmespath, comes with the runtime's botocore).
+VENDORED_DISTRIBUTIONS = {"aws-lambda-powertools": POWERTOOLS_VERSION, "typing_extensions": None}
 
 
 def function_code_files() -> dict[str, Path]:
-    """Archive path -> source file: `lambdas/__init__.py` and every module under `lambdas/inference/`.
+    """Archive path -> source file: our handler package, then the vendored distributions' files.
 
     Paths mirror the repository so the handler string `lambdas.inference.app.handler` imports the same
-    module the tests import. Only our code: dependencies come from the runtime (boto3) and the Powertools
-    layer.
+    module the tests import; vendored packages sit at the archive root, where Lambda's sys.path finds them.
     """
     package = PROJECT_ROOT / "lambdas"
     files = {"lambdas/__init__.py": package / "__init__.py"}
     for path in sorted((package / "inference").rglob("*.py")):
         if "__pycache__" not in path.parts:
             files[path.relative_to(PROJECT_ROOT).as_posix()] = path
+    for distribution, version in VENDORED_DISTRIBUTIONS.items():
+        files.update(vendored_files(distribution, version))
     return files
+
+
+def vendored_files(distribution: str, expected_version: str | None) -> dict[str, Path]:
+    """The Python modules an installed distribution owns (no metadata, caches, bytecode or web assets such
+    as Powertools' Swagger UI bundle, which only its OpenAPI event handler serves)."""
+    try:
+        dist = importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        raise RuntimeError(
+            f"{distribution} is not installed in this virtualenv; the function zip packages it. "
+            "Run `make install` (Pulumi.yaml uses .venv)."
+        ) from None
+    if expected_version is not None and dist.version != expected_version:
+        raise RuntimeError(
+            f"{distribution} {dist.version} is installed, but the handler is tested with {expected_version}; "
+            "run `make install` to get the pinned version."
+        )
+    files: dict[str, Path] = {}
+    for entry in dist.files or ():
+        parts = entry.parts
+        if entry.suffix != ".py" or "__pycache__" in parts or parts[0] == "..":
+            continue
+        files[entry.as_posix()] = Path(str(dist.locate_file(entry))).resolve()
+    return dict(sorted(files.items()))
+
+
+def function_log_group_name(project: str, stack: str, function_name: str) -> str:
+    """Known before the log group exists, so the key policy can name it (encryption context) first."""
+    return f"/aws/lambda/{project}/{stack}/{function_name}"
+
+
+def log_group_arn(
+    partition: str, region: str, account_id: pulumi.Input[str], name: str
+) -> pulumi.Output[str]:
+    """The log group ARN CloudWatch Logs puts in the encryption context (no trailing `:*`)."""
+    return pulumi.Output.concat("arn:", partition, ":logs:", region, ":", account_id, ":log-group:", name)
 
 
 def function_code() -> pulumi.AssetArchive:
@@ -73,16 +102,23 @@ def function_environment(
     function: FunctionSettings,
     max_batch_size: int | None,
     *,
+    bucket_name: pulumi.Input[str],
     table_name: pulumi.Input[str],
     endpoint_name: pulumi.Input[str],
     notifications_topic_arn: pulumi.Input[str],
 ) -> dict[str, pulumi.Input[str]]:
-    """Physical names reach the handler only through these variables (names from the shared contract)."""
+    """Physical names reach the handler only through these variables (names from the shared contract).
+
+    The bucket and the route's filter let the function refuse events that are not its route's.
+    """
     variables: dict[str, pulumi.Input[str]] = {
         contract.ENV_RESULTS_TABLE: table_name,
         contract.ENV_ENDPOINT_NAME: endpoint_name,
         contract.ENV_NOTIFICATIONS_TOPIC_ARN: notifications_topic_arn,
         contract.ENV_ROUTE_NAME: route.name,
+        contract.ENV_BUCKET_NAME: bucket_name,
+        contract.ENV_ROUTE_PREFIX: route.prefix,
+        contract.ENV_ROUTE_SUFFIX: route.suffix or "",
         contract.ENV_MAX_OBJECT_BYTES: str(function.max_object_bytes),
     }
     if function.max_workers is not None:
@@ -102,8 +138,10 @@ class InferenceFunctionArgs:
     async_invoke: AsyncInvokeSettings
     max_batch_size: int | None
     code: pulumi.Archive
-    layer_arn: pulumi.Input[str]
+    # The key policy must let CloudWatch Logs use the key before an encrypted log group can be created.
+    key_policy: pulumi.Resource
     account_id: pulumi.Input[str]
+    bucket_name: pulumi.Input[str]
     bucket_arn: pulumi.Input[str]
     table_name: pulumi.Input[str]
     table_arn: pulumi.Input[str]
@@ -130,9 +168,10 @@ class InferenceFunction(pulumi.ComponentResource):
 
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            name=f"/aws/lambda/{args.project}/{args.stack}/{name}",
+            name=function_log_group_name(args.project, args.stack, name),
             retention_in_days=settings.log_retention_days,
-            opts=child,
+            kms_key_id=args.key_arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.key_policy]),
         )
 
         statements = [
@@ -169,7 +208,6 @@ class InferenceFunction(pulumi.ComponentResource):
             architectures=[ARCHITECTURE],
             handler=contract.HANDLER,
             code=args.code,
-            layers=[args.layer_arn],
             memory_size=settings.memory_mb,
             timeout=settings.timeout_seconds,
             reserved_concurrent_executions=settings.reserved_concurrency,
@@ -177,11 +215,16 @@ class InferenceFunction(pulumi.ComponentResource):
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
                 log_format="JSON", log_group=self.log_group.name
             ),
+            # Environment variables at rest under the stack key; Lambda creates its grant with the
+            # deployer's permissions and decrypts without any from the role (Lambda Developer Guide,
+            # "Securing Lambda environment variables").
+            kms_key_arn=args.key_arn,
             environment=aws.lambda_.FunctionEnvironmentArgs(
                 variables=function_environment(
                     route,
                     settings,
                     args.max_batch_size,
+                    bucket_name=args.bucket_name,
                     table_name=args.table_name,
                     endpoint_name=args.endpoint_name,
                     notifications_topic_arn=args.notifications_topic_arn,

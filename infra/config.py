@@ -17,6 +17,7 @@ import pulumi
 import pulumi.runtime.config as runtime_config
 
 from lambdas.inference import contract
+from lambdas.inference.settings import default_max_workers
 
 PROJECT = "ai-event-pipeline"
 
@@ -36,6 +37,7 @@ TOP_LEVEL_KEYS: tuple[str, ...] = (
     "notifications",
     "ops",
     "alarms",
+    "bucket",
     "deletionProtection",
 )
 
@@ -72,8 +74,6 @@ LOG_RETENTION_DAYS: tuple[int, ...] = (
 # InvokeEndpoint payload limits: 4 MB for serverless endpoints, 6 MB for real-time ones.
 SERVERLESS_PAYLOAD_LIMIT_BYTES = 4 * 1000 * 1000
 REALTIME_PAYLOAD_LIMIT_BYTES = 6 * 1000 * 1000
-
-LAYER_VERSION_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$")
 
 # `<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]`
 ECR_IMAGE_PATTERN = re.compile(
@@ -112,7 +112,6 @@ class FunctionSettings:
     reserved_concurrency: int | None
     log_retention_days: int
     max_object_bytes: int
-    powertools_layer_arn: str | None  # None: the tested release's public layer (compute.powertools_layer)
     max_workers: int | None
 
 
@@ -170,6 +169,14 @@ class AlarmSettings:
 
 
 @dataclass(frozen=True)
+class BucketSettings:
+    """Lifecycle of the ingest bucket's old object versions and of its access-log bucket."""
+
+    noncurrent_version_expiration_days: int
+    access_log_expiration_days: int
+
+
+@dataclass(frozen=True)
 class StackConfig:
     project: str
     stack: str
@@ -183,7 +190,10 @@ class StackConfig:
     notification_subscriptions: tuple[Subscription, ...]
     ops_subscriptions: tuple[Subscription, ...]
     alarms: AlarmSettings
+    bucket: BucketSettings
     deletion_protection: bool
+    # Problems that do not stop a deploy (pulumi.log.warn at preview), e.g. an unbounded endpoint caller.
+    warnings: tuple[str, ...] = ()
 
 
 DEFAULTS: dict[str, Any] = {
@@ -197,11 +207,12 @@ DEFAULTS: dict[str, Any] = {
     "asyncInvoke": {"maximumEventAgeSeconds": 3600},
     "model": {"memoryMb": 2048, "maxConcurrency": 10},
     "alarms": {"queueOldestMessageAgeSeconds": 300},
+    "bucket": {"noncurrentVersionExpirationDays": 30, "accessLogExpirationDays": 365},
 }
 
 
 def partition_for_region(region: str) -> str:
-    """The AWS partition a region belongs to (ARNs, principals and public layers differ by partition)."""
+    """The AWS partition a region belongs to (ARNs and principals differ by partition)."""
     if region.startswith("cn-"):
         return "aws-cn"
     if region.startswith("us-gov-"):
@@ -216,7 +227,10 @@ def load_config() -> StackConfig:
     unknown = sorted(set(_configured_project_keys()) - set(TOP_LEVEL_KEYS))
     values.update({key: _UNKNOWN for key in unknown})
     region = pulumi.Config("aws").get("region")
-    return parse_config(values, stack=pulumi.get_stack(), region=region)
+    config = parse_config(values, stack=pulumi.get_stack(), region=region)
+    for warning in config.warnings:
+        pulumi.log.warn(warning)
+    return config
 
 
 _UNKNOWN = object()
@@ -270,7 +284,7 @@ def parse_config(values: Mapping[str, Any], *, stack: str, region: str | None) -
 
     routes = _parse_routes(values.get("routes"), errors)
     model = _parse_model(_section(values, "model", errors, required=True), region, errors)
-    function = _parse_function(_section(values, "function", errors), region, partition, model, errors)
+    function = _parse_function(_section(values, "function", errors), model, errors)
     sqs = _parse_sqs(_section(values, "sqs", errors), errors)
     async_reader = _Reader(_section(values, "asyncInvoke", errors), "asyncInvoke", errors)
     async_invoke = AsyncInvokeSettings(
@@ -284,6 +298,16 @@ def parse_config(values: Mapping[str, Any], *, stack: str, region: str | None) -
         )
     )
     alarms_reader.reject_unknown()
+    bucket_reader = _Reader(_section(values, "bucket", errors), "bucket", errors)
+    bucket = BucketSettings(
+        noncurrent_version_expiration_days=bucket_reader.integer(
+            "noncurrentVersionExpirationDays", 1, 3650, "days an overwritten or deleted version is kept"
+        ),
+        access_log_expiration_days=bucket_reader.integer(
+            "accessLogExpirationDays", 1, 3650, "days S3 server access logs are kept"
+        ),
+    )
+    bucket_reader.reject_unknown()
     route_names = tuple(r.name for r in routes)
     notification_subscriptions = _parse_subscriptions(
         _section(values, "notifications", errors), "notifications", route_names, errors, filters=True
@@ -303,7 +327,8 @@ def parse_config(values: Mapping[str, Any], *, stack: str, region: str | None) -
         )
         deletion_protection = True
 
-    _check_cross_settings(routes, function, sqs, model, errors)
+    _check_queue_pollers_fit_reservation(routes, function, sqs, errors)
+    warnings = _check_endpoint_concurrency(routes, function, sqs, model, errors)
     errors.raise_if_any(stack)
     return StackConfig(
         project=PROJECT,
@@ -318,7 +343,9 @@ def parse_config(values: Mapping[str, Any], *, stack: str, region: str | None) -
         notification_subscriptions=notification_subscriptions,
         ops_subscriptions=ops_subscriptions,
         alarms=alarms,
+        bucket=bucket,
         deletion_protection=deletion_protection,
+        warnings=tuple(warnings),
     )
 
 
@@ -519,13 +546,7 @@ def filters_overlap(first: Route, second: Route) -> bool:
     return prefixes_overlap and suffixes_overlap
 
 
-def _parse_function(
-    values: dict[str, Any],
-    region: str,
-    partition: str,
-    model: ModelSettings,
-    errors: _Errors,
-) -> FunctionSettings:
+def _parse_function(values: dict[str, Any], model: ModelSettings, errors: _Errors) -> FunctionSettings:
     reader = _Reader(values, "function", errors)
     payload_limit = (
         SERVERLESS_PAYLOAD_LIMIT_BYTES if model.mode == "serverless" else REALTIME_PAYLOAD_LIMIT_BYTES
@@ -553,7 +574,6 @@ def _parse_function(
             payload_limit,
             f"at most the SageMaker {model.mode} InvokeEndpoint payload limit",
         ),
-        powertools_layer_arn=_layer_arn(reader, region, partition),
         max_workers=reader.integer("maxWorkers", 1, 64, "threads per invocation", optional=True),
     )
     reader.reject_unknown()
@@ -570,29 +590,6 @@ def _log_retention(reader: _Reader) -> int:
         )
         return 14
     return days
-
-
-def _layer_arn(reader: _Reader, region: str, partition: str) -> str | None:
-    fix = (
-        "`pulumi config set --path 'function.powertoolsLayerArn' "
-        "arn:aws:lambda:<region>:<account>:layer:<name>:<version>`"
-    )
-    arn = reader.string("powertoolsLayerArn", required=False, fix=fix)
-    if arn is None:
-        if partition != "aws" and not reader.has("powertoolsLayerArn"):
-            reader.errors.add(
-                "function.powertoolsLayerArn",
-                f"has no default in partition {partition} (region {region})",
-                f"set the Powertools layer ARN published for {region}: {fix}",
-            )
-        return None
-    if not LAYER_VERSION_ARN_PATTERN.match(arn) or f":lambda:{region}:" not in arn:
-        reader.errors.add(
-            "function.powertoolsLayerArn",
-            f"must be a layer version ARN in the stack's region {region} (got {arn!r})",
-            fix,
-        )
-    return arn
 
 
 def _parse_sqs(values: dict[str, Any], errors: _Errors) -> SqsSettings:
@@ -775,24 +772,11 @@ def _string_list(
     return tuple(values)
 
 
-def _check_cross_settings(
-    routes: tuple[Route, ...],
-    function: FunctionSettings,
-    sqs: SqsSettings,
-    model: ModelSettings,
-    errors: _Errors,
+def _check_queue_pollers_fit_reservation(
+    routes: tuple[Route, ...], function: FunctionSettings, sqs: SqsSettings, errors: _Errors
 ) -> None:
-    sqs_routes = [r for r in routes if r.via == "sqs"]
-    if not sqs_routes:
+    if not any(r.via == "sqs" for r in routes):
         return
-    total = sqs.maximum_concurrency * len(sqs_routes)
-    if model.mode == "serverless" and model.max_concurrency is not None and total > model.max_concurrency:
-        errors.add(
-            "sqs.maximumConcurrency",
-            f"allows {total} concurrent invocations across {len(sqs_routes)} sqs route(s), more than the "
-            f"endpoint's model.maxConcurrency {model.max_concurrency}; the endpoint would throttle",
-            "lower sqs.maximumConcurrency or raise model.maxConcurrency (at most 200)",
-        )
     if function.reserved_concurrency is not None and sqs.maximum_concurrency > function.reserved_concurrency:
         errors.add(
             "sqs.maximumConcurrency",
@@ -800,3 +784,69 @@ def _check_cross_settings(
             f"({function.reserved_concurrency}); Lambda would throttle the queue's pollers",
             "keep sqs.maximumConcurrency at or below function.reservedConcurrency",
         )
+
+
+def model_calls_per_invocation(
+    route: Route, function: FunctionSettings, sqs: SqsSettings, model: ModelSettings
+) -> int:
+    """Concurrent InvokeEndpoint calls one invocation of the route's function makes in steady state.
+
+    S3 sends one record per notification, so an async route's event holds one object; an SQS batch holds
+    `sqs.batchSize` objects, sent `model.maxBatchSize` per call, at most one call per worker thread.
+    """
+    if route.via != "sqs":
+        return 1
+    workers = function.max_workers or default_max_workers(function.memory_mb)
+    per_call = model.max_batch_size or 1
+    return min(workers, -(-sqs.batch_size // per_call))
+
+
+def route_concurrent_invocations(route: Route, function: FunctionSettings, sqs: SqsSettings) -> int | None:
+    """The most invocations of the route's function that can run at once, or None when nothing bounds it.
+
+    Async routes (sns, lambda, eventbridge) scale with their events, up to the account's unreserved
+    concurrency, unless the function has reserved concurrency; an sqs route is also capped by its mapping's
+    maximum concurrency.
+    """
+    reserved = function.reserved_concurrency
+    if route.via == "sqs":
+        return min(sqs.maximum_concurrency, reserved) if reserved is not None else sqs.maximum_concurrency
+    return reserved
+
+
+def _check_endpoint_concurrency(
+    routes: tuple[Route, ...],
+    function: FunctionSettings,
+    sqs: SqsSettings,
+    model: ModelSettings,
+    errors: _Errors,
+) -> list[str]:
+    """Every route calls the endpoint: its worst-case concurrent calls, summed, must fit the endpoint's
+    max concurrency (SageMaker throttles above it). Bounded excess is an error; unbounded routes warn."""
+    if model.mode != "serverless" or model.max_concurrency is None or not routes:
+        return []
+    bounded: list[tuple[Route, int]] = []
+    unbounded: list[Route] = []
+    for route in routes:
+        invocations = route_concurrent_invocations(route, function, sqs)
+        if invocations is None:
+            unbounded.append(route)
+        else:
+            bounded.append((route, invocations * model_calls_per_invocation(route, function, sqs, model)))
+    total = sum(calls for _, calls in bounded)
+    if total > model.max_concurrency:
+        shares = ", ".join(f"{route.name!r} ({route.via}) {calls}" for route, calls in bounded)
+        errors.add(
+            "model.maxConcurrency",
+            f"({model.max_concurrency}) is below the {total} concurrent endpoint calls the routes can make "
+            f"at once ({shares}); SageMaker would throttle them",
+            "lower sqs.maximumConcurrency or function.reservedConcurrency, raise model.maxBatchSize so an "
+            "SQS batch needs fewer calls, or raise model.maxConcurrency (at most 200)",
+        )
+    return [
+        f"route {route.name!r} ({route.via}) has no bound on its concurrent calls to the endpoint "
+        f"(function.reservedConcurrency is unset): above model.maxConcurrency ({model.max_concurrency}) "
+        "SageMaker throttles, and the handler backs off and retries until the invocation runs out of time. "
+        "Set function.reservedConcurrency to bound it (README: Deploying for real, concurrency quota)."
+        for route in unbounded
+    ]

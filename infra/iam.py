@@ -120,6 +120,13 @@ def allow_pull_image(repository_arn: Arn) -> list[Statement]:
     ]
 
 
+def allow_put_metrics() -> Statement:
+    # SageMaker's CreateModel execution-role policy lists cloudwatch:PutMetricData, and CloudWatch offers no
+    # resource-level permission for it: "*" is the only resource (SageMaker Developer Guide, "CreateModel
+    # API: Execution Role Permissions").
+    return _allow("PublishEndpointMetrics", ["cloudwatch:PutMetricData"], "*")
+
+
 def allow_endpoint_logs(log_group_arn_prefix: Arn) -> Statement:
     """SageMaker writes container logs to /aws/sagemaker/Endpoints/<endpoint> with the execution role."""
     return _allow(
@@ -132,10 +139,12 @@ def allow_endpoint_logs(log_group_arn_prefix: Arn) -> Statement:
 # --- resource-policy statements (who may reach a resource) ------------------------------------------
 
 
-def source_conditions(source_arns: Arn | Sequence[Arn], source_account: Arn) -> dict[str, Any]:
+def source_conditions(
+    source_arns: Arn | Sequence[Arn], source_account: Arn, arn_operator: str = "ArnEquals"
+) -> dict[str, Any]:
     """Confused-deputy protection for service principals: only our resources, in our account."""
     return {
-        "ArnEquals": {"aws:SourceArn": _as_list(source_arns)},
+        arn_operator: {"aws:SourceArn": _as_list(source_arns)},
         "StringEquals": {"aws:SourceAccount": source_account},
     }
 
@@ -148,14 +157,16 @@ def allow_service(
     resource: Arn,
     source_arns: Arn | Sequence[Arn],
     source_account: Arn,
+    arn_operator: str = "ArnEquals",
 ) -> Statement:
-    """Let an AWS service principal act on a resource on behalf of the named source resources only."""
+    """Let an AWS service principal act on a resource on behalf of the named source resources only
+    (`arn_operator` ArnLike when `source_arns` are patterns)."""
     return _allow(
         sid,
         actions,
         resource,
         Principal={"Service": f"{service}.amazonaws.com"},
-        Condition=source_conditions(source_arns, source_account),
+        Condition=source_conditions(source_arns, source_account, arn_operator),
     )
 
 
@@ -171,16 +182,24 @@ def deny_insecure_transport(actions: Sequence[str], resources: Arn | Sequence[Ar
     }
 
 
-def trust_service(service: str, source_account: Arn | None = None) -> dict[str, Any]:
-    """Assume-role policy for one AWS service, conditioned on our account where the service supports it."""
+def trust_service(service: str, source_arn_pattern: Arn | None = None) -> dict[str, Any]:
+    """Assume-role policy for one AWS service, conditioned on our resources where the service documents it."""
     statement: Statement = {
         "Effect": "Allow",
         "Principal": {"Service": f"{service}.amazonaws.com"},
         "Action": "sts:AssumeRole",
     }
-    if source_account is not None:
-        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
+    if source_arn_pattern is not None:
+        statement["Condition"] = {"ArnLike": {"aws:SourceArn": source_arn_pattern}}
     return policy_document(statement)
+
+
+def sagemaker_source_arn_pattern(partition: str, region: str, account_id: Arn) -> pulumi.Output[str]:
+    """The trust condition SageMaker documents for inference execution roles: `arn:...:sagemaker:<region>:
+    <account>:*`. Its `*` is part of the template, not a wildcard to narrow, and aws:SourceAccount is not
+    needed beside it (SageMaker Developer Guide, "Cross-service confused deputy prevention", SageMaker AI
+    Inference)."""
+    return pulumi.Output.concat("arn:", partition, ":sagemaker:", region, ":", account_id, ":*")
 
 
 # --- components -------------------------------------------------------------------------------------
@@ -191,8 +210,8 @@ class ExecutionRoleArgs:
     service: str
     statements: Sequence[Statement]
     description: str
-    # None where the service documents no aws:SourceAccount support for execution-role trust (Lambda).
-    trust_source_account: Arn | None = None
+    # None where the service documents no source condition for execution-role trust (Lambda).
+    trust_source_arn_pattern: Arn | None = None
 
 
 class ExecutionRole(pulumi.ComponentResource):
@@ -209,7 +228,7 @@ class ExecutionRole(pulumi.ComponentResource):
         self.role = aws.iam.Role(
             f"{name}-role",
             description=args.description,
-            assume_role_policy=render(trust_service(args.service, args.trust_source_account)),
+            assume_role_policy=render(trust_service(args.service, args.trust_source_arn_pattern)),
             opts=child,
         )
         self.policy = aws.iam.RolePolicy(
@@ -226,61 +245,101 @@ class KeyAccessArgs:
     key_id: pulumi.Input[str]
     account_id: Arn
     partition: str
+    region: str
     bucket_arn: Arn
-    # Service principal -> the resources it uses the key for (empty lists grant nothing).
+    # The route topics whose subscriptions redrive to encrypted DLQs (empty: no SNS statement).
     sns_topic_arns: Sequence[Arn]
-    eventbridge_rule_arns: Sequence[Arn]
-    alarm_arns: Sequence[Arn]
-    function_role_arns: Sequence[Arn]
+    # ArnLike pattern matching exactly this stack's alarms (their names share a prefix).
+    alarm_arn_pattern: Arn
+    # The log groups encrypted with the key; computed from their names, so the policy can exist first.
+    log_group_arns: Sequence[Arn]
 
 
 KEY_SERVICE_ACTIONS = ["kms:GenerateDataKey*", "kms:Decrypt"]
+# CloudWatch Logs needs these on a log group's key (CloudWatch Logs User Guide, "Encrypt log data in
+# CloudWatch Logs using AWS Key Management Service", step 2: the key policy).
+LOGS_KEY_ACTIONS = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+
+
+def service_domain(partition: str) -> str:
+    """Regional service principals end in amazonaws.com, and in amazonaws.com.cn in the China partition."""
+    return "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
 
 
 def key_policy_document(args: KeyAccessArgs) -> dict[str, Any]:
-    """Key policy: account administration plus exactly the publishers that write encrypted data."""
+    """Key policy: account administration plus exactly the services that write encrypted data.
+
+    The functions' roles are not named here: the administration statement lets IAM policies grant key use,
+    and each role's own policy grants exactly FUNCTION_KEY_ACTIONS on this key. Keeping roles out lets the
+    policy exist before the functions' encrypted log groups, which CloudWatch Logs checks on creation.
+    """
     root = pulumi.Output.concat("arn:", args.partition, ":iam::", args.account_id, ":root")
     statements: list[Statement] = [
         {
             # AWS's default key statement: without it the key becomes unmanageable, and IAM policies
-            # (e.g. the deployer's) could not grant access. In a key policy, "*" resource means this key.
+            # (e.g. the deployer's and the functions' roles) could not grant access. In a key policy,
+            # "*" resource means this key.
             "Sid": "EnableAccountAdministration",
             "Effect": "Allow",
             "Principal": {"AWS": root},
             "Action": "kms:*",
             "Resource": "*",
-        }
-    ]
-    publishers = (
+        },
         # S3 encrypts event notifications it sends to the encrypted topics and queues.
-        ("S3EventNotifications", "s3", [args.bucket_arn]),
-        # SNS subscriptions redrive undeliverable messages to the encrypted route DLQ.
-        ("SnsRedriveToDeadLetterQueues", "sns", list(args.sns_topic_arns)),
-        # EventBridge rules deliver to the encrypted notifications topic and route DLQs.
-        ("EventBridgeRuleTargets", "events", list(args.eventbridge_rule_arns)),
+        allow_service(
+            "S3EventNotifications",
+            service="s3",
+            actions=KEY_SERVICE_ACTIONS,
+            resource="*",
+            source_arns=args.bucket_arn,
+            source_account=args.account_id,
+        ),
         # CloudWatch alarms publish to the encrypted ops topic.
-        ("CloudWatchAlarmActions", "cloudwatch", list(args.alarm_arns)),
-    )
-    for sid, service, sources in publishers:
-        if sources:
-            statements.append(
-                allow_service(
-                    sid,
-                    service=service,
-                    actions=KEY_SERVICE_ACTIONS,
-                    resource="*",
-                    source_arns=sources,
-                    source_account=args.account_id,
-                )
+        allow_service(
+            "CloudWatchAlarmActions",
+            service="cloudwatch",
+            actions=KEY_SERVICE_ACTIONS,
+            resource="*",
+            source_arns=args.alarm_arn_pattern,
+            source_account=args.account_id,
+            arn_operator="ArnLike",
+        ),
+        {
+            # EventBridge delivers to the encrypted notifications topic and route DLQs. AWS does not support
+            # aws:SourceArn, aws:SourceAccount or aws:SourceOrgID in a key policy for EventBridge to encrypted
+            # topics (SNS Developer Guide, "Key management", compatibility with AWS services): with them,
+            # deliveries fail silently. The EventBridge User Guide ("Event bus targets", KMS) documents this
+            # statement without a condition (README: Security, deliberate exceptions).
+            "Sid": "EventBridgeRuleTargets",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+            "Resource": "*",
+        },
+    ]
+    if args.sns_topic_arns:
+        # SNS subscriptions redrive undeliverable messages to the encrypted route DLQ.
+        statements.append(
+            allow_service(
+                "SnsRedriveToDeadLetterQueues",
+                service="sns",
+                actions=KEY_SERVICE_ACTIONS,
+                resource="*",
+                source_arns=list(args.sns_topic_arns),
+                source_account=args.account_id,
             )
-    if args.function_role_arns:
+        )
+    if args.log_group_arns:
         statements.append(
             {
-                "Sid": "InferenceFunctionRoles",
+                # The regional service principal, and only for this stack's log groups: CloudWatch Logs
+                # puts the log group's ARN in the encryption context of every request.
+                "Sid": "CloudWatchLogsLogGroups",
                 "Effect": "Allow",
-                "Principal": {"AWS": list(args.function_role_arns)},
-                "Action": list(FUNCTION_KEY_ACTIONS),
+                "Principal": {"Service": f"logs.{args.region}.{service_domain(args.partition)}"},
+                "Action": LOGS_KEY_ACTIONS,
                 "Resource": "*",
+                "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": list(args.log_group_arns)}},
             }
         )
     return policy_document(*statements)

@@ -253,11 +253,18 @@ class RouteChannel(pulumi.ComponentResource):
         self.register_outputs(outputs)
 
 
+# EventBridge's delivery of an endpoint state change to the notifications topic: SNS throttling passes within
+# minutes, a permission or key fault never does, so a few retries within an hour, then the DLQ (and alarms).
+ENDPOINT_STATE_MAX_RETRY_ATTEMPTS = 8
+ENDPOINT_STATE_MAX_EVENT_AGE_SECONDS = 3600
+
+
 @dataclass
 class EndpointStateEventsArgs:
     endpoint_name: pulumi.Input[str]
     notifications_topic_arn: pulumi.Input[str]
     account_id: pulumi.Input[str]
+    key_arn: pulumi.Input[str]
 
 
 class EndpointStateEvents(pulumi.ComponentResource):
@@ -265,6 +272,7 @@ class EndpointStateEvents(pulumi.ComponentResource):
     readable sentence, and owns the notifications topic's policy (EventBridge is its only service publisher).
 
     These messages carry no `status`/`route` attributes, so only subscriptions without filters receive them.
+    A delivery EventBridge gives up on goes to `dead_letter_queue`; exposes `rule`, `target` and it.
     """
 
     def __init__(
@@ -283,6 +291,31 @@ class EndpointStateEvents(pulumi.ComponentResource):
                 }
             ),
             state="ENABLED",
+            opts=child,
+        )
+        self.dead_letter_queue = aws.sqs.Queue(
+            f"{name}-dlq",
+            message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
+            kms_master_key_id=args.key_arn,
+            opts=child,
+        )
+        self.dead_letter_queue_policy = aws.sqs.QueuePolicy(
+            f"{name}-dlq-policy",
+            queue_url=self.dead_letter_queue.url,
+            policy=render(
+                policy_document(
+                    # EventBridge User Guide, "Using dead-letter queues": the rule, by aws:SourceArn.
+                    allow_service(
+                        "AllowRuleTargetDeadLetters",
+                        service="events",
+                        actions=["sqs:SendMessage"],
+                        resource=self.dead_letter_queue.arn,
+                        source_arns=self.rule.arn,
+                        source_account=args.account_id,
+                    ),
+                    deny_insecure_transport(SQS_TLS_ACTIONS, self.dead_letter_queue.arn),
+                )
+            ),
             opts=child,
         )
         self.topic_policy = aws.sns.TopicPolicy(
@@ -316,9 +349,16 @@ class EndpointStateEvents(pulumi.ComponentResource):
                 # A quoted template makes EventBridge deliver a plain string, not JSON.
                 input_template='"SageMaker endpoint <endpoint> is now <status> (<time>)."',
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.topic_policy]),
+            retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(
+                maximum_retry_attempts=ENDPOINT_STATE_MAX_RETRY_ATTEMPTS,
+                maximum_event_age_in_seconds=ENDPOINT_STATE_MAX_EVENT_AGE_SECONDS,
+            ),
+            dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=self.dead_letter_queue.arn),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.topic_policy, self.dead_letter_queue_policy]
+            ),
         )
-        self.register_outputs({"rule_arn": self.rule.arn})
+        self.register_outputs({"rule_arn": self.rule.arn, "dlq_arn": self.dead_letter_queue.arn})
 
 
 @dataclass

@@ -10,6 +10,7 @@ and `execution_role` (None for existing endpoints).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -33,6 +34,19 @@ def endpoint_arn(
 def endpoint_name_for(project: str, stack: str) -> str:
     """A readable endpoint name (logs, metrics, the console) that is valid for any stack name."""
     return re.sub(r"[^a-zA-Z0-9-]+", "-", f"{project}-{stack}").strip("-")[:63]
+
+
+# The model server starts one worker per vCPU and each worker loads its own copy of the model, which a
+# serverless endpoint's fixed memory may not hold: one worker, as Hugging Face's own serverless samples set
+# (philschmid/cdk-samples sagemaker-serverless-huggingface-endpoint: "to be able to load models >512MB";
+# aws/amazon-sagemaker-examples#1073). SAGEMAKER_MODEL_SERVER_WORKERS is the inference toolkit's setting,
+# MMS_DEFAULT_WORKERS_PER_MODEL the model server's; containers read one or the other. Config may override.
+SERVERLESS_CONTAINER_DEFAULTS = {"SAGEMAKER_MODEL_SERVER_WORKERS": "1", "MMS_DEFAULT_WORKERS_PER_MODEL": "1"}
+
+
+def serverless_container_environment(configured: Mapping[str, str]) -> dict[str, str]:
+    """The container environment: the serverless defaults, then the configured variables (which win)."""
+    return {**SERVERLESS_CONTAINER_DEFAULTS, **configured}
 
 
 @dataclass
@@ -86,10 +100,15 @@ class InferenceEndpoint(pulumi.ComponentResource):
             f"{name}-model",
             iam.ExecutionRoleArgs(
                 service="sagemaker",
-                statements=[*iam.allow_pull_image(repository_arn), iam.allow_endpoint_logs(log_group_arn)],
+                statements=[
+                    *iam.allow_pull_image(repository_arn),
+                    iam.allow_endpoint_logs(log_group_arn),
+                    iam.allow_put_metrics(),
+                ],
                 description=f"SageMaker execution role of the inference model ({args.stack})",
-                # SageMaker documents aws:SourceAccount for confused-deputy protection of execution roles.
-                trust_source_account=args.account_id,
+                trust_source_arn_pattern=iam.sagemaker_source_arn_pattern(
+                    args.partition, args.region, args.account_id
+                ),
             ),
             opts=child,
         )
@@ -97,14 +116,16 @@ class InferenceEndpoint(pulumi.ComponentResource):
             f"{name}-model",
             execution_role_arn=self.execution_role.role.arn,
             primary_container=aws.sagemaker.ModelPrimaryContainerArgs(
-                image=settings.image, environment=dict(settings.environment) or None
+                image=settings.image, environment=serverless_container_environment(settings.environment)
             ),
             # The image is pulled with the role's policy; it must be attached first.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.execution_role.policy]),
         )
         self.variant_name = VARIANT_NAME
         # Endpoint configurations are immutable: no fixed name, so a change creates a new one and the
-        # endpoint switches to it in place.
+        # endpoint switches to it in place. No kms_key_arn: it encrypts the ML storage volume of instances,
+        # and serverless endpoints have none, nor network isolation (SageMaker Developer Guide, "Serverless
+        # Inference", feature exclusions; README: Security, deliberate exceptions).
         self.endpoint_config = aws.sagemaker.EndpointConfiguration(
             f"{name}-config",
             production_variants=[

@@ -2,7 +2,8 @@
 
 `Alarms` (`ai-event-pipeline:observability:Alarms`) creates, per route, "DLQ has messages", function errors
 and throttles, and (sqs routes) the route queue's oldest-message age; for an endpoint the stack owns,
-SageMaker 5XX errors and model latency. It also attaches the ops topic's policy, which must name every
+SageMaker 5XX errors and model latency; for the endpoint-state rule, failed deliveries and its DLQ. Every
+alarm is named `<project>/<stack>/<alarm>`. It also attaches the ops topic's policy, which must name every
 alarm as an allowed publisher. Exposes `alarms` (name -> MetricAlarm) and `alarm_arns`.
 """
 
@@ -39,11 +40,45 @@ class EndpointAlarmTargets:
 
 
 @dataclass
+class EndpointStateAlarmTargets:
+    rule_name: pulumi.Input[str]
+    dead_letter_queue_name: pulumi.Input[str]
+
+
+def alarm_name_prefix(project: str, stack: str) -> str:
+    """Every alarm name starts with this, so the key policy can match the stack's alarms before they exist.
+
+    `/` separates: stack names cannot contain it (alarm names may), so no other stack's alarms match.
+    """
+    return f"{project}/{stack}/"
+
+
+def alarm_arn_pattern(
+    partition: str, region: str, account_id: pulumi.Input[str], project: str, stack: str
+) -> pulumi.Output[str]:
+    """ArnLike pattern for exactly this stack's alarms."""
+    return pulumi.Output.concat(
+        "arn:",
+        partition,
+        ":cloudwatch:",
+        region,
+        ":",
+        account_id,
+        ":alarm:",
+        alarm_name_prefix(project, stack),
+        "*",
+    )
+
+
+@dataclass
 class AlarmsArgs:
+    project: str
+    stack: str
     ops_topic_arn: pulumi.Input[str]
     account_id: pulumi.Input[str]
     routes: Sequence[RouteAlarmTargets]
     endpoint: EndpointAlarmTargets | None
+    endpoint_state: EndpointStateAlarmTargets
     queue_oldest_message_age_seconds: int
 
 
@@ -57,6 +92,7 @@ class Alarms(pulumi.ComponentResource):
         def alarm(alarm_name: str, description: str, **metric: object) -> None:
             self.alarms[alarm_name] = aws.cloudwatch.MetricAlarm(
                 alarm_name,
+                name=alarm_name_prefix(args.project, args.stack) + alarm_name,
                 alarm_description=description,
                 alarm_actions=[args.ops_topic_arn],
                 ok_actions=[args.ops_topic_arn],
@@ -149,6 +185,32 @@ class Alarms(pulumi.ComponentResource):
                 comparison_operator="GreaterThanThreshold",
                 threshold=MODEL_LATENCY_THRESHOLD_MICROSECONDS,
             )
+
+        # A state change EventBridge could not deliver (e.g. the key policy refuses it) is never silent.
+        alarm(
+            "endpoint-state-failed-deliveries",
+            "EventBridge failed to deliver SageMaker endpoint state changes to the notifications topic",
+            namespace="AWS/Events",
+            metric_name="FailedInvocations",
+            dimensions={"RuleName": args.endpoint_state.rule_name},
+            statistic="Sum",
+            period=FIVE_MINUTES,
+            evaluation_periods=1,
+            comparison_operator="GreaterThanThreshold",
+            threshold=0,
+        )
+        alarm(
+            "endpoint-state-dlq-not-empty",
+            "Endpoint state changes EventBridge gave up on wait in the dead-letter queue",
+            namespace="AWS/SQS",
+            metric_name="ApproximateNumberOfMessagesVisible",
+            dimensions={"QueueName": args.endpoint_state.dead_letter_queue_name},
+            statistic="Maximum",
+            period=ONE_MINUTE,
+            evaluation_periods=1,
+            comparison_operator="GreaterThanThreshold",
+            threshold=0,
+        )
 
         self.alarm_arns = [a.arn for a in self.alarms.values()]
         self.ops_topic_policy = aws.sns.TopicPolicy(

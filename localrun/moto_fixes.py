@@ -7,6 +7,12 @@
   `resource_policies.evaluate` and the context of an HTTPS request (every boto3
   call in the local run uses an https endpoint): a Deny applies only when its
   condition holds, as in AWS.
+- Access-log destinations: moto's check that a target bucket's policy admits the logging
+  service crashes on a statement whose Principal is `"*"` (the TLS-only Deny) and only
+  accepts a Resource written as one string. Here the target's policy is evaluated with
+  `resource_policies.evaluate` for logging.s3.amazonaws.com putting a log object under
+  the target prefix, with the source bucket as aws:SourceArn, as S3 checks it
+  (S3 User Guide, "Enabling Amazon S3 server access logging", permissions for log delivery).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from moto.iam.access_control import PermissionResult
+from moto.s3.exceptions import CrossLocationLoggingProhibited, InvalidTargetBucketForLogging
 from moto.s3.models import FakeBucket
 
 from . import resource_policies
@@ -30,6 +37,7 @@ class MotoFixes:
 
     def __init__(self) -> None:
         self._original_get_permission = FakeBucket.get_permission
+        self._original_set_logging = FakeBucket.set_logging
 
     def install(self) -> None:
         def get_permission(bucket: FakeBucket, action: str, resource: str) -> Any:
@@ -44,6 +52,38 @@ class MotoFixes:
             return _DECISIONS[resource_policies.evaluate(bucket.policy.decode(), request)]
 
         FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
+        FakeBucket.set_logging = _set_logging  # type: ignore[method-assign]
 
     def uninstall(self) -> None:
         FakeBucket.get_permission = self._original_get_permission  # type: ignore[method-assign]
+        FakeBucket.set_logging = self._original_set_logging  # type: ignore[method-assign]
+
+
+def _set_logging(bucket: FakeBucket, logging_config: dict[str, Any] | None, backend: Any) -> None:
+    """PutBucketLogging as S3 judges it: the target exists in the same region and its policy lets the
+    logging service write under the prefix for this source bucket."""
+    if not logging_config:
+        bucket.logging = {}
+        return
+    target = backend.buckets.get(logging_config["TargetBucket"])
+    if target is None:
+        raise InvalidTargetBucketForLogging("The target bucket for logging does not exist.")
+    if target.region_name != bucket.region_name:
+        raise CrossLocationLoggingProhibited()
+    request = resource_policies.ServiceRequest(
+        service="logging.s3.amazonaws.com",
+        action="s3:PutObject",
+        resource=f"{target.arn}/{logging_config.get('TargetPrefix') or ''}log-object",
+        context={
+            "aws:SourceArn": bucket.arn,
+            "aws:SourceAccount": bucket.account_id,
+            "aws:SecureTransport": "true",
+        },
+    )
+    policy = target.policy.decode() if target.policy else None
+    if policy is None or resource_policies.evaluate(policy, request) != resource_policies.ALLOW:
+        raise InvalidTargetBucketForLogging(
+            "You must either provide the necessary permissions to the logging service using a bucket "
+            "policy or give the log-delivery group WRITE and READ_ACP permissions to the target bucket"
+        )
+    bucket.logging = logging_config

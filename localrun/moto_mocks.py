@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import re
 import threading
 import zipfile
 from collections.abc import Callable
@@ -42,11 +41,6 @@ from .lambda_runtime import FunctionExtras, LambdaRuntime
 from .program import PROJECT_DIR
 
 ACCOUNT_ID = "123456789012"  # moto's default account
-# AWS's public parameter naming the Powertools layer of one release (the program may resolve it).
-POWERTOOLS_LAYER_PARAMETER = re.compile(
-    r"^/aws/service/powertools/python/(?P<arch>[\w-]+)/(?P<runtime>python[\d.]+)/"
-)
-POWERTOOLS_LAYER_ACCOUNT = "017000801446"
 
 
 class UnsupportedResourceType(RuntimeError):
@@ -183,6 +177,8 @@ class MotoMocks(pulumi_mocks.Mocks):
             "aws:s3/bucketPolicy:BucketPolicy": self._bucket_policy,
             "aws:s3/bucketOwnershipControls:BucketOwnershipControls": self._bucket_ownership_controls,
             "aws:s3/bucketNotification:BucketNotification": self._bucket_notification,
+            "aws:s3/bucketLogging:BucketLogging": self._bucket_logging,
+            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": self._bucket_lifecycle,
             "aws:sns/topic:Topic": self._topic,
             "aws:sns/topicPolicy:TopicPolicy": self._topic_policy,
             "aws:sns/topicSubscription:TopicSubscription": self._topic_subscription,
@@ -260,47 +256,9 @@ class MotoMocks(pulumi_mocks.Mocks):
                 "dnsSuffix": "amazonaws.com",
                 "reverseDnsPrefix": "com.amazonaws",
             }
-        if invoke == "aws:ssm/getParameter:getParameter":
-            return self._ssm_parameter(str(args.args["name"]))
         raise UnsupportedResourceType(
             f"the local run does not answer the invoke {invoke}; add it to MotoMocks.call"
         )
-
-    def _ssm_parameter(self, name: str) -> dict[str, Any]:
-        """A parameter from moto's SSM; AWS's public Powertools layer parameter gets a placeholder."""
-        ssm = self._client("ssm")
-        try:
-            parameter = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]
-        except ssm.exceptions.ParameterNotFound:
-            match = POWERTOOLS_LAYER_PARAMETER.match(name)
-            if match is None:
-                raise UnsupportedResourceType(
-                    f"SSM parameter {name} does not exist in the local run (create it in moto before deploy)"
-                ) from None
-            # AWS publishes this parameter; offline its value (the layer version) cannot be known, and layers
-            # are not used locally (Powertools comes from the venv): a placeholder with layer version 0.
-            layer = f"AWSLambdaPowertoolsPythonV3-{match['runtime'].replace('.', '')}-{match['arch']}"
-            value = f"arn:aws:lambda:{self.region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:{layer}:0"
-            self.not_emulated.setdefault(
-                "AWS public SSM parameter (answered with a placeholder layer ARN, version 0)", []
-            ).append(name)
-            parameter = {
-                "Name": name,
-                "Type": "String",
-                "Value": value,
-                "Version": 1,
-                "ARN": f"arn:aws:ssm:{self.region}::parameter{name}",
-            }
-        return {
-            "id": parameter["Name"],
-            "name": parameter["Name"],
-            "type": parameter["Type"],
-            "value": parameter["Value"],
-            "insecureValue": parameter["Value"],
-            "version": parameter.get("Version", 1),
-            "arn": parameter.get("ARN", ""),
-            "withDecryption": True,
-        }
 
     # -- helpers --------------------------------------------------------------------------
     def _client(self, service: str, region: str | None = None) -> Any:
@@ -431,6 +389,27 @@ class MotoMocks(pulumi_mocks.Mocks):
             Bucket=bucket,
             OwnershipControls={"Rules": [{"ObjectOwnership": rule["objectOwnership"]}]},
         )
+        return bucket, {}
+
+    def _bucket_logging(self, i: _Inputs) -> tuple[str, dict[str, Any]]:
+        """moto checks, as S3 does, that the target exists in the region and its policy admits the logging
+        service; it delivers no access logs (noted as not emulated)."""
+        bucket = i.req("bucket")
+        enabled = {"TargetBucket": i.req("targetBucket"), "TargetPrefix": i.get("targetPrefix", "")}
+        self._client("s3").put_bucket_logging(
+            Bucket=bucket, BucketLoggingStatus={"LoggingEnabled": enabled}
+        )
+        self._not_emulated(i, "S3 server access log delivery")
+        return bucket, {}
+
+    def _bucket_lifecycle(self, i: _Inputs) -> tuple[str, dict[str, Any]]:
+        """Stored in moto (its rules are validated there); moto never runs lifecycle actions."""
+        bucket = i.req("bucket")
+        self._client("s3").put_bucket_lifecycle_configuration(
+            Bucket=bucket,
+            LifecycleConfiguration={"Rules": [_lifecycle_rule(rule) for rule in i.req("rules")]},
+        )
+        self._not_emulated(i, "S3 lifecycle actions (expiring versions, aborting uploads)")
         return bucket, {}
 
     def _bucket_notification(self, i: _Inputs) -> tuple[str, dict[str, Any]]:
@@ -1000,6 +979,26 @@ class MotoMocks(pulumi_mocks.Mocks):
         extras = self.runtime.extras.setdefault(function_name, FunctionExtras())
         extras.recursive_loop = setting
         return function_name, {}
+
+
+def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """A lifecycle rule's Pulumi inputs under their S3 API names (the parts the program declares)."""
+    wire: dict[str, Any] = {"ID": rule["id"], "Status": rule["status"]}
+    wire["Filter"] = {"Prefix": (rule.get("filter") or {}).get("prefix", "")}
+    if rule.get("noncurrentVersionExpiration"):
+        wire["NoncurrentVersionExpiration"] = {
+            "NoncurrentDays": int(rule["noncurrentVersionExpiration"]["noncurrentDays"])
+        }
+    if rule.get("abortIncompleteMultipartUpload"):
+        wire["AbortIncompleteMultipartUpload"] = {
+            "DaysAfterInitiation": int(rule["abortIncompleteMultipartUpload"]["daysAfterInitiation"])
+        }
+    expiration = rule.get("expiration") or {}
+    if expiration.get("days"):
+        wire["Expiration"] = {"Days": int(expiration["days"])}
+    elif expiration.get("expiredObjectDeleteMarker"):
+        wire["Expiration"] = {"ExpiredObjectDeleteMarker": True}
+    return wire
 
 
 def _sagemaker_container(container: dict[str, Any]) -> dict[str, Any]:

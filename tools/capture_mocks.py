@@ -15,16 +15,6 @@ from pulumi.runtime import mocks as pulumi_mocks
 ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
 GET_CALLER_IDENTITY = "aws:index/getCallerIdentity:getCallerIdentity"
-GET_PARAMETER = "aws:ssm/getParameter:getParameter"
-
-
-def fabricated_layer_arn(region: str, parameter_name: str) -> str:
-    """A layer version ARN shaped like the public Powertools parameters' values (the number is made up)."""
-    _, _, _, _, _, arch, runtime, _version = parameter_name.split("/")
-    return (
-        f"arn:aws:lambda:{region}:017000801446:layer:"
-        f"AWSLambdaPowertoolsPythonV3-{runtime.replace('.', '')}-{arch}:99"
-    )
 
 
 def physical_name(logical_name: str) -> str:
@@ -56,10 +46,6 @@ class CaptureMocks(pulumi_mocks.Mocks):
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list | None]:
         self.call_args.append((args.token, dict(args.args)))
-        if args.token == GET_PARAMETER:
-            name = args.args["name"]
-            value = fabricated_layer_arn(self.region, name)
-            return {"id": name, "name": name, "type": "String", "value": value, "insecureValue": value}, []
         if args.token == GET_CALLER_IDENTITY:
             return {
                 "accountId": self.account_id,

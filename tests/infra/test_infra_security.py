@@ -468,7 +468,7 @@ def test_key_policy_lets_publishers_use_the_key_only_for_our_sources(dev, sid, s
 
 def test_every_alarm_is_named_with_the_project_and_stack_prefix(dev):
     for alarm in dev.of_type(ALARM):
-        assert alarm.inputs["name"] == f"ai-event-pipeline-dev-{alarm.name}", alarm.key
+        assert alarm.inputs["name"] == f"ai-event-pipeline/dev/{alarm.name}", alarm.key
 
 
 def _cloudwatch_uses_key(dev, alarm_arn: str) -> str:
@@ -488,7 +488,7 @@ def test_key_policy_lets_cloudwatch_use_the_key_for_this_stacks_alarms_by_patter
     # The policy exists before the alarms, so it matches them by their shared name prefix.
     assert grant["Condition"] == {
         "ArnLike": {
-            "aws:SourceArn": [f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:ai-event-pipeline-dev-*"]
+            "aws:SourceArn": [f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:ai-event-pipeline/dev/*"]
         },
         "StringEquals": {"aws:SourceAccount": ACCOUNT},
     }
@@ -499,12 +499,20 @@ def test_key_policy_lets_cloudwatch_use_the_key_for_this_stacks_alarms_by_patter
 @pytest.mark.parametrize(
     "alarm_arn",
     [
-        f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:ai-event-pipeline-prod-uploads-dlq-not-empty",
-        f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:other-project-dev-uploads-dlq-not-empty",
-        f"arn:aws:cloudwatch:eu-west-1:{ACCOUNT}:alarm:ai-event-pipeline-dev-uploads-dlq-not-empty",
-        "arn:aws:cloudwatch:us-east-1:210987654321:alarm:ai-event-pipeline-dev-uploads-dlq-not-empty",
+        f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:ai-event-pipeline/prod/uploads-dlq-not-empty",
+        # A stack whose name starts with this one's: `/` cannot occur in a stack name.
+        f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:ai-event-pipeline/dev-eu/uploads-dlq-not-empty",
+        f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:other-project/dev/uploads-dlq-not-empty",
+        f"arn:aws:cloudwatch:eu-west-1:{ACCOUNT}:alarm:ai-event-pipeline/dev/uploads-dlq-not-empty",
+        "arn:aws:cloudwatch:us-east-1:210987654321:alarm:ai-event-pipeline/dev/uploads-dlq-not-empty",
     ],
-    ids=["another stack", "another project", "another region", "another account"],
+    ids=[
+        "another stack",
+        "a stack with this name as prefix",
+        "another project",
+        "another region",
+        "another account",
+    ],
 )
 def test_key_policy_refuses_cloudwatch_for_alarms_outside_this_stack(dev, alarm_arn):
     assert _cloudwatch_uses_key(dev, alarm_arn) != ALLOW, alarm_arn
