@@ -55,6 +55,25 @@ def object_created_pattern(bucket_name: pulumi.Input[str], route: Route) -> dict
     return {"source": ["aws.s3"], "detail-type": ["Object Created"], "detail": detail}
 
 
+def tls_only_queue_policy(
+    name: str, queue: aws.sqs.Queue, *senders: dict, opts: pulumi.ResourceOptions
+) -> aws.sqs.QueuePolicy:
+    """A queue's policy: exactly its service senders, and no request without TLS."""
+    return aws.sqs.QueuePolicy(
+        name,
+        queue_url=queue.url,
+        policy=render(policy_document(*senders, deny_insecure_transport(SQS_TLS_ACTIONS, queue.arn))),
+        opts=opts,
+    )
+
+
+def dead_letter_queue(name: str, key_arn: pulumi.Input[str], opts: pulumi.ResourceOptions) -> aws.sqs.Queue:
+    """An encrypted queue that keeps dead letters as long as SQS allows."""
+    return aws.sqs.Queue(
+        name, message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS, kms_master_key_id=key_arn, opts=opts
+    )
+
+
 def subscription_filter_policy(subscription: Subscription) -> dict[str, list[str]] | None:
     """SNS filter policy on the outcome's message attributes (status, route); None receives everything."""
     policy: dict[str, list[str]] = {}
@@ -139,12 +158,7 @@ class RouteChannel(pulumi.ComponentResource):
 
         # One DLQ per route: the SQS redrive target (sqs), or the async on-failure destination
         # (sns, lambda, eventbridge), plus SNS delivery failures and EventBridge target failures.
-        self.dead_letter_queue = aws.sqs.Queue(
-            f"{name}-dlq",
-            message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
-            kms_master_key_id=args.key_arn,
-            opts=child,
-        )
+        self.dead_letter_queue = dead_letter_queue(f"{name}-dlq", args.key_arn, child)
 
         senders = []
         if route.via == "sns":
@@ -195,21 +209,16 @@ class RouteChannel(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
-            self.queue_policy = aws.sqs.QueuePolicy(
+            self.queue_policy = tls_only_queue_policy(
                 f"{name}-queue-policy",
-                queue_url=self.queue.url,
-                policy=render(
-                    policy_document(
-                        allow_service(
-                            "AllowBucketNotifications",
-                            service="s3",
-                            actions=["sqs:SendMessage"],
-                            resource=self.queue.arn,
-                            source_arns=args.bucket_arn,
-                            source_account=args.account_id,
-                        ),
-                        deny_insecure_transport(SQS_TLS_ACTIONS, self.queue.arn),
-                    )
+                self.queue,
+                allow_service(
+                    "AllowBucketNotifications",
+                    service="s3",
+                    actions=["sqs:SendMessage"],
+                    resource=self.queue.arn,
+                    source_arns=args.bucket_arn,
+                    source_account=args.account_id,
                 ),
                 opts=child,
             )
@@ -232,15 +241,8 @@ class RouteChannel(pulumi.ComponentResource):
                 )
             )
 
-        self.dead_letter_queue_policy = aws.sqs.QueuePolicy(
-            f"{name}-dlq-policy",
-            queue_url=self.dead_letter_queue.url,
-            policy=render(
-                policy_document(
-                    *senders, deny_insecure_transport(SQS_TLS_ACTIONS, self.dead_letter_queue.arn)
-                )
-            ),
-            opts=child,
+        self.dead_letter_queue_policy = tls_only_queue_policy(
+            f"{name}-dlq-policy", self.dead_letter_queue, *senders, opts=child
         )
         self.publisher_grant = self.topic_policy or self.queue_policy
         outputs = {"dlq_arn": self.dead_letter_queue.arn, "dlq_url": self.dead_letter_queue.url}
@@ -293,28 +295,18 @@ class EndpointStateEvents(pulumi.ComponentResource):
             state="ENABLED",
             opts=child,
         )
-        self.dead_letter_queue = aws.sqs.Queue(
-            f"{name}-dlq",
-            message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
-            kms_master_key_id=args.key_arn,
-            opts=child,
-        )
-        self.dead_letter_queue_policy = aws.sqs.QueuePolicy(
+        self.dead_letter_queue = dead_letter_queue(f"{name}-dlq", args.key_arn, child)
+        self.dead_letter_queue_policy = tls_only_queue_policy(
             f"{name}-dlq-policy",
-            queue_url=self.dead_letter_queue.url,
-            policy=render(
-                policy_document(
-                    # EventBridge User Guide, "Using dead-letter queues": the rule, by aws:SourceArn.
-                    allow_service(
-                        "AllowRuleTargetDeadLetters",
-                        service="events",
-                        actions=["sqs:SendMessage"],
-                        resource=self.dead_letter_queue.arn,
-                        source_arns=self.rule.arn,
-                        source_account=args.account_id,
-                    ),
-                    deny_insecure_transport(SQS_TLS_ACTIONS, self.dead_letter_queue.arn),
-                )
+            self.dead_letter_queue,
+            # EventBridge User Guide, "Using dead-letter queues": the rule, by aws:SourceArn.
+            allow_service(
+                "AllowRuleTargetDeadLetters",
+                service="events",
+                actions=["sqs:SendMessage"],
+                resource=self.dead_letter_queue.arn,
+                source_arns=self.rule.arn,
+                source_account=args.account_id,
             ),
             opts=child,
         )

@@ -102,43 +102,58 @@ class Alarms(pulumi.ComponentResource):
                 **metric,
             )
 
-        for route in args.routes:
-            prefix = route.route_name
+        def any_in_five_minutes(
+            alarm_name: str, description: str, namespace: str, metric_name: str, dimensions: dict
+        ) -> None:
+            """A count metric that should stay at zero: one occurrence in five minutes alarms."""
             alarm(
-                f"{prefix}-dlq-not-empty",
-                f"Route {route.route_name}: events exhausted their retries and wait in the dead-letter queue",
+                alarm_name,
+                description,
+                namespace=namespace,
+                metric_name=metric_name,
+                dimensions=dimensions,
+                statistic="Sum",
+                period=FIVE_MINUTES,
+                evaluation_periods=1,
+                comparison_operator="GreaterThanThreshold",
+                threshold=0,
+            )
+
+        def queue_not_empty(alarm_name: str, description: str, queue_name: pulumi.Input[str]) -> None:
+            """A dead-letter queue holding any message alarms within a minute."""
+            alarm(
+                alarm_name,
+                description,
                 namespace="AWS/SQS",
                 metric_name="ApproximateNumberOfMessagesVisible",
-                dimensions={"QueueName": route.dead_letter_queue_name},
+                dimensions={"QueueName": queue_name},
                 statistic="Maximum",
                 period=ONE_MINUTE,
                 evaluation_periods=1,
                 comparison_operator="GreaterThanThreshold",
                 threshold=0,
             )
-            alarm(
+
+        for route in args.routes:
+            prefix = route.route_name
+            queue_not_empty(
+                f"{prefix}-dlq-not-empty",
+                f"Route {route.route_name}: events exhausted their retries and wait in the dead-letter queue",
+                route.dead_letter_queue_name,
+            )
+            any_in_five_minutes(
                 f"{prefix}-function-errors",
                 f"Route {route.route_name}: the inference function raised errors",
-                namespace="AWS/Lambda",
-                metric_name="Errors",
-                dimensions={"FunctionName": route.function_name},
-                statistic="Sum",
-                period=FIVE_MINUTES,
-                evaluation_periods=1,
-                comparison_operator="GreaterThanThreshold",
-                threshold=0,
+                "AWS/Lambda",
+                "Errors",
+                {"FunctionName": route.function_name},
             )
-            alarm(
+            any_in_five_minutes(
                 f"{prefix}-function-throttles",
                 f"Route {route.route_name}: invocations of the inference function were throttled",
-                namespace="AWS/Lambda",
-                metric_name="Throttles",
-                dimensions={"FunctionName": route.function_name},
-                statistic="Sum",
-                period=FIVE_MINUTES,
-                evaluation_periods=1,
-                comparison_operator="GreaterThanThreshold",
-                threshold=0,
+                "AWS/Lambda",
+                "Throttles",
+                {"FunctionName": route.function_name},
             )
             if route.queue_name is not None:
                 alarm(
@@ -160,17 +175,12 @@ class Alarms(pulumi.ComponentResource):
                 "EndpointName": args.endpoint.endpoint_name,
                 "VariantName": args.endpoint.variant_name,
             }
-            alarm(
+            any_in_five_minutes(
                 "endpoint-5xx-errors",
                 "The SageMaker endpoint answered with 5XX errors",
-                namespace="AWS/SageMaker",
-                metric_name="Invocation5XXErrors",
-                dimensions=dimensions,
-                statistic="Sum",
-                period=FIVE_MINUTES,
-                evaluation_periods=1,
-                comparison_operator="GreaterThanThreshold",
-                threshold=0,
+                "AWS/SageMaker",
+                "Invocation5XXErrors",
+                dimensions,
             )
             alarm(
                 "endpoint-model-latency",
@@ -187,29 +197,19 @@ class Alarms(pulumi.ComponentResource):
             )
 
         # A state change EventBridge could not deliver (e.g. the key policy refuses it) is never silent.
-        alarm(
+        # (AWS/Events FailedInvocations: "invocations that failed permanently", per RuleName; EventBridge
+        # User Guide, "Monitoring Amazon EventBridge".)
+        any_in_five_minutes(
             "endpoint-state-failed-deliveries",
             "EventBridge failed to deliver SageMaker endpoint state changes to the notifications topic",
-            namespace="AWS/Events",
-            metric_name="FailedInvocations",
-            dimensions={"RuleName": args.endpoint_state.rule_name},
-            statistic="Sum",
-            period=FIVE_MINUTES,
-            evaluation_periods=1,
-            comparison_operator="GreaterThanThreshold",
-            threshold=0,
+            "AWS/Events",
+            "FailedInvocations",
+            {"RuleName": args.endpoint_state.rule_name},
         )
-        alarm(
+        queue_not_empty(
             "endpoint-state-dlq-not-empty",
             "Endpoint state changes EventBridge gave up on wait in the dead-letter queue",
-            namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": args.endpoint_state.dead_letter_queue_name},
-            statistic="Maximum",
-            period=ONE_MINUTE,
-            evaluation_periods=1,
-            comparison_operator="GreaterThanThreshold",
-            threshold=0,
+            args.endpoint_state.dead_letter_queue_name,
         )
 
         self.alarm_arns = [a.arn for a in self.alarms.values()]
