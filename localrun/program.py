@@ -8,6 +8,7 @@ the program `pulumi up` would run, with config loaded from a real stack file.
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import json
 import logging
@@ -234,6 +235,14 @@ def _discard_unfinished_work() -> None:
     with pulumi_settings.SETTINGS.lock:
         pulumi_settings.SETTINGS.outputs.clear()
     pulumi_settings._get_rpc_manager().clear()  # the SDK exposes no public reset
+    # The failed resource's output futures hold the error the caller now gets, and nothing retrieves it:
+    # whenever the collector frees them, each logs "exception was never retrieved" with a formatted
+    # traceback, and CPython 3.11 formats tracebacks with `ast`. Freed inside another AST conversion
+    # (werkzeug compiles moto's routes with `ast` during a later deploy), that nested use corrupts the
+    # outer one: "SystemError: AST constructor recursion depth mismatch", seen in e2e runs.
+    for obj in gc.get_objects():
+        if isinstance(obj, asyncio.Future) and obj.get_loop() is loop and obj.done() and not obj.cancelled():
+            obj.exception()  # marks the error retrieved
 
 
 class _EngineLog(logging.Logger):

@@ -6,6 +6,8 @@ real stack, so each rule is visible without the whole pipeline.
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 import textwrap
 from collections.abc import Iterator
@@ -43,19 +45,39 @@ def test_resource_type_without_a_creator_is_an_error_naming_it(cloud: LocalCloud
         _run(cloud, tmp_path, 'aws.ec2.Vpc("network", cidr_block="10.0.0.0/16")\n')
 
 
+NOTIFICATION_TO_TOPIC_WITHOUT_POLICY = """
+    bucket = aws.s3.Bucket("ingest")
+    topic = aws.sns.Topic("events")  # no topic policy for s3.amazonaws.com
+    aws.s3.BucketNotification(
+        "notification", bucket=bucket.id,
+        topics=[aws.s3.BucketNotificationTopicArgs(topic_arn=topic.arn, events=["s3:ObjectCreated:*"])],
+    )
+"""
+
+
 def test_bucket_notification_to_a_topic_s3_may_not_publish_to_fails_like_s3(
     cloud: LocalCloud, tmp_path: Path
 ) -> None:
-    program = """
-        bucket = aws.s3.Bucket("ingest")
-        topic = aws.sns.Topic("events")  # no topic policy for s3.amazonaws.com
-        aws.s3.BucketNotification(
-            "notification", bucket=bucket.id,
-            topics=[aws.s3.BucketNotificationTopicArgs(topic_arn=topic.arn, events=["s3:ObjectCreated:*"])],
-        )
-    """
     with pytest.raises(DestinationValidationError, match=r"Unable to validate .*events-.*sns:Publish"):
-        _run(cloud, tmp_path, program)
+        _run(cloud, tmp_path, NOTIFICATION_TO_TOPIC_WITHOUT_POLICY)
+
+
+def test_failed_run_leaves_no_unretrieved_error_for_the_collector_to_log_later(
+    cloud: LocalCloud, tmp_path: Path
+) -> None:
+    # Logged whenever the collector runs, such an error's traceback is formatted with `ast` inside
+    # whatever code runs then, which on CPython 3.11 can fail a later deploy with a SystemError.
+    logged: list[str] = []
+    loop = asyncio.get_event_loop()
+    loop.set_exception_handler(lambda _loop, context: logged.append(context["message"]))
+    try:
+        with pytest.raises(DestinationValidationError):
+            _run(cloud, tmp_path, NOTIFICATION_TO_TOPIC_WITHOUT_POLICY)
+        gc.collect()
+    finally:
+        loop.set_exception_handler(None)
+
+    assert logged == []
 
 
 EVENTBRIDGE_TARGET_WITHOUT_PERMISSION = """
