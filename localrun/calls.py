@@ -79,6 +79,10 @@ class CallRecorder:
         """Declare that `access_key` is the role credential of `function_name`."""
         self._function_by_key[access_key] = function_name
 
+    def function_for_key(self, access_key: str | None) -> str | None:
+        """The function whose role credential `access_key` is, if any."""
+        return self._function_by_key.get(access_key or "")
+
     def on_call(self, listener: Any) -> None:
         """Call `listener(call)` after each call's outcome is known."""
         self._listeners.append(listener)
@@ -107,7 +111,7 @@ class CallRecorder:
         # the caller by exactly this access key.
         credentials = getattr(request_signer, "_credentials", None)
         access_key = credentials.access_key if credentials is not None else None
-        function_name = self._function_by_key.get(access_key or "")
+        function_name = self.function_for_key(access_key)
         if function_name is None:
             actor = ACTOR_OTHER
         else:

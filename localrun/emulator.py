@@ -8,8 +8,9 @@
 
 The pieces, one module each: `moto_mocks` (deploy), `deliveries` (how events travel),
 `lambda_runtime` (running the handler), `sqs_poller` (the event source mapping),
-`standin_model` (the SageMaker endpoint), `calls` (who called what), `trace` (hops),
-`clock` (simulated waits). Only this module knows how they fit together.
+`standin_model` (the SageMaker endpoint), `sns_faults` (injected SNS outages), `calls`
+(who called what), `trace` (hops), `clock` (simulated waits). Only this module knows how
+they fit together.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer
 from moto import mock_aws
 from moto.s3.models import s3_backends
+from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 
 from lambdas.inference.contract import TABLE_PARTITION_KEY
@@ -35,6 +37,7 @@ from .lambda_runtime import LambdaRuntime
 from .moto_fixes import MotoFixes
 from .moto_mocks import ACCOUNT_ID, MotoMocks
 from .program import ProgramRun, load_stack_config, run_program, stack_config_path
+from .sns_faults import SnsFaultInjector
 from .sqs_poller import SqsEventSourcePoller, shift_sqs_timers
 from .standin_model import StandInEndpoint
 from .trace import Trace
@@ -79,6 +82,7 @@ class LocalCloud:
         self.poller = SqsEventSourcePoller(self.runtime, self.recorder, self.trace)
         self.deliveries = Deliveries(self.runtime, self.trace)
         self.endpoint = StandInEndpoint()
+        self.sns_faults = SnsFaultInjector(self.recorder)
         self.fixes = MotoFixes()
         self.sdk_backoff = SdkBackoff(self.clock)
         self.program: ProgramRun | None = None
@@ -111,9 +115,11 @@ class LocalCloud:
         self.poller.install()
         self.deliveries.install()
         self.endpoint.install()
+        self.sns_faults.install()
         self.clock.on_advance(lambda seconds: shift_sqs_timers(self.account, self.region, seconds))
 
     def close(self) -> None:
+        self.sns_faults.uninstall()
         self.endpoint.uninstall()
         self.deliveries.uninstall()
         self.poller.uninstall()
@@ -249,6 +255,11 @@ class LocalCloud:
             }
             for m in queue._messages
         ]
+
+    def published(self, topic_arn: str) -> list[str]:
+        """Every message SNS accepted on a topic, in order (from moto's model)."""
+        topic = sns_backends[self.account][self.region].topics[topic_arn]
+        return [message for _, message, *_ in topic.sent_notifications]
 
     def _read_object(self, bucket: str, key: str, version_id: str | None) -> bytes | None:
         try:
