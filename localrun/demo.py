@@ -5,8 +5,9 @@ every file of `samples/` to every route's prefix (respecting the route's suffix 
 plus two generated cases — an object larger than the function's MAX_OBJECT_BYTES, and
 one whose version is deleted before the pipeline reads it — then runs the pipeline until
 every file has an outcome, and prints each file's hops, status and prediction, a
-summary per route and the DynamoDB items. Exit status 0 only if every file reached the
-outcome listed in `EXPECTED` and no delivery was denied.
+summary per route and the DynamoDB items. Exit status 0 only if every file was delivered
+as the delivery contract says (`delivery_contract.py`: one results item, its outcome
+published, no DLQ message) with the outcome listed in `EXPECTED`, and no delivery was denied.
 
 This emulates AWS (moto + the in-process Lambda runtime + a stand-in model); it does
 not replace `pulumi preview` or a deployment.
@@ -20,7 +21,6 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from lambdas.inference.contract import (
@@ -36,9 +36,10 @@ from lambdas.inference.contract import (
     STATUS_REJECTED,
 )
 
+from .delivery_contract import DEAD_LETTERED, DELIVERED, NO_OUTCOME, NOT_PUBLISHED, Fate, fates, plain
 from .emulator import LocalCloud, PumpReport
 from .program import PROJECT_DIR, load_stack_config, stack_config_path
-from .trace import Hop, object_uri, objects_in_event
+from .trace import Hop, object_uri
 
 SAMPLES_DIR = PROJECT_DIR / "samples"
 OVERSIZED_NAME = "oversized.json"  # generated: one byte over the function's MAX_OBJECT_BYTES
@@ -47,7 +48,7 @@ VANISHED_NAME = "vanished.json"  # generated: its version is deleted before the 
 
 @dataclass(frozen=True)
 class Expected:
-    """The outcome a sample must reach: status, reason, and (for completed) the stand-in model's label."""
+    """The item a delivered sample must end as: status, reason, and (for completed) the stand-in's label."""
 
     status: str
     reason: str | None = None
@@ -79,18 +80,21 @@ class Upload:
     key: str
     uri: str
     expected: Expected
-    outcome: dict[str, Any] | None = None  # the results item, or {"status": "dead-lettered"}
+    fate: Fate | None = None  # None until collected
+
+    @property
+    def verdict(self) -> str:
+        return self.fate.verdict if self.fate is not None else NO_OUTCOME
 
     @property
     def met(self) -> bool:
-        if self.outcome is None:
+        """Delivered (one item, its outcome published, in no DLQ) as the expected status, reason and label."""
+        if self.fate is None or self.fate.item is None or self.verdict != DELIVERED:
             return False
-        ok = (self.outcome.get("status"), self.outcome.get("reason")) == (
-            self.expected.status,
-            self.expected.reason,
-        )
+        item = self.fate.item
+        ok = (item.get("status"), item.get("reason")) == (self.expected.status, self.expected.reason)
         if ok and self.expected.label:
-            ok = _label(self.outcome.get("prediction")) == self.expected.label
+            ok = _label(item.get("prediction")) == self.expected.label
         return ok
 
 
@@ -138,16 +142,10 @@ def upload_samples(cloud: LocalCloud) -> list[Upload]:
 
 
 def collect_outcomes(cloud: LocalCloud, uploads: list[Upload]) -> None:
-    """Attach each upload's results item, or note that it ended in a dead-letter queue."""
-    items = cloud.results()
-    dead_lettered = set()
-    for details in cloud.outputs["routes"].values():
-        for message in cloud.queue_messages(details["dlq_url"]):
-            dead_lettered.update(objects_in_event(message["Body"]))
+    """Attach each upload's fate: its results item, the outcomes published for it, its DLQ messages."""
+    found = fates(cloud, [u.uri for u in uploads])
     for upload in uploads:
-        upload.outcome = items.get(upload.uri) or (
-            {"status": "dead-lettered"} if upload.uri in dead_lettered else None
-        )
+        upload.fate = found[upload.uri]
 
 
 def format_hops(hops: list[Hop]) -> str:
@@ -203,16 +201,6 @@ def _function_environment(cloud: LocalCloud, function_name: str) -> dict[str, st
     return configuration.get("Environment", {}).get("Variables", {})
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value) if value % 1 else int(value)
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
 def run(stack: str) -> int:
     started = time.time()
     config = load_stack_config(stack_config_path(stack))
@@ -242,7 +230,7 @@ def run(stack: str) -> int:
 
         def progress(report: PumpReport) -> None:
             collect_outcomes(cloud, uploads)
-            done = sum(1 for u in uploads if u.outcome is not None)
+            done = sum(1 for u in uploads if u.verdict in (DELIVERED, DEAD_LETTERED))
             # A line whenever another sixth of the files has an outcome (and at the end).
             if done // every > seen[0] // every or (done == len(uploads) and seen[0] != done):
                 seen[0] = done
@@ -276,13 +264,20 @@ def run(stack: str) -> int:
 def _print_files(cloud: LocalCloud, uploads: list[Upload]) -> None:
     print("\nPer file (route, hops, outcome):")
     for upload in uploads:
-        outcome = upload.outcome or {"status": "NO OUTCOME"}
+        item = (upload.fate.item if upload.fate is not None else None) or {}
         mark = "✓" if upload.met else "✗"
-        status = " ".join(str(x) for x in (outcome.get("status"), outcome.get("reason")) if x)
-        prediction = _prediction_text(outcome.get("prediction"))
+        status = " ".join(str(x) for x in (item.get("status"), item.get("reason")) if x)
+        prediction = _prediction_text(item.get("prediction"))
+        shown = f"{status}{'  ' + prediction if prediction else ''}"
+        if upload.verdict == DEAD_LETTERED:
+            shown = "dead-lettered" + (f" (item stored: {shown})" if item else "")
+        elif upload.verdict == NOT_PUBLISHED:
+            shown += "  (outcome NOT PUBLISHED)"
+        elif upload.verdict == NO_OUTCOME:
+            shown = "NO OUTCOME"
         print(
-            f" {mark} [{upload.route}] {upload.key}: {status}{'  ' + prediction if prediction else ''}"
-            + ("" if upload.met else f"  (expected {upload.expected.describe()})")
+            f" {mark} [{upload.route}] {upload.key}: {shown}"
+            + ("" if upload.met else f"  (expected {upload.expected.describe()}, delivered)")
         )
         print(f"     {format_hops(cloud.trace.for_object(upload.uri))}")
 
@@ -293,7 +288,7 @@ def _print_summary(cloud: LocalCloud, uploads: list[Upload], report: PumpReport)
     print(f"  {'route':<10} {'via':<12}" + "".join(f"{s:>14}" for s in statuses) + f"{'as expected':>14}")
     for route, details in cloud.outputs["routes"].items():
         mine = [u for u in uploads if u.route == route]
-        counts = Counter((u.outcome or {}).get("status", "none") for u in mine)
+        counts = Counter(_summary_column(u) for u in mine)
         met = sum(u.met for u in mine)
         print(
             f"  {route:<10} {details['via']:<12}"
@@ -316,11 +311,19 @@ def _print_summary(cloud: LocalCloud, uploads: list[Upload], report: PumpReport)
     )
 
 
+def _summary_column(upload: Upload) -> str:
+    if upload.verdict == DEAD_LETTERED:
+        return "dead-lettered"
+    if upload.fate is None or upload.fate.item is None:
+        return "none"
+    return str(upload.fate.item.get("status"))
+
+
 def _print_items(cloud: LocalCloud) -> None:
     print("\nDynamoDB results items:")
     shown = ("status", "reason", "prediction", "route", "size", "version_id")
     for uri, item in sorted(cloud.results().items()):
-        fields = ", ".join(f"{k}={_plain(item[k])}" for k in shown if item.get(k) is not None)
+        fields = ", ".join(f"{k}={plain(item[k])}" for k in shown if item.get(k) is not None)
         print(f"  {uri}: {fields}")
 
 

@@ -1,50 +1,104 @@
-"""The demo's verdict per file: only the expected status, reason and (for completed) label count as met."""
+"""The demo's verdict per file and the delivery contract it judges by (`localrun/delivery_contract.py`).
+
+A file meets its expectation only when delivered — one results item, that item's outcome
+published, no DLQ message — with the expected status, reason and (for completed) label.
+"""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from lambdas.inference.contract import REASON_MALFORMED_JSON, STATUS_COMPLETED, STATUS_FAILED, STATUS_REJECTED
+from lambdas.inference.contract import (
+    REASON_MALFORMED_JSON,
+    STATUS_COMPLETED,
+    STATUS_FAILED,
+    STATUS_REJECTED,
+    TABLE_PARTITION_KEY,
+)
+from localrun.delivery_contract import DEAD_LETTERED, DELIVERED, NO_OUTCOME, NOT_PUBLISHED, Fate
 from localrun.demo import EXPECTED, Expected, Upload, sample_files
 
+URI = "s3://b/uploads/f.json"
+POSITIVE = {TABLE_PARTITION_KEY: URI, "status": STATUS_COMPLETED, "prediction": {"label": "POSITIVE"}}
+NEGATIVE = {TABLE_PARTITION_KEY: URI, "status": STATUS_COMPLETED, "prediction": {"label": "NEGATIVE"}}
+MALFORMED = {TABLE_PARTITION_KEY: URI, "status": STATUS_REJECTED, "reason": REASON_MALFORMED_JSON}
+FAILED_MALFORMED = {TABLE_PARTITION_KEY: URI, "status": STATUS_FAILED, "reason": REASON_MALFORMED_JSON}
 
-def _upload(expected: Expected, outcome: dict[str, Any] | None) -> Upload:
-    return Upload("uploads", "f.json", "uploads/f.json", "s3://b/uploads/f.json", expected, outcome)
+
+def _published(item: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """The outcome message the handler publishes for `item` (optionally changed)."""
+    return {**{"reason": None, "prediction": None}, **item, **changes}
+
+
+def _delivered(item: dict[str, Any]) -> Fate:
+    return Fate(URI, item, (_published(item),))
+
+
+def _upload(expected: Expected, fate: Fate | None) -> Upload:
+    return Upload("uploads", "f.json", "uploads/f.json", URI, expected, fate)
 
 
 @pytest.mark.parametrize(
-    ("expected", "outcome", "met"),
+    ("expected", "fate", "met"),
     [
-        (
-            Expected(STATUS_COMPLETED, label="POSITIVE"),
-            {"status": STATUS_COMPLETED, "prediction": [{"label": "POSITIVE"}]},
-            True,
-        ),
-        (
-            Expected(STATUS_COMPLETED, label="POSITIVE"),
-            {"status": STATUS_COMPLETED, "prediction": [{"label": "NEGATIVE"}]},
-            False,
-        ),
-        (
-            Expected(STATUS_REJECTED, REASON_MALFORMED_JSON),
-            {"status": STATUS_REJECTED, "reason": REASON_MALFORMED_JSON},
-            True,
-        ),
-        (
-            Expected(STATUS_REJECTED, REASON_MALFORMED_JSON),
-            {"status": STATUS_FAILED, "reason": REASON_MALFORMED_JSON},
-            False,
-        ),
-        (Expected(STATUS_COMPLETED, label="POSITIVE"), {"status": "dead-lettered"}, False),
+        (Expected(STATUS_COMPLETED, label="POSITIVE"), _delivered(POSITIVE), True),
+        (Expected(STATUS_COMPLETED, label="POSITIVE"), _delivered(NEGATIVE), False),
+        (Expected(STATUS_REJECTED, REASON_MALFORMED_JSON), _delivered(MALFORMED), True),
+        (Expected(STATUS_REJECTED, REASON_MALFORMED_JSON), _delivered(FAILED_MALFORMED), False),
+        (Expected(STATUS_COMPLETED, label="POSITIVE"), Fate(URI, None, dead_letters=1), False),
+        (Expected(STATUS_COMPLETED, label="POSITIVE"), Fate(URI, None), False),
         (Expected(STATUS_COMPLETED, label="POSITIVE"), None, False),
+        # The expected item, but its outcome never published, or the event still in a DLQ.
+        (Expected(STATUS_COMPLETED, label="POSITIVE"), Fate(URI, POSITIVE), False),
+        (Expected(STATUS_COMPLETED, label="POSITIVE"), Fate(URI, POSITIVE, dead_letters=1), False),
     ],
 )
-def test_a_file_meets_its_expectation_only_with_the_expected_outcome(
-    expected: Expected, outcome: dict[str, Any] | None, met: bool
+def test_a_file_meets_its_expectation_only_when_delivered_with_the_expected_outcome(
+    expected: Expected, fate: Fate | None, met: bool
 ) -> None:
-    assert _upload(expected, outcome).met is met
+    assert _upload(expected, fate).met is met
+
+
+def test_stored_and_published_item_is_delivered_even_if_published_twice() -> None:
+    assert Fate(URI, POSITIVE, (_published(POSITIVE), _published(POSITIVE))).verdict == DELIVERED
+
+
+def test_item_whose_own_outcome_was_never_published_breaks_the_contract() -> None:
+    older = _published(POSITIVE, status=STATUS_FAILED)  # an earlier outcome for the same object
+    assert Fate(URI, POSITIVE, (older,)).verdict == NOT_PUBLISHED
+    assert Fate(URI, POSITIVE).verdict == NOT_PUBLISHED
+
+
+def test_event_with_neither_item_nor_dlq_message_breaks_the_contract() -> None:
+    assert Fate(URI, None).verdict == NO_OUTCOME
+
+
+@pytest.mark.parametrize("item", [None, POSITIVE])
+def test_event_in_a_dlq_is_dead_lettered_with_or_without_an_item(item: dict[str, Any] | None) -> None:
+    fate = Fate(URI, item, (_published(POSITIVE),) if item else (), dead_letters=1)
+    assert fate.verdict == DEAD_LETTERED
+
+
+def test_only_a_dlq_message_without_an_item_counts_as_refused() -> None:
+    assert Fate(URI, None, dead_letters=1).refused
+    assert not Fate(URI, POSITIVE, dead_letters=1).refused
+    assert not Fate(URI, None).refused
+
+
+def test_item_as_dynamodb_returns_it_matches_its_json_outcome() -> None:
+    score = {"label": "POSITIVE", "score": Decimal("0.9995")}
+    stored = {**POSITIVE, "prediction": score, "size": Decimal(87)}
+    message = _published(POSITIVE, prediction={"label": "POSITIVE", "score": 0.9995}, size=87)
+    assert Fate(URI, stored, (message,)).verdict == DELIVERED
+    assert Fate(URI, stored, ({**message, "size": 88},)).verdict == NOT_PUBLISHED
+
+
+def test_outcome_with_its_prediction_omitted_still_announces_the_item() -> None:
+    omitted = _published(POSITIVE, prediction=None, prediction_omitted=True)
+    assert Fate(URI, POSITIVE, (omitted,)).verdict == DELIVERED
 
 
 def test_every_shipped_sample_has_an_expected_outcome() -> None:
