@@ -1,11 +1,14 @@
-"""Faults end as outcomes, never losses: throttling, a broken model, poison messages, duplicate events.
+"""Faults end as the delivery contract says, never as losses: throttling, a broken model, poison messages,
+duplicate events, SNS down after the write.
 
 One dev-stack deployment for the module; each test injects its own fault into the
-stand-in endpoint (reset after it) and uses its own object keys.
+stand-in endpoint or SNS (reset after it) and uses its own object keys. Verdicts come from
+`localrun/delivery_contract.py`, the judge the demo uses too.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterator
 from urllib.parse import unquote_plus
@@ -21,8 +24,11 @@ from lambdas.inference.contract import (
     STATUS_FAILED,
     TABLE_PARTITION_KEY,
 )
+from localrun.delivery_contract import DEAD_LETTERED, DELIVERED, fate_of, fates
 from localrun.emulator import LocalCloud
+from localrun.sns_faults import SnsFaults
 from localrun.standin_model import EndpointFaults
+from localrun.trace import objects_in_event
 
 ROUTES = [r["name"] for r in dev_routes()]
 ASYNC_ROUTES = [r["name"] for r in dev_routes() if r["via"] in ("sns", "lambda", "eventbridge")]
@@ -35,9 +41,10 @@ def cloud() -> Iterator[LocalCloud]:
 
 
 @pytest.fixture(autouse=True)
-def healthy_endpoint_afterwards(cloud: LocalCloud) -> Iterator[None]:
+def healthy_services_afterwards(cloud: LocalCloud) -> Iterator[None]:
     yield
     cloud.endpoint.faults = EndpointFaults()
+    cloud.sns_faults.faults = SnsFaults()
 
 
 def _successful_writes(cloud: LocalCloud, uri: str) -> int:
@@ -54,6 +61,50 @@ def _dead_letters(cloud: LocalCloud, route_name: str) -> list[dict]:
     return cloud.queue_messages(route(cloud, route_name)["dlq_url"])
 
 
+def _s3_event_for(cloud: LocalCloud, uri: str) -> dict:
+    """A copy of the S3 notification S3 sent for an uploaded object."""
+    key = uri.split("/", 3)[3]
+    return copy.deepcopy(
+        next(
+            e
+            for e in cloud.deliveries.s3_notifications
+            if unquote_plus(e["Records"][0]["s3"]["object"]["key"]) == key
+        )
+    )
+
+
+def _send_as_the_route_delivers(cloud: LocalCloud, route_name: str, event: dict) -> None:
+    """Deliver an S3 event to an sqs route's queue or an sns route's topic, as S3 would."""
+    details = route(cloud, route_name)
+    if details["via"] == "sqs":
+        cloud.client("sqs").send_message(QueueUrl=details["queue_url"], MessageBody=json.dumps(event))
+    else:
+        cloud.client("sns").publish(TopicArn=details["topic_arn"], Message=json.dumps(event))
+
+
+def _redrive(cloud: LocalCloud, route_name: str, message_id: str) -> None:
+    """Move one DLQ message back through the route's function the way the route delivers events."""
+    details = route(cloud, route_name)
+    sqs = cloud.client("sqs")
+    received = sqs.receive_message(QueueUrl=details["dlq_url"], MaxNumberOfMessages=10)["Messages"]
+    message = next(m for m in received if m["MessageId"] == message_id)
+    if details["via"] == "sqs":
+        # SQS moved the route queue's message as it was: send it to that queue again.
+        sqs.send_message(QueueUrl=details["queue_url"], MessageBody=message["Body"])
+    else:
+        # An async on-failure record: invoke the function asynchronously with the event it was given.
+        payload = json.loads(message["Body"])["requestPayload"]
+        cloud.client("lambda").invoke(
+            FunctionName=details["function_name"], InvocationType="Event", Payload=json.dumps(payload)
+        )
+    sqs.delete_message(QueueUrl=details["dlq_url"], ReceiptHandle=message["ReceiptHandle"])
+    for other in received:
+        if other is not message:
+            sqs.change_message_visibility(
+                QueueUrl=details["dlq_url"], ReceiptHandle=other["ReceiptHandle"], VisibilityTimeout=0
+            )
+
+
 def test_throttled_endpoint_still_completes_every_file_exactly_once(cloud: LocalCloud) -> None:
     cloud.endpoint.faults = EndpointFaults(throttle_fraction=0.3, seed=7)
     throttled_before = cloud.endpoint.stats.throttled
@@ -66,6 +117,7 @@ def test_throttled_endpoint_still_completes_every_file_exactly_once(cloud: Local
 
     items = cloud.results()
     assert cloud.endpoint.stats.throttled > throttled_before, "the fault was not injected"
+    assert {uri: f.verdict for uri, f in fates(cloud, uris).items()} == dict.fromkeys(uris, DELIVERED)
     assert {uri: items.get(uri, {}).get("status") for uri in uris} == dict.fromkeys(uris, STATUS_COMPLETED)
     assert {uri: _successful_writes(cloud, uri) for uri in uris} == dict.fromkeys(uris, 1)
     assert all(_dead_letters(cloud, name) == [] for name in ROUTES)
@@ -77,6 +129,7 @@ def test_permanently_failing_model_records_failed_items(cloud: LocalCloud) -> No
     cloud.run_until_idle()
 
     items = cloud.results()
+    assert {uri: f.verdict for uri, f in fates(cloud, uris).items()} == dict.fromkeys(uris, DELIVERED)
     assert [(items[u]["status"], items[u]["reason"]) for u in uris] == [
         (STATUS_FAILED, REASON_MODEL_ERROR)
     ] * len(uris)
@@ -104,6 +157,7 @@ def test_async_event_failing_every_retry_lands_in_the_on_failure_destination(
     ]
     assert len(attempts) == ASYNC_MAX_RETRY_ATTEMPTS + 1
     assert uri not in cloud.results()
+    assert fate_of(cloud, uri).verdict == DEAD_LETTERED
 
 
 def test_poison_message_goes_to_dlq_after_max_receive_count_and_its_batch_completes(
@@ -117,6 +171,7 @@ def test_poison_message_goes_to_dlq_after_max_receive_count_and_its_batch_comple
 
     items = cloud.results()
     assert [items[u]["status"] for u in uris] == [STATUS_COMPLETED] * 3
+    assert [f.verdict for f in fates(cloud, uris).values()] == [DELIVERED] * 3
     dead = [m for m in _dead_letters(cloud, "batch") if m["MessageId"] == poison]
     assert len(dead) == 1 and dead[0]["Body"] == "this is not an S3 event"
     receives = sum(poison in b.message_ids for b in cloud.poller.batches)
@@ -129,23 +184,59 @@ def test_same_s3_event_delivered_again_leaves_one_unchanged_item(cloud: LocalClo
     uri = upload(cloud, route_name, "delivered-twice.json", text_payload("great"))
     cloud.run_until_idle()
     first = cloud.results()[uri]
-    key = uri.split("/", 3)[3]
-    event = next(
-        e
-        for e in cloud.deliveries.s3_notifications
-        if unquote_plus(e["Records"][0]["s3"]["object"]["key"]) == key
-    )
+    event = _s3_event_for(cloud, uri)
 
     for _ in range(2):  # at-least-once delivery: S3 may send the same event again
-        if route_name == "batch":
-            cloud.client("sqs").send_message(
-                QueueUrl=route(cloud, "batch")["queue_url"], MessageBody=json.dumps(event)
-            )
-        else:
-            cloud.client("sns").publish(
-                TopicArn=route(cloud, "uploads")["topic_arn"], Message=json.dumps(event)
-            )
+        _send_as_the_route_delivers(cloud, route_name, event)
     cloud.run_until_idle()
 
     assert cloud.results()[uri] == first
+    assert _successful_writes(cloud, uri) == 1
+    assert fate_of(cloud, uri).verdict == DELIVERED
+
+
+@pytest.mark.parametrize("route_name", ["batch", "uploads"])
+def test_event_for_another_bucket_ends_only_in_the_dlq(cloud: LocalCloud, route_name: str) -> None:
+    uri = upload(cloud, route_name, "foreign.json", text_payload("great"))
+    cloud.run_until_idle()
+    key = uri.split("/", 3)[3]
+    event = _s3_event_for(cloud, uri)
+    event["Records"][0]["s3"]["bucket"].update(name="someone-elses", arn="arn:aws:s3:::someone-elses")
+
+    _send_as_the_route_delivers(cloud, route_name, event)
+    cloud.run_until_idle()
+
+    foreign = fate_of(cloud, f"s3://someone-elses/{key}")
+    assert (foreign.verdict, foreign.refused) == (DEAD_LETTERED, True)
+    assert fate_of(cloud, uri).verdict == DELIVERED  # the route's own object is unaffected
+
+
+@pytest.mark.parametrize("route_name", ROUTES)
+def test_outcome_sns_refused_after_the_write_is_dead_lettered_and_published_by_a_redrive(
+    cloud: LocalCloud, route_name: str
+) -> None:
+    function_name = route(cloud, route_name)["function_name"]
+    refused_before = cloud.sns_faults.refused
+    cloud.sns_faults.faults = SnsFaults(publish_batch_down_for=frozenset({function_name}))
+    uri = upload(cloud, route_name, "sns-down-after-write.json", text_payload("great and friendly"))
+    cloud.run_until_idle()
+
+    # SNS was down for every attempt: the item is stored once, the event is in the DLQ, nothing published.
+    stored = cloud.results()[uri]
+    during = fate_of(cloud, uri)
+    assert cloud.sns_faults.refused > refused_before, "the fault was not injected"
+    assert (during.verdict, during.item, during.published) == (DEAD_LETTERED, stored, ())
+    assert stored["status"] == STATUS_COMPLETED
+    assert _successful_writes(cloud, uri) == 1
+    dead = [m["MessageId"] for m in _dead_letters(cloud, route_name) if uri in objects_in_event(m["Body"])]
+    assert len(dead) == 1
+
+    cloud.sns_faults.faults = SnsFaults()
+    _redrive(cloud, route_name, dead[0])
+    cloud.run_until_idle()
+
+    after = fate_of(cloud, uri)
+    assert after.verdict == DELIVERED, cloud.trace.for_object(uri)
+    assert after.item == stored
+    assert len(after.published) == 1
     assert _successful_writes(cloud, uri) == 1

@@ -30,6 +30,7 @@ from lambdas.inference.contract import (
     STATUS_FAILED,
     TABLE_PARTITION_KEY,
 )
+from localrun.delivery_contract import DELIVERED, fate_of
 from localrun.emulator import LocalCloud
 
 DEV_ROUTES = [r["name"] for r in dev_routes()]
@@ -75,8 +76,10 @@ def cloud():
 @pytest.mark.parametrize("route_name", ROUTES)
 def test_route_delivers_upload_to_completed_item(cloud: LocalCloud, route_name: str) -> None:
     uri = cloud.uploaded[route_name]
-    item = cloud.results().get(uri)
+    fate = fate_of(cloud, uri)
+    item = fate.item
     assert item is not None, f"no results item for {uri}; hops: {cloud.trace.for_object(uri)}"
+    assert fate.verdict == DELIVERED, f"{fate.verdict}: {uri}; hops: {cloud.trace.for_object(uri)}"
     assert (item["status"], item["route"]) == (STATUS_COMPLETED, route_name)
     assert item["prediction"]["label"] == "POSITIVE"
 
@@ -116,6 +119,12 @@ def test_outcome_message_carries_the_results_item(cloud: LocalCloud) -> None:
         item["route"],
         item["sequencer"],
     )
+
+
+def test_failed_outcome_is_delivered_like_any_other(cloud: LocalCloud) -> None:
+    fate = fate_of(cloud, cloud.uploaded["failing"])
+    assert fate.verdict == DELIVERED
+    assert fate.item is not None and fate.item["status"] == STATUS_FAILED
 
 
 def test_filter_policy_delivers_only_failed_outcomes(cloud: LocalCloud) -> None:

@@ -16,6 +16,7 @@ from moto.sqs.models import sqs_backends
 
 from infra.messaging import MAX_RECEIVE_COUNT
 from lambdas.inference.contract import STATUS_COMPLETED
+from localrun.delivery_contract import DELIVERED, fates
 from localrun.emulator import EmulatorStalled, LocalCloud
 from localrun.lambda_runtime import InvocationResult
 from localrun.sqs_poller import EventSourceMapping
@@ -83,6 +84,7 @@ def test_no_sqs_invocation_receives_more_records_than_the_batch_size(
 
     items = cloud.results()
     assert {uri: items.get(uri, {}).get("status") for uri in uris} == dict.fromkeys(uris, STATUS_COMPLETED)
+    assert {uri: f.verdict for uri, f in fates(cloud, uris).items()} == dict.fromkeys(uris, DELIVERED)
     assert sum(records_per_invocation) == len(uris)
     assert max(records_per_invocation) == BATCH_SIZE  # batches are filled up to the size, never beyond
 
