@@ -16,6 +16,7 @@ is replaced, and the S3 / SNS / EventBridge deliveries (see `deliveries.py`) cal
   a time, timeouts are checked after the fact (a run longer than the function's
   timeout is reported as `Task timed out`, but its side effects already happened),
   memory is not limited, and Powertools comes from the venv rather than the layer.
+  A handler module's `sleep` (the handler's own backoff) advances the emulator's clock.
 - **Asynchronous invocations** (S3, SNS, EventBridge, `InvocationType=Event`) queue
   here and run when the emulator pumps. A function error is retried up to the
   function's `MaximumRetryAttempts` (default 2) after 1 and then 2 minutes of
@@ -65,6 +66,7 @@ DEFAULT_MAX_RETRY_ATTEMPTS = 2  # Lambda's default for asynchronous invocations
 DEFAULT_MAX_EVENT_AGE_SECONDS = 6 * 3600
 ASYNC_RETRY_DELAYS_SECONDS = (60, 120)  # "one minute ... then two minutes" (Lambda async error handling docs)
 RECURSION_LIMIT = 16  # Lambda stops a recursive loop after about 16 invocations in the same chain
+HANDLER_PAUSE_REASON = "handler pause (its own backoff)"  # what a skipped handler pause is recorded as
 
 # Environment variables that belong to a Lambda execution environment and must not
 # leak in from the host process (or from another function).
@@ -248,6 +250,12 @@ class FunctionContainer:
             try:
                 module = _import_private_copy(module_name, self.code_dir)
                 self.handler = getattr(module, attribute)
+                if callable(getattr(module, "sleep", None)):
+                    # The handler pauses through its module's `sleep` (its throttling backoff, bounded by
+                    # the context's remaining time); here the pause advances the emulator's clock instead,
+                    # as SdkBackoff does for botocore's. Pauses in parallel threads add up here, where in
+                    # Lambda they overlap, so the local run gives up on throttling sooner, never later.
+                    module.sleep = self.runtime.simulated_sleep
             except AttributeError:
                 self.init_error = (
                     "Runtime.HandlerNotFound",
@@ -435,6 +443,10 @@ class LambdaRuntime:
         LambdaFunction.invoke = self._original_invoke  # type: ignore[method-assign]
         botocore.session.create_loader = self._original_create_loader
         shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    def simulated_sleep(self, seconds: float) -> None:
+        """A pause of the function's code: the emulator's clock skips it."""
+        self.clock.advance(seconds, HANDLER_PAUSE_REASON)
 
     def declare(self, function_name: str, extras: FunctionExtras) -> None:
         self.extras[function_name] = extras

@@ -26,6 +26,7 @@ from lambdas.inference.contract import (
 )
 from localrun.delivery_contract import DEAD_LETTERED, DELIVERED, fate_of, fates
 from localrun.emulator import LocalCloud
+from localrun.lambda_runtime import HANDLER_PAUSE_REASON
 from localrun.sns_faults import SnsFaults
 from localrun.standin_model import EndpointFaults
 from localrun.trace import objects_in_event
@@ -142,7 +143,7 @@ def test_async_event_failing_every_retry_lands_in_the_on_failure_destination(
     cloud.endpoint.faults = EndpointFaults(throttle_fraction=1.0)
     uri = upload(cloud, route_name, "always-throttled.json", text_payload("fine"))
     function_name = route(cloud, route_name)["function_name"]
-    cloud.run_until_idle()
+    report = cloud.run_until_idle()
 
     records = [
         json.loads(m["Body"]) for m in _dead_letters(cloud, route_name) if uri.split("/", 3)[3] in m["Body"]
@@ -158,6 +159,8 @@ def test_async_event_failing_every_retry_lands_in_the_on_failure_destination(
     assert len(attempts) == ASYNC_MAX_RETRY_ATTEMPTS + 1
     assert uri not in cloud.results()
     assert fate_of(cloud, uri).verdict == DEAD_LETTERED
+    # The handler's own backoff between throttled calls ran on the simulated clock, not the wall clock.
+    assert report.waited_by_reason.get(HANDLER_PAUSE_REASON, 0) > 0
 
 
 def test_poison_message_goes_to_dlq_after_max_receive_count_and_its_batch_completes(
