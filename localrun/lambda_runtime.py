@@ -15,7 +15,7 @@ is replaced, and the S3 / SNS / EventBridge deliveries (see `deliveries.py`) cal
   Differences: one environment per function (no scale-out), invocations run one at
   a time, timeouts are checked after the fact (a run longer than the function's
   timeout is reported as `Task timed out`, but its side effects already happened),
-  memory is not limited, and Powertools comes from the venv rather than the layer.
+  and memory is not limited.
   A handler module's `sleep` (the handler's own backoff) advances the emulator's clock.
 - **Asynchronous invocations** (S3, SNS, EventBridge, `InvocationType=Event`) queue
   here and run when the emulator pumps. A function error is retried up to the

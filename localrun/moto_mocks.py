@@ -12,7 +12,7 @@ Rules:
 - Physical names follow Pulumi's auto-naming (`<logical name>-<7 hex>`, here derived
   from the logical name so runs are reproducible) unless the program sets one.
 - Inputs that change behaviour but are not emulated are listed in
-  `not_emulated` (e.g. Lambda layers, X-Ray tracing); inputs that have no
+  `not_emulated` (e.g. X-Ray tracing, S3 lifecycle actions); inputs that have no
   behaviour in the local run (tags, descriptions, retention) are ignored quietly.
 - Where moto lacks an API, the declared setting is kept by the emulator itself
   (FunctionRecursionConfig, function log group / dead-letter config) and honoured
@@ -853,12 +853,6 @@ class MotoMocks(pulumi_mocks.Mocks):
         }
         if i.get("kmsKeyArn"):
             params["KMSKeyArn"] = i.get("kmsKeyArn")
-        if i.get("layers"):
-            self._not_emulated(
-                i,
-                "Lambda layers (moto cannot resolve public layer ARNs; their packages, "
-                "e.g. Powertools, come from the local venv)",
-            )
         if params["TracingConfig"]["Mode"] == "Active":
             self._not_emulated(i, "X-Ray active tracing (no traces are recorded locally)")
         if i.get("vpcConfig"):
