@@ -6,8 +6,8 @@ function the credentials of an STS AssumeRole of its role (in moto) and records,
 through botocore event hooks, every call's service, operation, parameters, access
 key and outcome. Tests map those calls to IAM actions (see `iam_check.py`).
 
-The hooks are appended to botocore's BUILTIN_HANDLERS, so every botocore session
-created while the recorder is installed carries them (moto installs its own
+The hooks are put in front of botocore's BUILTIN_HANDLERS (a patch, see `patches.py`), so
+every botocore session created while that patch is installed carries them (moto installs its own
 request interceptor the same way) — whichever way the handler builds its clients.
 """
 
@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.handlers import BUILTIN_HANDLERS
+from .patches import Patch
 
 # Who made a call with a function's credentials: the handler code itself, or the
 # Lambda service acting for the function with its role (SQS polling by an event
@@ -49,7 +49,7 @@ class RecordedCall:
 
 
 class CallRecorder:
-    """Collects `RecordedCall`s from every botocore client created while installed."""
+    """Collects `RecordedCall`s from every botocore client created while its patch is installed."""
 
     def __init__(self) -> None:
         self.calls: list[RecordedCall] = []
@@ -65,15 +65,18 @@ class CallRecorder:
             ("after-call-error", self._record_exception),
         ]
 
-    def install(self) -> None:
-        # Prepend: a handler that returns a response (moto's stubber) stops later ones.
-        for handler in reversed(self._handlers):
-            BUILTIN_HANDLERS.insert(0, handler)
-
-    def uninstall(self) -> None:
-        for handler in self._handlers:
-            if handler in BUILTIN_HANDLERS:
-                BUILTIN_HANDLERS.remove(handler)
+    def patches(self) -> list[Patch]:
+        # Prepend: a handler that returns a response (moto's stubber) stops later ones. A new list, not
+        # an insertion, so the registry can restore the original; botocore reads the module attribute
+        # whenever it creates a session.
+        return [
+            Patch(
+                "botocore.handlers",
+                "BUILTIN_HANDLERS",
+                wrap=lambda builtin: [*self._handlers, *builtin],
+                reason="every botocore session records its calls",
+            )
+        ]
 
     def register_function_key(self, access_key: str, function_name: str) -> None:
         """Declare that `access_key` is the role credential of `function_name`."""

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import botocore.endpoint
+from .patches import Patch
 
 
 @dataclass(frozen=True)
@@ -79,12 +79,13 @@ class SdkBackoff:
 
     def __init__(self, clock: SimClock) -> None:
         self._clock = clock
-        self._original: Any = None
 
-    def install(self) -> None:
-        self._original = botocore.endpoint.time
-        botocore.endpoint.time = _TimeWithSimulatedSleep(self._clock)  # type: ignore[assignment]
-
-    def uninstall(self) -> None:
-        if self._original is not None:
-            botocore.endpoint.time = self._original
+    def patches(self) -> list[Patch]:
+        return [
+            Patch(
+                "botocore.endpoint",
+                "time",
+                _TimeWithSimulatedSleep(self._clock),
+                reason="botocore's retry backoff sleeps on the simulated clock",
+            )
+        ]

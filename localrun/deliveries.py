@@ -55,19 +55,18 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from jsonpath_ng.ext import parse as jsonpath_parse
-from moto.events import models as events_models
 from moto.events.models import events_backends
 from moto.events.utils import EventTemplateParser
 from moto.kms.models import kms_backends
 from moto.s3 import notifications as s3_notifications
 from moto.s3.models import s3_backends
 from moto.sagemaker.models import sagemaker_backends
-from moto.sns import models as sns_models
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 
 from . import resource_policies
 from .lambda_runtime import LambdaRuntime
+from .patches import Patch
 from .resource_policies import ServiceRequest, service_context
 from .trace import Trace, object_uri, objects_in_event
 
@@ -170,35 +169,35 @@ class Deliveries:
         self._sequencer = itertools.count(1)
         self._sequencer_base = int(datetime.now(UTC).timestamp() * 1000) << 20
         self._sequencer_lock = threading.Lock()
-        self._originals: list[tuple[Any, str, Any]] = []
 
-    # -- install / uninstall -----------------------------------------------------------
-    def install(self) -> None:
-        self._patch(s3_notifications, "_get_s3_event", self._s3_notification_event)
-        self._patch(s3_notifications, "send_event", self._wrap_s3_send_event(s3_notifications.send_event))
-        self._patch(s3_notifications, "_send_sns_message", self._never_failing(self._s3_to_sns))
-        self._patch(s3_notifications, "_send_sqs_message", self._never_failing(self._s3_to_sqs))
-        self._patch(s3_notifications, "_invoke_awslambda", self._never_failing(self._s3_to_lambda))
-        self._patch(
-            s3_notifications, "_send_event_bridge_message", self._never_failing(self._s3_to_eventbridge)
-        )
-        self._patch(
-            events_models.Rule,
-            "send_to_targets",
-            self._never_failing(self._rule_send_to_targets(events_models.Rule.send_to_targets)),
-        )
-        self._patch(
-            sns_models.Subscription, "publish", self._subscription_publish(sns_models.Subscription.publish)
-        )
-
-    def uninstall(self) -> None:
-        for owner, name, original in reversed(self._originals):
-            setattr(owner, name, original)
-        self._originals.clear()
-
-    def _patch(self, owner: Any, name: str, replacement: Any) -> None:
-        self._originals.append((owner, name, getattr(owner, name)))
-        setattr(owner, name, replacement)
+    # -- patches -----------------------------------------------------------------------
+    def patches(self) -> list[Patch]:
+        s3 = "moto.s3.notifications"
+        return [
+            Patch(s3, "_get_s3_event", self._s3_notification_event, reason="S3 event records as S3 writes"),
+            Patch(s3, "send_event", wrap=self._wrap_s3_send_event, reason="S3 notification sends recorded"),
+            Patch(s3, "_send_sns_message", self._never_failing(self._s3_to_sns), reason="S3 -> SNS"),
+            Patch(s3, "_send_sqs_message", self._never_failing(self._s3_to_sqs), reason="S3 -> SQS"),
+            Patch(s3, "_invoke_awslambda", self._never_failing(self._s3_to_lambda), reason="S3 -> Lambda"),
+            Patch(
+                s3,
+                "_send_event_bridge_message",
+                self._never_failing(self._s3_to_eventbridge),
+                reason="S3 -> EventBridge",
+            ),
+            Patch(
+                "moto.events.models.Rule",
+                "send_to_targets",
+                wrap=lambda original: self._never_failing(self._rule_send_to_targets(original)),
+                reason="EventBridge -> Lambda / SNS targets",
+            ),
+            Patch(
+                "moto.sns.models.Subscription",
+                "publish",
+                wrap=self._subscription_publish,
+                reason="SNS -> Lambda / SQS subscriptions",
+            ),
+        ]
 
     def _never_failing(self, deliver: Callable[..., None]) -> Callable[..., None]:
         """A delivery is asynchronous in AWS: its failure never fails the request that caused it."""

@@ -9,8 +9,9 @@
 The pieces, one module each: `moto_mocks` (deploy), `deliveries` (how events travel),
 `lambda_runtime` (running the handler), `sqs_poller` (the event source mapping),
 `standin_model` (the SageMaker endpoint), `sns_faults` (injected SNS outages), `calls`
-(who called what), `trace` (hops), `clock` (simulated waits). Only this module knows how
-they fit together.
+(who called what), `trace` (hops), `clock` (simulated waits). Each declares its patches of
+moto and botocore; this module installs them as one `patches.PatchSet`. Only this module knows
+how they fit together.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from .deliveries import Deliveries
 from .lambda_runtime import LambdaRuntime
 from .moto_fixes import MotoFixes
 from .moto_mocks import ACCOUNT_ID, MotoMocks
+from .patches import PatchSet
 from .program import ProgramRun, load_stack_config, run_program, stack_config_path
 from .sns_faults import SnsFaultInjector
 from .sqs_poller import SqsEventSourcePoller, shift_sqs_timers
@@ -85,6 +87,19 @@ class LocalCloud:
         self.sns_faults = SnsFaultInjector(self.recorder)
         self.fixes = MotoFixes()
         self.sdk_backoff = SdkBackoff(self.clock)
+        # Every change the local run makes to moto and botocore, installed and removed together.
+        self.patches = PatchSet(
+            [
+                *self.fixes.patches(),
+                *self.sdk_backoff.patches(),
+                *self.recorder.patches(),
+                *self.runtime.patches(),
+                *self.poller.patches(),
+                *self.deliveries.patches(),
+                *self.endpoint.patches(),
+                *self.sns_faults.patches(),
+            ]
+        )
         self.program: ProgramRun | None = None
         self.mocks: MotoMocks | None = None
         self._mock: Any = None
@@ -99,6 +114,7 @@ class LocalCloud:
         self.close()
 
     def start(self) -> None:
+        self.patches.resolve()  # a target an upgrade moved fails here, before anything is changed
         for name in (*_FAKE_CREDENTIALS, *_UNSET_FOR_SAFETY, "AWS_DEFAULT_REGION", "AWS_REGION"):
             self._saved_env[name] = os.environ.get(name)
         for name in _UNSET_FOR_SAFETY:
@@ -107,26 +123,13 @@ class LocalCloud:
         os.environ["AWS_DEFAULT_REGION"] = os.environ["AWS_REGION"] = self.region
         self._mock = mock_aws()
         self._mock.start()
-        self.fixes.install()
-        self.sdk_backoff.install()
-        self.recorder.install()
+        self.patches.install()
         self.recorder.on_call(self.trace.on_call)
-        self.runtime.install()
-        self.poller.install()
-        self.deliveries.install()
-        self.endpoint.install()
-        self.sns_faults.install()
         self.clock.on_advance(lambda seconds: shift_sqs_timers(self.account, self.region, seconds))
 
     def close(self) -> None:
-        self.sns_faults.uninstall()
-        self.endpoint.uninstall()
-        self.deliveries.uninstall()
-        self.poller.uninstall()
-        self.runtime.uninstall()
-        self.recorder.uninstall()
-        self.sdk_backoff.uninstall()
-        self.fixes.uninstall()
+        self.patches.uninstall()
+        self.runtime.close()
         if self._mock is not None:
             self._mock.stop()
             self._mock = None

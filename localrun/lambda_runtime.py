@@ -54,12 +54,12 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import botocore.session
 from moto.awslambda.models import LambdaFunction
 from moto.awslambda.utils import get_backend as lambda_backend
 
 from .calls import CallRecorder
 from .clock import SimClock
+from .patches import Patch
 from .trace import Trace, objects_in_event
 
 DEFAULT_MAX_RETRY_ATTEMPTS = 2  # Lambda's default for asynchronous invocations
@@ -391,6 +391,19 @@ def _import_private_copy(module_name: str, code_dir: Path) -> Any:
             sys.modules.update(host_modules)
 
 
+def _shared_loaders(create_loader: Callable[..., Any]) -> Callable[..., Any]:
+    """Every botocore session (each environment creates its own) would parse the same API model files
+    again; in one process they can share the read-only parsed models."""
+    shared: dict[Any, Any] = {}
+
+    def create_shared_loader(search_path_string: Any = None) -> Any:
+        if search_path_string not in shared:
+            shared[search_path_string] = create_loader(search_path_string)
+        return shared[search_path_string]
+
+    return create_shared_loader
+
+
 def _writes_to_sink(logger: Any) -> bool:
     return any(isinstance(getattr(h, "stream", None), _LogSink) for h in getattr(logger, "handlers", []))
 
@@ -417,31 +430,31 @@ class LambdaRuntime:
         self._chain_depth = 0  # of the invocation running now (events it causes inherit depth + 1)
         self._credentials: dict[str, dict[str, str]] = {}
         self._clients: dict[tuple[str, str], Any] = {}
-        self._original_invoke = LambdaFunction.invoke
-        self._original_create_loader = botocore.session.create_loader
 
     # -- lifecycle --------------------------------------------------------------------
-    def install(self) -> None:
+    def patches(self) -> list[Patch]:
         runtime = self
-        # Every botocore session (each environment creates its own) would parse the same API model
-        # files again; in one process they can share the read-only parsed models.
-        shared_loaders: dict[Any, Any] = {}
-
-        def create_loader(search_path_string: Any = None) -> Any:
-            if search_path_string not in shared_loaders:
-                shared_loaders[search_path_string] = self._original_create_loader(search_path_string)
-            return shared_loaders[search_path_string]
-
-        botocore.session.create_loader = create_loader
 
         def invoke(function: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> Any:
             return runtime._invoke_api(function, body, request_headers, response_headers)
 
-        LambdaFunction.invoke = invoke  # type: ignore[method-assign]
+        return [
+            Patch(
+                "botocore.session",
+                "create_loader",
+                wrap=_shared_loaders,
+                reason="every environment's botocore session shares the parsed API models",
+            ),
+            Patch(
+                "moto.awslambda.models.LambdaFunction",
+                "invoke",
+                invoke,
+                reason="the real handler runs in-process instead of moto's Docker container",
+            ),
+        ]
 
-    def uninstall(self) -> None:
-        LambdaFunction.invoke = self._original_invoke  # type: ignore[method-assign]
-        botocore.session.create_loader = self._original_create_loader
+    def close(self) -> None:
+        """Remove the extracted code of every execution environment."""
         shutil.rmtree(self.work_dir, ignore_errors=True)
 
     def simulated_sleep(self, seconds: float) -> None:

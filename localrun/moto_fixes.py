@@ -24,6 +24,7 @@ from moto.s3.exceptions import CrossLocationLoggingProhibited, InvalidTargetBuck
 from moto.s3.models import FakeBucket
 
 from . import resource_policies
+from .patches import Patch
 
 _DECISIONS = {
     resource_policies.ALLOW: PermissionResult.PERMITTED,
@@ -33,30 +34,35 @@ _DECISIONS = {
 
 
 class MotoFixes:
-    """Installs the corrections listed in the module docstring."""
+    """The corrections listed in the module docstring, as patches (see `patches.py`)."""
 
-    def __init__(self) -> None:
-        self._original_get_permission = FakeBucket.get_permission
-        self._original_set_logging = FakeBucket.set_logging
+    def patches(self) -> list[Patch]:
+        return [
+            Patch(
+                "moto.s3.models.FakeBucket",
+                "get_permission",
+                _get_permission,
+                reason="bucket policy evaluated with an HTTPS request's context",
+            ),
+            Patch(
+                "moto.s3.models.FakeBucket",
+                "set_logging",
+                _set_logging,
+                reason="access-log target policy judged as S3 judges it",
+            ),
+        ]
 
-    def install(self) -> None:
-        def get_permission(bucket: FakeBucket, action: str, resource: str) -> Any:
-            if bucket.policy is None:
-                return PermissionResult.NEUTRAL
-            request = resource_policies.ServiceRequest(
-                service=None,
-                action=action,
-                resource=resource,
-                context={"aws:SecureTransport": "true"},
-            )
-            return _DECISIONS[resource_policies.evaluate(bucket.policy.decode(), request)]
 
-        FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
-        FakeBucket.set_logging = _set_logging  # type: ignore[method-assign]
-
-    def uninstall(self) -> None:
-        FakeBucket.get_permission = self._original_get_permission  # type: ignore[method-assign]
-        FakeBucket.set_logging = self._original_set_logging  # type: ignore[method-assign]
+def _get_permission(bucket: FakeBucket, action: str, resource: str) -> Any:
+    if bucket.policy is None:
+        return PermissionResult.NEUTRAL
+    request = resource_policies.ServiceRequest(
+        service=None,
+        action=action,
+        resource=resource,
+        context={"aws:SecureTransport": "true"},
+    )
+    return _DECISIONS[resource_policies.evaluate(bucket.policy.decode(), request)]
 
 
 def _set_logging(bucket: FakeBucket, logging_config: dict[str, Any] | None, backend: Any) -> None:

@@ -12,6 +12,7 @@ retries it as it would a real 500.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from moto.sns.exceptions import InternalError
 from moto.sns.responses import SNSResponse
 
 from .calls import CallRecorder
+from .patches import Patch
 
 
 @dataclass(frozen=True)
@@ -35,12 +37,20 @@ class SnsFaultInjector:
         self.recorder = recorder
         self.faults = SnsFaults()
         self.refused = 0  # PublishBatch requests answered with the injected outage
-        self._original = SNSResponse.publish_batch
         self._lock = threading.Lock()
 
-    def install(self) -> None:
+    def patches(self) -> list[Patch]:
+        return [
+            Patch(
+                "moto.sns.responses.SNSResponse",
+                "publish_batch",
+                wrap=self._wrap_publish_batch,
+                reason="PublishBatch refused for the callers named in the faults",
+            )
+        ]
+
+    def _wrap_publish_batch(self, original: Callable[[SNSResponse], Any]) -> Callable[[SNSResponse], Any]:
         injector = self
-        original = self._original
 
         def publish_batch(response: SNSResponse) -> Any:
             function_name = injector.recorder.function_for_key(response.get_access_key())
@@ -50,7 +60,4 @@ class SnsFaultInjector:
                 raise InternalError(f"injected SNS outage for {function_name}")
             return original(response)
 
-        SNSResponse.publish_batch = publish_batch  # type: ignore[method-assign]
-
-    def uninstall(self) -> None:
-        SNSResponse.publish_batch = self._original  # type: ignore[method-assign]
+        return publish_batch

@@ -26,6 +26,7 @@ when the pipeline is otherwise idle), and batches run one at a time (so
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,7 @@ from moto.sqs.models import sqs_backends
 
 from .calls import CallRecorder
 from .lambda_runtime import LambdaRuntime, queue_url_from_arn
+from .patches import Patch
 from .trace import Trace, objects_in_event
 
 RECEIVE_MAX_MESSAGES = 10  # SQS ReceiveMessage returns at most 10 messages per call
@@ -87,22 +89,27 @@ class SqsEventSourcePoller:
         self._awaiting_redelivery: dict[
             str, tuple[str, list[str], str]
         ] = {}  # id -> (queue arn, uris, receives)
-        self._original_create = LambdaBackend.create_event_source_mapping
 
-    def install(self) -> None:
-        """Take over every SQS mapping moto creates from now on."""
+    def patches(self) -> list[Patch]:
+        return [
+            Patch(
+                "moto.awslambda.models.LambdaBackend",
+                "create_event_source_mapping",
+                wrap=self._wrap_create,
+                reason="every SQS mapping moto creates is taken over by this poller",
+            )
+        ]
+
+    def _wrap_create(self, original: Callable[..., Any]) -> Callable[..., Any]:
         poller = self
 
         def create_event_source_mapping(backend: LambdaBackend, spec: dict[str, Any]) -> Any:
-            mapping = poller._original_create(backend, spec)
+            mapping = original(backend, spec)
             if mapping.event_source_arn.split(":")[2] == "sqs":
                 poller._take_over(mapping)
             return mapping
 
-        LambdaBackend.create_event_source_mapping = create_event_source_mapping  # type: ignore[method-assign]
-
-    def uninstall(self) -> None:
-        LambdaBackend.create_event_source_mapping = self._original_create  # type: ignore[method-assign]
+        return create_event_source_mapping
 
     def _take_over(self, mapping: Any) -> None:
         # moto registers the mapping on the queue and invokes inside SendMessage; detach it.

@@ -30,6 +30,8 @@ from moto.core.exceptions import JsonRESTError
 from moto.sagemaker.models import sagemaker_backends
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
+from .patches import Patch
+
 CONTENT_TYPE = "application/json"
 VARIANT_NAME = "AllTraffic"
 
@@ -230,10 +232,9 @@ class StandInEndpoint:
         self.model = model or StandInSentimentModel()
         self.faults = EndpointFaults()
         self.stats = EndpointStats()
-        self._original = SageMakerRuntimeResponse.invoke_endpoint
         self._lock = threading.Lock()
 
-    def install(self) -> None:
+    def patches(self) -> list[Patch]:
         stand_in = self
 
         def invoke_endpoint(response: SageMakerRuntimeResponse) -> tuple[int, dict[str, str], str]:
@@ -243,10 +244,14 @@ class StandInEndpoint:
             payload = body if isinstance(body, bytes) else str(body or "").encode("utf-8")
             return stand_in.answer(response.current_account, response.region, endpoint_name, payload)
 
-        SageMakerRuntimeResponse.invoke_endpoint = invoke_endpoint  # type: ignore[method-assign]
-
-    def uninstall(self) -> None:
-        SageMakerRuntimeResponse.invoke_endpoint = self._original  # type: ignore[method-assign]
+        return [
+            Patch(
+                "moto.sagemakerruntime.responses.SageMakerRuntimeResponse",
+                "invoke_endpoint",
+                invoke_endpoint,
+                reason="InvokeEndpoint answered by the stand-in model",
+            )
+        ]
 
     def answer(
         self, account: str, region: str, endpoint_name: str, payload: bytes
