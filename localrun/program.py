@@ -14,19 +14,19 @@ import json
 import logging
 import runpy
 import warnings
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pulumi
-import pulumi.config
 import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
+
+from .patches import Patch, PatchSet
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT_NAME = "ai-event-pipeline"
@@ -110,21 +110,27 @@ class _RecordingMocks(pulumi_mocks.Mocks):
         return self.inner.call(args)
 
 
-@contextmanager
-def _recording_config_reads() -> Iterator[set[str]]:
-    """Record every config key the program reads (to prove config file and program agree)."""
-    keys: set[str] = set()
-    original = pulumi.config.get_config
+def _recording_patches(exports: dict[str, Any], keys_read: set[str]) -> list[Patch]:
+    """Record the program's exports and every config key it reads (proving config file and program agree)."""
 
-    def recording_get_config(full_key: str) -> Any:
-        keys.add(full_key)
-        return original(full_key)
+    def recording_export(original: Callable[[str, Any], None]) -> Callable[[str, Any], None]:
+        def export(name: str, value: Any) -> None:
+            exports[name] = value
+            original(name, value)
 
-    pulumi.config.get_config = recording_get_config
-    try:
-        yield keys
-    finally:
-        pulumi.config.get_config = original
+        return export
+
+    def recording_get_config(original: Callable[[str], Any]) -> Callable[[str], Any]:
+        def get_config(full_key: str) -> Any:
+            keys_read.add(full_key)
+            return original(full_key)
+
+        return get_config
+
+    return [
+        Patch("pulumi", "export", wrap=recording_export, reason="the stack outputs, as values"),
+        Patch("pulumi.config", "get_config", wrap=recording_get_config, reason="config keys read"),
+    ]
 
 
 class _RecordedOptions(NamedTuple):
@@ -186,15 +192,12 @@ def run_program(
     pulumi.runtime.register_stack_transformation(record_options)
 
     exports: dict[str, Any] = {}
-    original_export = pulumi.export
-
-    def recording_export(name: str, value: Any) -> None:
-        exports[name] = value
-        original_export(name, value)
-
-    pulumi.export = recording_export
+    keys_read: set[str] = set()
     try:
-        with _recording_config_reads() as keys_read, warnings.catch_warnings(record=True) as caught:
+        with (
+            PatchSet(_recording_patches(exports, keys_read)),
+            warnings.catch_warnings(record=True) as caught,
+        ):
             warnings.simplefilter("always")
             _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
             outputs = {
@@ -203,8 +206,6 @@ def run_program(
     except BaseException:
         _discard_unfinished_work()
         raise
-    finally:
-        pulumi.export = original_export
 
     for key, resource in recording.registered.items():
         recorded = options.get(key, _RecordedOptions([], None, False))
