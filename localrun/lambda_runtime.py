@@ -59,7 +59,7 @@ from moto.awslambda.utils import get_backend as lambda_backend
 
 from .calls import CallRecorder
 from .clock import SimClock
-from .patches import Patch
+from .patches import Patch, PatchSet
 from .trace import Trace, objects_in_event
 
 DEFAULT_MAX_RETRY_ATTEMPTS = 2  # Lambda's default for asynchronous invocations
@@ -213,13 +213,15 @@ class FunctionContainer:
     def active(self) -> Iterator[None]:
         """Make the process look like this execution environment (env, default session, stdout)."""
         saved_env = dict(os.environ)
-        saved_session = boto3.DEFAULT_SESSION
         saved_out, saved_err = sys.stdout, sys.stderr
+        default_session = PatchSet(
+            [Patch("boto3", "DEFAULT_SESSION", self.session, reason="this environment's default session")]
+        )
         for key in list(os.environ):
             if key.startswith(_LAMBDA_SCOPED_PREFIXES) or key in self.runtime.declared_variable_names:
                 del os.environ[key]
         os.environ.update(self.environment())
-        boto3.DEFAULT_SESSION = self.session
+        default_session.install()
         sys.stdout = sys.stderr = self.sink
         try:
             yield
@@ -227,7 +229,7 @@ class FunctionContainer:
             sys.stdout, sys.stderr = saved_out, saved_err
             if boto3.DEFAULT_SESSION is not None:
                 self.session = boto3.DEFAULT_SESSION  # created lazily by the handler's first boto3.client()
-            boto3.DEFAULT_SESSION = saved_session
+            default_session.uninstall()
             os.environ.clear()
             os.environ.update(saved_env)
 
