@@ -50,7 +50,9 @@ NOTIFICATION_TO_TOPIC_WITHOUT_POLICY = """
     topic = aws.sns.Topic("events")  # no topic policy for s3.amazonaws.com
     aws.s3.BucketNotification(
         "notification", bucket=bucket.id,
-        topics=[aws.s3.BucketNotificationTopicArgs(topic_arn=topic.arn, events=["s3:ObjectCreated:*"])],
+        topics=[
+            aws.s3.BucketNotificationTopicArgs(id="all", topic_arn=topic.arn, events=["s3:ObjectCreated:*"])
+        ],
     )
 """
 
@@ -86,7 +88,8 @@ EVENTBRIDGE_TARGET_WITHOUT_PERMISSION = """
     trust = {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
     trust_policy = json.dumps({"Version": "2012-10-17", "Statement": [trust]})
     role = aws.iam.Role("fn-role", assume_role_policy=trust_policy)
-    handler_source = pulumi.StringAsset("def handler(event, context):\\n    return 1\\n")
+    from pathlib import Path
+    handler_source = pulumi.FileAsset(str(Path(__file__).with_name("index.py")))  # written by the test
     code = pulumi.AssetArchive({"index.py": handler_source})
     fn = aws.lambda_.Function("fn", role=role.arn, runtime="python3.13", handler="index.handler", code=code)
     pattern = {"source": ["aws.s3"], "detail-type": ["Object Created"]}
@@ -112,6 +115,7 @@ EVENTBRIDGE_TARGET_WITHOUT_PERMISSION = """
 def test_eventbridge_target_that_may_not_invoke_sends_the_event_to_its_dlq(
     cloud: LocalCloud, tmp_path: Path
 ) -> None:
+    (tmp_path / "index.py").write_text("def handler(event, context):\n    return 1\n")
     _run(cloud, tmp_path, EVENTBRIDGE_TARGET_WITHOUT_PERMISSION)
     cloud.s3.put_object(Bucket=cloud.outputs["bucket"], Key="a.txt", Body=b"hello")
     cloud.run_until_idle()
@@ -169,7 +173,9 @@ BUCKET_TO_TOPIC = """
     )
     aws.s3.BucketNotification(
         "notification", bucket=bucket.id,
-        topics=[aws.s3.BucketNotificationTopicArgs(topic_arn=topic.arn, events=["s3:ObjectCreated:*"])],
+        topics=[
+            aws.s3.BucketNotificationTopicArgs(id="all", topic_arn=topic.arn, events=["s3:ObjectCreated:*"])
+        ],
         opts=pulumi.ResourceOptions(depends_on=[policy]),
     )
     pulumi.export("bucket", bucket.bucket)
