@@ -17,10 +17,11 @@ import pytest
 from pulumi.runtime import mocks as pulumi_mocks
 
 from localrun.emulator import LocalCloud
-from localrun.moto_mocks import DestinationValidationError, MotoMocks, UnsupportedResourceType
-from localrun.program import run_program
+from localrun.moto_mocks import CREATORS, DestinationValidationError, MotoMocks, UnsupportedResourceType
+from localrun.program import PROJECT_DIR, run_program, stack_config_path
 from localrun.sqs_poller import EventSourceMapping, SqsEventSourcePoller
 from localrun.standin_model import InvalidModelInput, StandInSentimentModel
+from tools.capture_mocks import CaptureMocks
 
 CONFIG = {"aws:region": "us-east-1"}
 
@@ -43,6 +44,68 @@ def _run(cloud: LocalCloud, tmp_path: Path, body: str) -> MotoMocks:
 def test_resource_type_without_a_creator_is_an_error_naming_it(cloud: LocalCloud, tmp_path: Path) -> None:
     with pytest.raises(UnsupportedResourceType, match=r"aws:ec2/vpc:Vpc \('network'\)"):
         _run(cloud, tmp_path, 'aws.ec2.Vpc("network", cidr_block="10.0.0.0/16")\n')
+
+
+def _declared_aws_types(stack: str, config_file: Path, region: str) -> set[str]:
+    run = run_program(CaptureMocks(region=region), stack=stack, config_file=config_file)
+    return {r.type for r in run.resources if r.type.startswith("aws:")}
+
+
+def test_creators_are_exactly_the_resource_types_the_program_declares() -> None:
+    # Every type infra/ can declare appears in the dev stack or in the production-shaped one (tests/infra).
+    prodlike = PROJECT_DIR / "tests" / "infra" / "Pulumi.prodlike.yaml"
+    declared = _declared_aws_types("dev", stack_config_path("dev"), "us-east-1")
+    declared |= _declared_aws_types("prod", prodlike, "eu-west-1")
+    assert {
+        "creators the program never needs": set(CREATORS) - declared,
+        "declared types without a creator": declared - set(CREATORS),
+    } == {"creators the program never needs": set(), "declared types without a creator": set()}
+
+
+@pytest.mark.parametrize(
+    "typ",
+    [
+        "aws:s3/bucketV2:BucketV2",
+        "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+        "aws:sqs/redrivePolicy:RedrivePolicy",
+        "aws:iam/policy:Policy",
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    ],
+)
+def test_type_the_program_does_not_declare_is_an_error_naming_it(cloud: LocalCloud, typ: str) -> None:
+    mocks = MotoMocks(cloud.runtime, cloud.region)
+    with pytest.raises(UnsupportedResourceType, match=rf"cannot create resource type {typ} \('extra'\)"):
+        mocks.new_resource(pulumi_mocks.MockResourceArgs(typ, "extra", {}, custom=True))
+
+
+TABLE = {"hashKey": "pk", "attributes": [{"name": "pk", "type": "S"}], "billingMode": "PAY_PER_REQUEST"}
+
+
+@pytest.mark.parametrize(
+    ("typ", "inputs", "reported"),
+    [
+        (
+            "aws:sqs/queue:Queue",
+            {"fifoQueue": True, "delaySeconds": 5},
+            {"Queue input 'delaySeconds'", "Queue input 'fifoQueue'"},
+        ),
+        (
+            "aws:dynamodb/table:Table",
+            {
+                **TABLE,
+                "ttl": {"enabled": True, "attributeName": "expires"},
+                "pointInTimeRecovery": {"enabled": True, "recoveryPeriodInDays": 7},
+            },
+            {"Table input 'ttl'", "Table input 'pointInTimeRecovery.recoveryPeriodInDays'"},
+        ),
+    ],
+)
+def test_input_the_program_does_not_set_is_reported_as_not_emulated(
+    cloud: LocalCloud, typ: str, inputs: dict, reported: set[str]
+) -> None:
+    mocks = MotoMocks(cloud.runtime, cloud.region)
+    mocks.new_resource(pulumi_mocks.MockResourceArgs(typ, "extra", inputs, custom=True))
+    assert set(mocks.not_emulated) == reported
 
 
 NOTIFICATION_TO_TOPIC_WITHOUT_POLICY = """
