@@ -214,9 +214,7 @@ class FunctionContainer:
         """Make the process look like this execution environment (env, default session, stdout)."""
         saved_env = dict(os.environ)
         saved_out, saved_err = sys.stdout, sys.stderr
-        default_session = PatchSet(
-            [Patch("boto3", "DEFAULT_SESSION", self.session, reason="this environment's default session")]
-        )
+        default_session = PatchSet([default_session_patch(self.session)])
         for key in list(os.environ):
             if key.startswith(_LAMBDA_SCOPED_PREFIXES) or key in self.runtime.declared_variable_names:
                 del os.environ[key]
@@ -391,6 +389,11 @@ def _import_private_copy(module_name: str, code_dir: Path) -> Any:
             registry.update(other_environments)
             sys.path.remove(str(code_dir))
             sys.modules.update(host_modules)
+
+
+def default_session_patch(session: boto3.session.Session | None) -> Patch:
+    """While an execution environment is active, boto3's default session is its own."""
+    return Patch("boto3", "DEFAULT_SESSION", session, reason="the execution environment's default session")
 
 
 def _shared_loaders(create_loader: Callable[..., Any]) -> Callable[..., Any]:

@@ -110,7 +110,7 @@ class _RecordingMocks(pulumi_mocks.Mocks):
         return self.inner.call(args)
 
 
-def _recording_patches(exports: dict[str, Any], keys_read: set[str]) -> list[Patch]:
+def recording_patches(exports: dict[str, Any], keys_read: set[str]) -> list[Patch]:
     """Record the program's exports and every config key it reads (proving config file and program agree)."""
 
     def recording_export(original: Callable[[str, Any], None]) -> Callable[[str, Any], None]:
@@ -195,7 +195,7 @@ def run_program(
     keys_read: set[str] = set()
     try:
         with (
-            PatchSet(_recording_patches(exports, keys_read)),
+            PatchSet(recording_patches(exports, keys_read)),
             warnings.catch_warnings(record=True) as caught,
         ):
             warnings.simplefilter("always")

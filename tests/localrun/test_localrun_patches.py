@@ -6,6 +6,7 @@ the message a moto upgrade would produce.
 
 from __future__ import annotations
 
+import ast
 import importlib.metadata
 import re
 import sys
@@ -189,3 +190,51 @@ def test_written_for_is_what_requirements_pin():
             if match:
                 pins[match.group(1).lower()] = match.group(2)
     assert {name: pins[name] for name in WRITTEN_FOR} == WRITTEN_FOR
+
+
+def _third_party_names(tree: ast.Module) -> set[str]:
+    """Names a module binds by importing a third-party package (not the stdlib, not this project)."""
+    own = {"localrun", "lambdas", "infra"}
+
+    def third_party(module: str) -> bool:
+        top = module.split(".", maxsplit=1)[0]
+        return top not in sys.stdlib_module_names and top not in own and top != "__future__"
+
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names if third_party(a.name)}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and third_party(node.module or ""):
+            names |= {a.asname or a.name for a in node.names}
+    return names
+
+
+def _root(node: ast.expr) -> str | None:
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def test_outside_the_registry_no_local_run_module_assigns_to_a_third_party_object():
+    """What `grep setattr` would check, by syntax: no setattr/delattr, and no `moto_name.attr = ...`."""
+    found = []
+    for path in sorted((PROJECT_DIR / "localrun").glob("*.py")):
+        if path.name == "patches.py":
+            continue
+        tree = ast.parse(path.read_text(), filename=str(path))
+        imported = _third_party_names(tree)
+        for node in ast.walk(tree):
+            called = node.func.id if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) else None
+            if called in {"setattr", "delattr"}:
+                found.append(f"{path.name}:{node.lineno}: {called}(...)")
+            targets = (
+                node.targets
+                if isinstance(node, (ast.Assign, ast.Delete))
+                else [node.target]
+                if isinstance(node, (ast.AugAssign, ast.AnnAssign))
+                else []
+            )
+            for target in targets:
+                if isinstance(target, ast.Attribute) and _root(target) in imported:
+                    found.append(f"{path.name}:{node.lineno}: {ast.unparse(target)} = ...")
+    assert found == []
