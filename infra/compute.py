@@ -119,6 +119,7 @@ def function_environment(
         contract.ENV_BUCKET_NAME: bucket_name,
         contract.ENV_ROUTE_PREFIX: route.prefix,
         contract.ENV_ROUTE_SUFFIX: route.suffix or "",
+        contract.ENV_ROUTE_VIA: route.via,
         contract.ENV_MAX_OBJECT_BYTES: str(function.max_object_bytes),
     }
     if function.max_workers is not None:

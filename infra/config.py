@@ -352,6 +352,12 @@ def parse_config(values: Mapping[str, Any], *, stack: str, region: str | None) -
 class _Errors:
     def __init__(self) -> None:
         self.messages: list[str] = []
+        # Keys whose value was refused: checks across keys skip them (the value read is a stand-in, and an
+        # error about a value the user never wrote would mislead).
+        self.invalid: set[str] = set()
+
+    def any_invalid(self, *paths: str) -> bool:
+        return any(path in self.invalid for path in paths)
 
     def add(self, path: str, problem: str, fix: str) -> None:
         self.add_raw(f"{PROJECT}:{path}", problem, fix)
@@ -412,6 +418,7 @@ class _Reader:
                     )
                 return None
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            self.errors.invalid.add(self._key(name))
             self.errors.add(
                 self._key(name),
                 f"must be an integer from {low} to {high}, {meaning} (got {value!r})",
@@ -777,6 +784,8 @@ def _check_queue_pollers_fit_reservation(
 ) -> None:
     if not any(r.via == "sqs" for r in routes):
         return
+    if errors.any_invalid("sqs.maximumConcurrency", "function.reservedConcurrency"):
+        return
     if function.reserved_concurrency is not None and sqs.maximum_concurrency > function.reserved_concurrency:
         errors.add(
             "sqs.maximumConcurrency",
@@ -824,6 +833,16 @@ def _check_endpoint_concurrency(
     """Every route calls the endpoint: its worst-case concurrent calls, summed, must fit the endpoint's
     max concurrency (SageMaker throttles above it). Bounded excess is an error; unbounded routes warn."""
     if model.mode != "serverless" or model.max_concurrency is None or not routes:
+        return []
+    if errors.any_invalid(
+        "function.reservedConcurrency",
+        "function.maxWorkers",
+        "function.memoryMb",
+        "sqs.batchSize",
+        "sqs.maximumConcurrency",
+        "model.maxBatchSize",
+        "model.maxConcurrency",
+    ):
         return []
     bounded: list[tuple[Route, int]] = []
     unbounded: list[Route] = []

@@ -21,6 +21,10 @@ ENV_MODEL_MAX_BATCH_SIZE = "MODEL_MAX_BATCH_SIZE"
 ENV_BUCKET_NAME = "BUCKET_NAME"
 ENV_ROUTE_PREFIX = "ROUTE_PREFIX"
 ENV_ROUTE_SUFFIX = "ROUTE_SUFFIX"
+# How the route's events reach the function (sns, sqs, lambda, eventbridge): an SQS batch reaching a function
+# no queue feeds is refused (its partial batch response would be read by no one; an async invoke would count
+# it as success: lost). Unset: not checked.
+ENV_ROUTE_VIA = "ROUTE_VIA"
 
 REQUIRED_ENV = (
     ENV_RESULTS_TABLE,

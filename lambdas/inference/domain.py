@@ -70,6 +70,7 @@ class RouteScope:
     bucket: str
     prefix: str = ""  # empty matches every key, as an absent S3 filter rule does
     suffix: str = ""
+    via: str = ""  # the route's trigger (sns, sqs, lambda, eventbridge); empty: not known
 
     def matches(self, bucket: str, key: str) -> bool:
         """Whether the object `key` (decoded, as S3 names it) in `bucket` belongs to this route."""

@@ -28,6 +28,8 @@ CREATED_EVENT_PREFIX = "ObjectCreated:"
 EVENTBRIDGE_S3_SOURCE = "aws.s3"
 EVENTBRIDGE_OBJECT_CREATED = "Object Created"
 S3_TEST_EVENT = "s3:TestEvent"
+# The route trigger (contract.ENV_ROUTE_VIA) whose event source mapping reads partial batch responses.
+SQS_TRIGGER = "sqs"
 # SQS body → SNS envelope → S3 notification is the deepest nesting any route produces.
 MAX_NESTING = 2
 
@@ -95,7 +97,24 @@ class NormalisedEvent:
 
 
 def normalise_event(event: Any, route: RouteScope) -> NormalisedEvent:
-    """Detect the event's trigger and normalise each of its records for the function serving `route`."""
+    """Detect the event's trigger and normalise each of its records for the function serving `route`.
+
+    An SQS batch reaching a function that no queue feeds is a problem of the whole event: its failures would
+    be answered with a partial batch response, which only an SQS event source mapping reads; an async
+    invoke would count that answer as success and the event would be lost. Other shapes (e.g. an operator
+    replaying a raw S3 notification to any route's function) are processed within the route's scope.
+    """
+    normalised = _normalise_any_event(event, route)
+    if normalised.source is Source.SQS and route.via not in ("", SQS_TRIGGER):
+        return NormalisedEvent(
+            Source.SQS,
+            problem=f"an SQS batch reached the function of {route.via} route {route.name!r}, which no queue "
+            "feeds (its partial batch response would be read by no one)",
+        )
+    return normalised
+
+
+def _normalise_any_event(event: Any, route: RouteScope) -> NormalisedEvent:
     if not isinstance(event, dict):
         return NormalisedEvent(
             Source.UNKNOWN, problem=f"event is a {type(event).__name__}, not a JSON object"

@@ -20,6 +20,7 @@ from .contract import (
     ENV_ROUTE_NAME,
     ENV_ROUTE_PREFIX,
     ENV_ROUTE_SUFFIX,
+    ENV_ROUTE_VIA,
     REQUIRED_ENV,
 )
 
@@ -62,6 +63,7 @@ class Settings:
     # The route's S3 key filter, as key text (not URL-encoded); empty matches every key.
     route_prefix: str = ""
     route_suffix: str = ""
+    route_via: str = ""
     max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES
     content_type: str = DEFAULT_ENDPOINT_CONTENT_TYPE
     max_workers: int = MIN_DEFAULT_WORKERS
@@ -72,7 +74,7 @@ class Settings:
         """The objects this function may read: its bucket, under its route's prefix and suffix."""
         from .domain import RouteScope  # noqa: PLC0415 - settings load at cold start; domain is not needed yet
 
-        return RouteScope(self.route, self.bucket, self.route_prefix, self.route_suffix)
+        return RouteScope(self.route, self.bucket, self.route_prefix, self.route_suffix, self.route_via)
 
 
 def default_max_workers(memory_mb: int) -> int:
@@ -99,6 +101,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         # Not stripped: a key prefix or suffix may begin or end with a space, and S3 matches it exactly.
         route_prefix=env.get(ENV_ROUTE_PREFIX, ""),
         route_suffix=env.get(ENV_ROUTE_SUFFIX, ""),
+        route_via=env.get(ENV_ROUTE_VIA, "").strip(),
         max_object_bytes=_positive_int(env, ENV_MAX_OBJECT_BYTES, DEFAULT_MAX_OBJECT_BYTES),
         content_type=env.get(ENV_ENDPOINT_CONTENT_TYPE, "").strip() or DEFAULT_ENDPOINT_CONTENT_TYPE,
         max_workers=_positive_int(env, ENV_MAX_WORKERS, default_max_workers(memory_mb)),

@@ -682,3 +682,21 @@ def test_existing_endpoint_is_not_budgeted():
         values["sqs"]["maximumConcurrency"] = 1000
 
     assert parse(mutate).warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("function.reservedConcurrency", 0),
+        ("sqs.maximumConcurrency", 1),
+        ("model.maxConcurrency", 0),
+        ("sqs.batchSize", 0),
+    ],
+)
+def test_a_refused_value_is_the_only_error_no_check_across_keys_reports_its_stand_in(path, value):
+    # The reader stands in the range's minimum for a refused value; a cross-key check judging that stand-in
+    # would report a value the user never wrote (e.g. "reservedConcurrency (1)" for a configured 0).
+    with pytest.raises(ConfigError) as error:
+        parse(_set(path, value))
+    problems = [line for line in str(error.value).splitlines() if line.startswith("  - ")]
+    assert len(problems) == 1 and f"{path} must be an integer" in problems[0], problems

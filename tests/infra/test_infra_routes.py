@@ -38,6 +38,7 @@ ROUTE_FILTERS = {
     "data": ("data/", ".json"),
     "events": ("events/", ""),
 }
+ROUTE_VIAS = {"uploads": "sns", "batch": "sqs", "data": "lambda", "events": "eventbridge"}
 
 
 def notification(dev) -> dict:
@@ -350,6 +351,7 @@ def test_function_environment_is_exactly_the_handler_contract(dev, name):
         contract.ENV_BUCKET_NAME: dev.outputs["bucket_name"],
         contract.ENV_ROUTE_PREFIX: ROUTE_FILTERS[name][0],
         contract.ENV_ROUTE_SUFFIX: ROUTE_FILTERS[name][1],
+        contract.ENV_ROUTE_VIA: ROUTE_VIAS[name],
         contract.ENV_MAX_OBJECT_BYTES: "1048576",
         contract.ENV_MODEL_MAX_BATCH_SIZE: "10",
     }, name

@@ -416,6 +416,25 @@ def test_an_event_for_another_routes_prefix_raises_and_leaves_that_routes_item_a
     }
 
 
+def test_an_sqs_batch_invoked_on_an_async_routes_function_raises_instead_of_answering_a_batch(
+    make_app, world, context
+):
+    # Answered with a partial batch response, an async invoke would count as a success: the event lost.
+    world.put("a.txt", b"text")
+    uploads = make_app(**{contract.ENV_ROUTE_VIA: "sns"})
+    recorders = {name: CallRecorder(getattr(uploads.clients, name)) for name in ("s3", "dynamodb", "sns")}
+    uploads.clients = replace(uploads.clients, **recorders)
+
+    with pytest.raises(uploads.EventNotProcessedError, match="an SQS batch reached the function of sns"):
+        uploads.handler(sqs_event(s3_event(s3_record("a.txt"))), context)
+
+    assert world.items() == [] and {name: r.calls for name, r in recorders.items()} == {
+        "s3": [],
+        "dynamodb": [],
+        "sns": [],
+    }
+
+
 def test_a_refused_object_is_logged_as_a_permanent_failure_naming_it(make_app, world, caplog, context):
     data = make_app(**{contract.ENV_ROUTE_PREFIX: "data/"})
     with caplog.at_level("ERROR", logger=data.logger.service), pytest.raises(data.EventNotProcessedError):

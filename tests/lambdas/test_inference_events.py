@@ -382,3 +382,37 @@ def test_an_eventbridge_folder_marker_is_skipped():
 
 def test_a_folder_marker_outside_the_route_is_refused_like_any_created_object():
     assert refusals_of(s3_event(s3_record("uploads/", size=0)))
+
+
+# --- the route's trigger --------------------------------------------------------------------------------
+def _via(via: str) -> RouteScope:
+    return RouteScope(ROUTE, BUCKET, via=via)
+
+
+@pytest.mark.parametrize("via", ["sns", "lambda", "eventbridge"])
+def test_an_sqs_batch_reaching_a_function_no_queue_feeds_is_a_problem_of_the_whole_event(via):
+    normalised = normalise_event(sqs_event(s3_event(s3_record("a.txt")), "garbage"), _via(via))
+    assert normalised.problem == (
+        f"an SQS batch reached the function of {via} route {ROUTE!r}, which no queue feeds "
+        "(its partial batch response would be read by no one)"
+    )
+    assert normalised.records == ()
+
+
+@pytest.mark.parametrize("via", ["sqs", ""])
+def test_an_sqs_batch_is_normalised_for_the_sqs_route_or_an_unknown_trigger(via):
+    assert normalise_event(sqs_event(s3_event(s3_record("a.txt"))), _via(via)).problem is None
+
+
+@pytest.mark.parametrize("via", ["sns", "sqs", "lambda", "eventbridge"])
+@pytest.mark.parametrize(
+    "event",
+    [s3_event(s3_record("a.txt")), sns_event(s3_event(s3_record("a.txt"))), eventbridge_event("a.txt")],
+    ids=["s3", "sns", "eventbridge"],
+)
+def test_a_replayed_event_of_another_shape_is_processed_within_the_route(via, event):
+    # An operator may replay a raw S3 notification to any route's function; its scope still applies.
+    normalised = normalise_event(event, _via(via))
+    assert normalised.problem is None
+    assert [ref.uri for record in normalised.records for ref in record.refs] == [f"s3://{BUCKET}/a.txt"]
+
