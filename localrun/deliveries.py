@@ -106,7 +106,11 @@ class AccessGuard:
         denied = self._judge(topic.policy, request, f"topic policy of {topic.name}")
         if denied or not topic.kms_master_key_id:
             return denied
-        return self.kms_use(service, topic.kms_master_key_id, source_arn, {"aws:sns:topicArn": topic_arn})
+        # EventBridge's KMS requests for an encrypted topic carry no aws:SourceArn/aws:SourceAccount (SNS
+        # Developer Guide, "Key management": those conditions are not supported for EventBridge-to-encrypted
+        # topics), so a key statement conditioned on them refuses the delivery, as in AWS.
+        key_source = None if service == EVENTS else source_arn
+        return self.kms_use(service, topic.kms_master_key_id, key_source, {"aws:sns:topicArn": topic_arn})
 
     def queue_send(self, service: str, queue_arn: str, source_arn: str) -> str | None:
         name = queue_arn.rsplit(":", 1)[-1]
@@ -122,15 +126,16 @@ class AccessGuard:
         return self.kms_use(service, queue.kms_master_key_id, source_arn, {"aws:sqs:arn": queue_arn})
 
     def kms_use(
-        self, service: str, key_id: str, source_arn: str, encryption_context: dict[str, str]
+        self, service: str, key_id: str, source_arn: str | None, encryption_context: dict[str, str]
     ) -> str | None:
-        """The caller needs kms:GenerateDataKey and kms:Decrypt on an encrypted destination's key."""
+        """The caller needs kms:GenerateDataKey and kms:Decrypt on an encrypted destination's key (with no
+        `source_arn`, the request carries no aws:SourceArn or aws:SourceAccount)."""
         backend = kms_backends[self.account][self.region]
         try:
             key = backend.describe_key(key_id)
         except KeyError:
             return f"KMS key {key_id} does not exist"
-        context = service_context(source_arn, self.account)
+        context = service_context(source_arn, self.account if source_arn else None)
         context.update({f"kms:EncryptionContext:{k}": v for k, v in encryption_context.items()})
         for action in ("kms:GenerateDataKey", "kms:Decrypt"):
             denied = self._judge(
