@@ -1,9 +1,8 @@
 """Entry point of every inference function (contract.HANDLER): any S3 event shape in, one ordered,
 idempotent result per object out.
 
-All per-function state lives in this module's globals (settings, logger, boto3 session and clients, SQS
-processor); the sibling modules are stateless, so one instance of this module per function can run side by
-side (the local run loads one per function with that function's environment).
+All per-container state lives in this module's globals (settings, logger, boto3 session and clients, SQS
+processor); the sibling modules are stateless.
 
 At import (cold start): settings are read from the environment (a missing variable fails here, naming it),
 the Logger is created, and a botocore session resolves credentials and region from the default chain. The
@@ -21,7 +20,8 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import botocore.session
 from aws_lambda_powertools import Logger
@@ -53,9 +53,8 @@ logger = Logger(
 )
 
 
-# A NamedTuple, not a dataclass: dataclasses look their module up in sys.modules, which a module instance
-# loaded with importlib's module_from_spec/exec_module (the local run does) is not in.
-class ClientTimeouts(NamedTuple):
+@dataclass(frozen=True)
+class ClientTimeouts:
     """Connect/read timeouts (seconds) and total attempts for one AWS client."""
 
     connect: float

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -65,8 +66,17 @@ def load_app(env: Mapping[str, str | None]) -> ModuleType:
     spec = importlib.util.find_spec(APP_MODULE)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    with environment(env):
-        spec.loader.exec_module(module)
+    # Registered while it executes, as the import system does (dataclasses look their module up there).
+    previous = sys.modules.get(APP_MODULE)
+    sys.modules[APP_MODULE] = module
+    try:
+        with environment(env):
+            spec.loader.exec_module(module)
+    finally:
+        if previous is None:
+            del sys.modules[APP_MODULE]
+        else:
+            sys.modules[APP_MODULE] = previous
     return module
 
 
