@@ -35,6 +35,7 @@ from .calls import CallRecorder
 from .clock import SdkBackoff, SimClock
 from .deliveries import Deliveries
 from .lambda_runtime import LambdaRuntime
+from .limits import LimitEnforcer
 from .moto_fixes import MotoFixes
 from .moto_mocks import ACCOUNT_ID, MotoMocks
 from .patches import PatchSet
@@ -87,6 +88,7 @@ class LocalCloud:
         self.sns_faults = SnsFaultInjector(self.recorder)
         self.fixes = MotoFixes()
         self.sdk_backoff = SdkBackoff(self.clock)
+        self.limits = LimitEnforcer()  # AWS size limits moto does not enforce (limits.py)
         # Every change the local run makes to moto and botocore, installed and removed together.
         self.patches = PatchSet(
             [
@@ -98,6 +100,7 @@ class LocalCloud:
                 *self.deliveries.patches(),
                 *self.endpoint.patches(),
                 *self.sns_faults.patches(),
+                *self.limits.patches(),
             ]
         )
         self.program: ProgramRun | None = None

@@ -30,6 +30,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.sagemaker.models import sagemaker_backends
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
+from .limits import check_invoke_endpoint_body
 from .patches import Patch
 
 CONTENT_TYPE = "application/json"
@@ -260,6 +261,7 @@ class StandInEndpoint:
         endpoint = sagemaker_backends[account][region].endpoints.get(endpoint_name)
         if endpoint is None:
             raise EndpointNotFound(endpoint_name, account)
+        check_invoke_endpoint_body(endpoint, payload)  # limits.py: 4 MB serverless, 6 MB real-time
         if self.faults.should_throttle():
             with self._lock:
                 self.stats.throttled += 1
