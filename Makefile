@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PYTHON_LAMBDA ?= $(firstword $(foreach p,$(wildcard /root/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13 2>/dev/null),$(shell $(p) -c 'print("$(p)")' 2>/dev/null)))
 VENV_LAMBDA ?= .venv-py313
 
-.PHONY: install test test-lambda-runtime lint demo bench clean
+.PHONY: install test test-lambda-runtime lint demo local-cloud bench clean
 
 install: $(VENV)/.installed
 
@@ -37,6 +37,11 @@ endif
 
 demo: install
 	$(PY) -m localrun.demo
+
+# The stack in a moto server on 127.0.0.1:$(PORT), pipeline on the wall clock, until Ctrl-C (README: Local cloud).
+PORT ?= 4566
+local-cloud: install
+	$(PY) -m localrun.local_cloud --port $(PORT)
 
 bench: install
 	$(PY) -m benchmarks

@@ -30,7 +30,9 @@ class SimulatedWait:
 class SimClock:
     """Emulated time = wall clock + every skipped wait."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, realtime: bool = False) -> None:
+        # Real-time mode (the local cloud, `local_cloud.py`): every wait really happens, nothing is skipped.
+        self.realtime = realtime
         self.skipped_seconds = 0.0
         self.waits: list[SimulatedWait] = []
         self._listeners: list[Callable[[float], None]] = []
@@ -44,8 +46,11 @@ class SimClock:
         self._listeners.append(listener)
 
     def advance(self, seconds: float, reason: str) -> None:
-        """Skip `seconds` of idle time (never backwards)."""
+        """Skip `seconds` of idle time (never backwards); in real-time mode, sleep them instead."""
         if seconds <= 0:
+            return
+        if self.realtime:
+            time.sleep(seconds)  # e.g. the handler's backoff pause, botocore's retry backoff
             return
         with self._lock:
             self.skipped_seconds += seconds

@@ -17,6 +17,7 @@ how they fit together.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,10 +75,10 @@ class PumpReport:
 class LocalCloud:
     """An in-process AWS (moto) running the stack's event paths; use as a context manager."""
 
-    def __init__(self, region: str = "us-east-1") -> None:
+    def __init__(self, region: str = "us-east-1", *, realtime: bool = False) -> None:
         self.region = region
         self.account = ACCOUNT_ID
-        self.clock = SimClock()
+        self.clock = SimClock(realtime=realtime)  # realtime: waits happen on the wall clock (local cloud)
         self.recorder = CallRecorder()
         self.trace = Trace(self._read_object)
         self.trace.use_clock(self.clock.now)
@@ -211,6 +212,26 @@ class LocalCloud:
         report.simulated_seconds = self.clock.skipped_seconds - started_skipped
         report.waited_by_reason = self.clock.waited_by_reason(since=first_wait)
         return report
+
+    def run_on_wall_clock(
+        self, stop: threading.Event, wake: threading.Event, idle_seconds: float = 1.0
+    ) -> None:
+        """Run the pipeline in real time until `stop` is set (needs `LocalCloud(realtime=True)`).
+
+        Runs whatever is due, then sleeps until the next due moment (an async retry, a visibility
+        timeout ending) or until `wake` is set (a request arrived that may have queued work), at
+        most `idle_seconds`, a safety net for work no request announced.
+        """
+        if not self.clock.realtime:
+            raise RuntimeError("run_on_wall_clock needs LocalCloud(realtime=True)")
+        while not stop.is_set():
+            wake.clear()  # before looking: work queued after the look sets it again, so wait() returns
+            progressed = self.runtime.run_due(limit=1)
+            progressed = self.poller.poll() or progressed
+            if progressed:
+                continue
+            wait, _ = self._next_wait()
+            wake.wait(idle_seconds if wait is None else min(max(wait, 0.01), idle_seconds))
 
     def _next_wait(self) -> tuple[float | None, str]:
         """Seconds to skip until something can run (0.0: a message can be received now), None if idle."""
