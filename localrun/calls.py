@@ -33,6 +33,11 @@ _PARAMS_KEY = "localrun.params"
 _CALL_KEY = "localrun.call"
 
 
+def call_in_context(context: dict[str, Any]) -> RecordedCall | None:
+    """The call being made, from botocore's request context (set by the recorder's before-call hook)."""
+    return context.get(_CALL_KEY)
+
+
 @dataclass
 class RecordedCall:
     """One API call as the caller made it."""
@@ -74,9 +79,17 @@ class CallRecorder:
                 "botocore.handlers",
                 "BUILTIN_HANDLERS",
                 wrap=lambda builtin: [*self._handlers, *builtin],
-                reason="every botocore session records its calls",
+                reason="every botocore session records its calls (and enforces function roles' IAM)",
             )
         ]
+
+    def add_hooks(self, hooks: list[tuple[str, Any]]) -> None:
+        """More botocore handlers (event name, handler) to install with the recorder's, after them.
+
+        Call before the patch is installed. The access check (`iam_check.AccessEnforcer`) comes this way,
+        so its `before-call` handler sees the recorded call and can answer it in place of the service.
+        """
+        self._handlers.extend(hooks)
 
     def register_function_key(self, access_key: str, function_name: str) -> None:
         """Declare that `access_key` is the role credential of `function_name`."""

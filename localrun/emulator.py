@@ -35,6 +35,7 @@ from lambdas.inference.contract import TABLE_PARTITION_KEY
 from .calls import CallRecorder
 from .clock import SdkBackoff, SimClock
 from .deliveries import Deliveries
+from .iam_check import AccessEnforcer
 from .lambda_runtime import LambdaRuntime
 from .limits import LimitEnforcer
 from .moto_fixes import MotoFixes
@@ -80,6 +81,8 @@ class LocalCloud:
         self.account = ACCOUNT_ID
         self.clock = SimClock(realtime=realtime)  # realtime: waits happen on the wall clock (local cloud)
         self.recorder = CallRecorder()
+        self.access = AccessEnforcer(self.account)  # a handler call its role does not allow fails
+        self.recorder.add_hooks(self.access.hooks())
         self.trace = Trace(self._read_object)
         self.trace.use_clock(self.clock.now)
         self.runtime = LambdaRuntime(self.account, region, self.clock, self.recorder, self.trace)

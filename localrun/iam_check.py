@@ -15,22 +15,37 @@ function's role. `unexercised_grants` goes the other way: every (action, resourc
 the role grants must be needed by some recorded call, or be on
 `USED_BY_AWS_ON_FUNCTIONS_BEHALF`; a wildcard action (`s3:*`) is never needed. Statements
 either direction would misjudge (Condition, NotAction, NotResource, no Resource) are refused.
+
+`AccessEnforcer` applies the same mapping and evaluator *while the run happens*: a botocore
+`before-call` hook (installed with the call recorder's patch, see `calls.py`) answers a handler's call
+its role does not allow with the error response the service sends, so botocore raises the `ClientError`
+AWS would and the handler's real error path runs. The role's policies are read from moto's IAM at each
+call (a test can change them); verdicts are cached per policy set, action and resource.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Iterable
+import threading
+import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+from xml.sax.saxutils import escape
 
+from botocore.awsrequest import AWSResponse
+from botocore.endpoint import convert_to_response_dict
+from botocore.parsers import ResponseParserFactory
 from moto.iam.access_control import IAMPolicy, PermissionResult
+from moto.iam.models import iam_backends
 from moto.kms.models import kms_backends
 from moto.s3.models import s3_backends
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
+from moto.sts.models import sts_backends
 
-from .calls import RecordedCall
+from .calls import ACTOR_HANDLER, RecordedCall, call_in_context
 from .program import ProgramRun
 from .resource_policies import wildcard_match
 
@@ -216,13 +231,20 @@ def declared_role_policies(program: ProgramRun, role_arn: str) -> list[str]:
     return [d if isinstance(d, str) else json.dumps(d) for d in documents]
 
 
-def is_allowed(documents: Iterable[str], action: str, resource: str) -> bool:
-    """moto's IAM evaluator over every document: allowed if one permits and none denies."""
+def evaluate(documents: Iterable[str], action: str, resource: str) -> PermissionResult:
+    """moto's IAM evaluator over every document: DENIED if one denies, else PERMITTED if one permits."""
     results = []
     for document in documents:
         _statements(document)  # refuses statements moto's evaluator would misjudge
         results.append(IAMPolicy(document).is_action_permitted(action, resource))
-    return PermissionResult.PERMITTED in results and PermissionResult.DENIED not in results
+    if PermissionResult.DENIED in results:
+        return PermissionResult.DENIED
+    return PermissionResult.PERMITTED if PermissionResult.PERMITTED in results else PermissionResult.NEUTRAL
+
+
+def is_allowed(documents: Iterable[str], action: str, resource: str) -> bool:
+    """Allowed if one document permits and none denies."""
+    return evaluate(documents, action, resource) is PermissionResult.PERMITTED
 
 
 def check_calls(
@@ -306,3 +328,298 @@ def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
+
+
+# -- enforced while the run happens ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RuntimeDenial:
+    """A call refused while the run happened: who (function, role, session), what, on which resource."""
+
+    function_name: str
+    role_arn: str
+    principal: str  # the assumed-role session ARN AWS names in the message
+    service: str
+    operation: str
+    action: str
+    resource: str
+    why: str
+    error_code: str
+    http_status: int
+    message: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.function_name}: {self.service}:{self.operation} denied at run time "
+            f"({self.error_code} {self.http_status}) — role {self.role_arn} is not allowed {self.action} "
+            f"on {self.resource} ({self.why})"
+        )
+
+
+def denial_message(principal: str, action: str, resource: str, explicit: bool) -> str:
+    """IAM's AccessDenied message shape ("Access denied error message examples", IAM User Guide)."""
+    reason = (
+        "with an explicit deny in an identity-based policy"
+        if explicit
+        else f"because no identity-based policy allows the {action} action"
+    )
+    return f"User: {principal} is not authorized to perform: {action} on resource: {resource} {reason}"
+
+
+def _request_id() -> str:
+    return uuid.uuid4().hex.upper()
+
+
+def _s3_error(operation: str, message: str, kms: bool) -> tuple[int, dict[str, str], bytes]:
+    # S3 error codes (Amazon S3 API Reference, "Error responses", list of error codes): AccessDenied,
+    # "Access Denied", HTTP 403 Forbidden; REST errors are an XML <Error> document. A KMS denial while S3
+    # decrypts an SSE-KMS object for the caller surfaces as the same 403 AccessDenied. HEAD has no body
+    # (botocore then reports the status, "403").
+    request_id = _request_id()
+    headers = {"x-amz-request-id": request_id, "Content-Type": "application/xml"}
+    if operation == "HeadObject":
+        return 403, headers, b""
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+        f"<Message>{escape(message)}</Message><RequestId>{request_id}</RequestId>"
+        f"<HostId>{request_id}</HostId></Error>"
+    )
+    return 403, headers, body.encode()
+
+
+def _dynamodb_error(operation: str, message: str, kms: bool) -> tuple[int, dict[str, str], bytes]:
+    # DynamoDB (awsJson1_0): AccessDeniedException, HTTP 400 — DynamoDB API Reference, Common Errors
+    # ("AccessDeniedException: You do not have sufficient access to perform this action. HTTP Status Code:
+    # 400"); the SDKs report "Status Code: 400; Error Code: AccessDeniedException" for a missing grant.
+    body = {"__type": "com.amazon.coral.service#AccessDeniedException", "Message": message}
+    headers = {"x-amzn-RequestId": _request_id(), "Content-Type": "application/x-amz-json-1.0"}
+    return 400, headers, json.dumps(body).encode()
+
+
+def _sns_error(operation: str, message: str, kms: bool) -> tuple[int, dict[str, str], bytes]:
+    # botocore's sns/2010-03-31 model, Publish and PublishBatch errors: AuthorizationErrorException
+    # {"code": "AuthorizationError", "httpStatusCode": 403} and, for the topic's KMS key,
+    # KMSAccessDeniedException {"code": "KMSAccessDenied", "httpStatusCode": 400}. Query protocol XML.
+    code, status = ("KMSAccessDenied", 400) if kms else ("AuthorizationError", 403)
+    request_id = _request_id()
+    body = (
+        '<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type>'
+        f"<Code>{code}</Code><Message>{escape(message)}</Message></Error>"
+        f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+    )
+    return status, {"x-amzn-RequestId": request_id, "Content-Type": "text/xml"}, body.encode()
+
+
+def _sqs_error(operation: str, message: str, kms: bool) -> tuple[int, dict[str, str], bytes]:
+    # SQS speaks awsJson1_0 with awsQueryCompatible: the legacy query code travels in x-amzn-query-error,
+    # which botocore reports as the error code. Missing grant: AccessDenied, 403 (SQS Developer Guide,
+    # "Troubleshooting access denied errors"); the queue's KMS key: KmsAccessDenied, HTTP 400 (SQS API
+    # Reference, SendMessage/ReceiveMessage errors; botocore's sqs/2012-11-05 model names the shape).
+    if kms:
+        type_, query_error, status = "com.amazonaws.sqs#KmsAccessDenied", "KmsAccessDenied;Sender", 400
+    else:
+        type_, query_error, status = (
+            "com.amazon.coral.service#AccessDeniedException",
+            "AccessDenied;Sender",
+            403,
+        )
+    headers = {
+        "x-amzn-RequestId": _request_id(),
+        "x-amzn-query-error": query_error,
+        "Content-Type": "application/x-amz-json-1.0",
+    }
+    return status, headers, json.dumps({"__type": type_, "message": message}).encode()
+
+
+def _sagemaker_runtime_error(operation: str, message: str, kms: bool) -> tuple[int, dict[str, str], bytes]:
+    # SageMaker Runtime (restJson1): AccessDeniedException, HTTP 400 — Amazon SageMaker API Reference,
+    # Common Errors ("You do not have sufficient access to perform this action. HTTP Status Code: 400");
+    # not an InvokeEndpoint-modelled error, so botocore raises a plain ClientError with that code.
+    headers = {
+        "x-amzn-RequestId": _request_id(),
+        "x-amzn-ErrorType": "AccessDeniedException:http://internal.amazon.com/coral/com.amazon.coral.service/",
+        "Content-Type": "application/json",
+    }
+    return 400, headers, json.dumps({"message": message}).encode()
+
+
+_ERROR_RESPONSES: dict[str, Callable[[str, str, bool], tuple[int, dict[str, str], bytes]]] = {
+    "s3": _s3_error,
+    "dynamodb": _dynamodb_error,
+    "sns": _sns_error,
+    "sqs": _sqs_error,
+    "sagemaker-runtime": _sagemaker_runtime_error,
+}
+
+
+class _Body:
+    """The raw body botocore reads an `AWSResponse` from."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, **_: Any) -> Iterable[bytes]:
+        yield self._data
+
+
+class AccessEnforcer:
+    """Refuses, as the service does, each handler call its function's role does not allow.
+
+    Scope: calls the handler makes with its role's credentials (`calls.ACTOR_HANDLER`). Calls the Lambda
+    service makes with the role (SQS polling, destinations, logs) and calls by the deployer, the demo or a
+    test stay unchecked here; the after-the-fact check covers the former. A call `required_permissions`
+    cannot map, or of a service without an error shape here, is let through and listed in `unenforced`.
+    """
+
+    def __init__(self, account: str) -> None:
+        self.account = account
+        self.denials: list[RuntimeDenial] = []
+        self.unenforced: list[RecordedCall] = []
+        self._mappers: dict[str, PermissionMapper] = {}
+        self._verdicts: dict[tuple[tuple[str, ...], str, str], PermissionResult] = {}
+        self._identities: dict[str, tuple[str, str]] = {}
+        self._lock = threading.Lock()
+
+    def hooks(self) -> list[tuple[str, Callable[..., Any]]]:
+        """botocore event handlers, registered in front of moto's (the call recorder installs them)."""
+        return [("before-call", self._before_call)]
+
+    def denials_for(self, function_name: str) -> list[RuntimeDenial]:
+        return [d for d in self.denials if d.function_name == function_name]
+
+    # -- the check ------------------------------------------------------------------------------------------
+    def check(self, call: RecordedCall) -> RuntimeDenial | None:
+        """The denial AWS would answer `call` with, or None if the role allows it (or it is out of scope)."""
+        if call.function_name is None or call.actor != ACTOR_HANDLER:
+            return None
+        identity = self._identity(call.access_key)
+        respond = _ERROR_RESPONSES.get(call.service)
+        if identity is None or respond is None:
+            self.unenforced.append(call)
+            return None
+        role_arn, principal = identity
+        try:
+            needed = self._mapper(call.region).required_permissions(self._as_aws_sees_it(call))
+        except UnmappedCall:
+            self.unenforced.append(call)
+            return None
+        documents = self._documents(role_arn)
+        for permission in needed:
+            verdict = self._verdict(documents, permission)
+            if verdict is PermissionResult.PERMITTED:
+                continue
+            kms = permission.action.startswith("kms:")
+            shown = "SNS:Publish" if permission.action == "sns:Publish" else permission.action
+            message = denial_message(
+                principal, shown, permission.resource, verdict is PermissionResult.DENIED
+            )
+            if call.service == "sns" and kms:
+                # SNS passes on KMS's own refusal (Service: AWSKMS; Error Code: AccessDeniedException).
+                message += (
+                    " (Service: AWSKMS; Status Code: 400; Error Code: AccessDeniedException; "
+                    f"Request ID: {_request_id()})"
+                )
+            status, _, _ = respond(call.operation, message, kms)
+            code = self._code(call.service, call.operation, kms, status)
+            denial = RuntimeDenial(
+                function_name=call.function_name,
+                role_arn=role_arn,
+                principal=principal,
+                service=call.service,
+                operation=call.operation,
+                action=permission.action,
+                resource=permission.resource,
+                why=permission.why,
+                error_code=code,
+                http_status=status,
+                message=message,
+            )
+            with self._lock:
+                self.denials.append(denial)
+            return denial
+        return None
+
+    @staticmethod
+    def _code(service: str, operation: str, kms: bool, status: int) -> str:
+        if service == "s3":
+            return "403" if operation == "HeadObject" else "AccessDenied"
+        if service == "sns":
+            return "KMSAccessDenied" if kms else "AuthorizationError"
+        if service == "sqs":
+            return "KmsAccessDenied" if kms else "AccessDenied"
+        return "AccessDeniedException"
+
+    def _before_call(
+        self, model: Any, context: dict[str, Any], **_: Any
+    ) -> tuple[AWSResponse, dict[str, Any]] | None:
+        # before-call, not before-send: botocore stops at the first before-call handler that answers, but
+        # runs every before-send handler (moto's stubber would still execute the call).
+        call = call_in_context(context)
+        if call is None:
+            return None
+        denial = self.check(call)
+        if denial is None:
+            return None
+        kms = denial.action.startswith("kms:")
+        status, headers, body = _ERROR_RESPONSES[call.service](call.operation, denial.message, kms)
+        response = AWSResponse(f"https://{call.service}.amazonaws.com/", status, headers, _Body(body))
+        # The service's wire error, parsed by botocore's own parser for the protocol, as a real answer is.
+        parser = ResponseParserFactory().create_parser(model.service_model.protocol)
+        parsed = parser.parse(convert_to_response_dict(response, model), model.output_shape)
+        return response, parsed
+
+    # -- inputs, read from moto -----------------------------------------------------------------------------
+    def _mapper(self, region: str) -> PermissionMapper:
+        if region not in self._mappers:
+            self._mappers[region] = PermissionMapper(self.account, region)
+        return self._mappers[region]
+
+    def _identity(self, access_key: str | None) -> tuple[str, str] | None:
+        """(role ARN, assumed-role session ARN) of an STS AssumeRole credential made in moto."""
+        if not access_key:
+            return None
+        if access_key not in self._identities:
+            session = next(
+                (
+                    r
+                    for r in sts_backends[self.account]["global"].assumed_roles
+                    if r.access_key_id == access_key
+                ),
+                None,
+            )
+            if session is None:
+                return None
+            self._identities[access_key] = (session.role_arn, session.arn)
+        return self._identities[access_key]
+
+    def _documents(self, role_arn: str) -> tuple[str, ...]:
+        """The role's policy documents as moto holds them now (inline; the stack attaches no others)."""
+        role = iam_backends[self.account]["global"].get_role_by_arn(role_arn)
+        if role.managed_policies:
+            raise NotImplementedError(
+                f"{role_arn}: managed policy attachments are not enforced by the local run"
+            )
+        return tuple(role.policies.values())
+
+    def _verdict(self, documents: tuple[str, ...], permission: Permission) -> PermissionResult:
+        key = (documents, permission.action, permission.resource)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = evaluate(documents, permission.action, permission.resource)
+            with self._lock:
+                self._verdicts[key] = verdict
+        return verdict
+
+    def _as_aws_sees_it(self, call: RecordedCall) -> RecordedCall:
+        """For a read of an object that does not exist, the outcome S3 authorises it by (s3:ListBucket)."""
+        if (call.service, call.operation) not in (("s3", "GetObject"), ("s3", "HeadObject")):
+            return call
+        p = call.params
+        try:
+            stored = s3_backends[self.account]["aws"].get_object(
+                p["Bucket"], p["Key"], version_id=p.get("VersionId")
+            )
+        except Exception:
+            stored = None
+        if stored is not None:
+            return call
+        return dataclasses.replace(call, error_code="NoSuchVersion" if p.get("VersionId") else "NoSuchKey")
