@@ -20,8 +20,9 @@ from localrun.emulator import LocalCloud
 SUBSCRIBER = "endpoint-state-watcher"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def cloud() -> Iterator[LocalCloud]:
+    """One deployment; the test that conditions the key policy runs last (pytest keeps file order)."""
     urls: dict[str, str] = {}
 
     def subscriber(cloud: LocalCloud) -> None:
