@@ -67,6 +67,37 @@ def tls_only_queue_policy(
     )
 
 
+def service_topic_policy(
+    name: str,
+    topic_arn: pulumi.Input[str],
+    *,
+    sid: str,
+    service: str,
+    source_arns: pulumi.Input[str] | Sequence[pulumi.Input[str]],
+    account_id: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+) -> aws.sns.TopicPolicy:
+    """A topic's policy: one service may publish, for the named sources only, and no request without TLS."""
+    return aws.sns.TopicPolicy(
+        name,
+        arn=topic_arn,
+        policy=render(
+            policy_document(
+                allow_service(
+                    sid,
+                    service=service,
+                    actions=["sns:Publish"],
+                    resource=topic_arn,
+                    source_arns=source_arns,
+                    source_account=account_id,
+                ),
+                deny_insecure_transport(SNS_TLS_ACTIONS, topic_arn),
+            )
+        ),
+        opts=opts,
+    )
+
+
 def dead_letter_queue(name: str, key_arn: pulumi.Input[str], opts: pulumi.ResourceOptions) -> aws.sqs.Queue:
     """An encrypted queue that keeps dead letters as long as SQS allows."""
     return aws.sqs.Queue(
@@ -163,22 +194,13 @@ class RouteChannel(pulumi.ComponentResource):
         senders = []
         if route.via == "sns":
             self.topic = aws.sns.Topic(f"{name}-object-events", kms_master_key_id=args.key_arn, opts=child)
-            self.topic_policy = aws.sns.TopicPolicy(
+            self.topic_policy = service_topic_policy(
                 f"{name}-object-events-policy",
-                arn=self.topic.arn,
-                policy=render(
-                    policy_document(
-                        allow_service(
-                            "AllowBucketNotifications",
-                            service="s3",
-                            actions=["sns:Publish"],
-                            resource=self.topic.arn,
-                            source_arns=args.bucket_arn,
-                            source_account=args.account_id,
-                        ),
-                        deny_insecure_transport(SNS_TLS_ACTIONS, self.topic.arn),
-                    )
-                ),
+                self.topic.arn,
+                sid="AllowBucketNotifications",
+                service="s3",
+                source_arns=args.bucket_arn,
+                account_id=args.account_id,
                 opts=child,
             )
             senders.append(
@@ -310,22 +332,13 @@ class EndpointStateEvents(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.topic_policy = aws.sns.TopicPolicy(
+        self.topic_policy = service_topic_policy(
             f"{name}-notifications-policy",
-            arn=args.notifications_topic_arn,
-            policy=render(
-                policy_document(
-                    allow_service(
-                        "AllowEndpointStateEvents",
-                        service="events",
-                        actions=["sns:Publish"],
-                        resource=args.notifications_topic_arn,
-                        source_arns=self.rule.arn,
-                        source_account=args.account_id,
-                    ),
-                    deny_insecure_transport(SNS_TLS_ACTIONS, args.notifications_topic_arn),
-                )
-            ),
+            args.notifications_topic_arn,
+            sid="AllowEndpointStateEvents",
+            service="events",
+            source_arns=self.rule.arn,
+            account_id=args.account_id,
             opts=child,
         )
         self.target = aws.cloudwatch.EventTarget(

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.iam import allow_service, deny_insecure_transport, policy_document, render
-from infra.messaging import SNS_TLS_ACTIONS
+from infra.messaging import service_topic_policy
 
 ONE_MINUTE = 60
 FIVE_MINUTES = 300
@@ -213,22 +212,13 @@ class Alarms(pulumi.ComponentResource):
         )
 
         self.alarm_arns = [a.arn for a in self.alarms.values()]
-        self.ops_topic_policy = aws.sns.TopicPolicy(
+        self.ops_topic_policy = service_topic_policy(
             f"{name}-ops-topic-policy",
-            arn=args.ops_topic_arn,
-            policy=render(
-                policy_document(
-                    allow_service(
-                        "AllowAlarmActions",
-                        service="cloudwatch",
-                        actions=["sns:Publish"],
-                        resource=args.ops_topic_arn,
-                        source_arns=self.alarm_arns,
-                        source_account=args.account_id,
-                    ),
-                    deny_insecure_transport(SNS_TLS_ACTIONS, args.ops_topic_arn),
-                )
-            ),
+            args.ops_topic_arn,
+            sid="AllowAlarmActions",
+            service="cloudwatch",
+            source_arns=self.alarm_arns,
+            account_id=args.account_id,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"alarm_arns": self.alarm_arns})

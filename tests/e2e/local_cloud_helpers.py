@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote_plus
 
 from localrun.emulator import LocalCloud
 from localrun.program import PROJECT_NAME, load_stack_config, stack_config_path
@@ -55,7 +56,13 @@ def text_payload(text: str) -> str:
 
 def create_subscriber_queue(cloud: LocalCloud, name: str) -> tuple[str, str]:
     """An SQS queue that lets SNS topics of this account deliver to it (as a subscriber must)."""
-    sqs = cloud.client("sqs")
+    return subscriber_queue(
+        cloud.client("sqs"), name, f"arn:aws:sns:{cloud.region}:{cloud.account}:*", operator="ArnLike"
+    )
+
+
+def subscriber_queue(sqs: Any, name: str, topic_arn: str, operator: str = "ArnEquals") -> tuple[str, str]:
+    """Create a queue whose policy lets SNS deliver from `topic_arn` (a pattern with ArnLike); (url, arn)."""
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     policy = {
@@ -66,12 +73,32 @@ def create_subscriber_queue(cloud: LocalCloud, name: str) -> tuple[str, str]:
                 "Principal": {"Service": "sns.amazonaws.com"},
                 "Action": "sqs:SendMessage",
                 "Resource": arn,
-                "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:sns:{cloud.region}:{cloud.account}:*"}},
+                "Condition": {operator: {"aws:SourceArn": topic_arn}},
             }
         ],
     }
     sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
     return url, arn
+
+
+def replayed_s3_event(cloud: LocalCloud, key: str) -> dict[str, Any]:
+    """An S3 notification record without versionId or sequencer, as in a hand-made replay."""
+    bucket = cloud.outputs["bucket_name"]
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": cloud.region,
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                    "object": {"key": quote_plus(key, safe="/"), "size": 20},
+                },
+            }
+        ]
+    }
 
 
 def notifications_received(cloud: LocalCloud, queue_url: str) -> list[dict[str, Any]]:

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from urllib.parse import quote_plus
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from local_cloud_helpers import deployed, route, text_payload, upload
+from local_cloud_helpers import deployed, replayed_s3_event, route, text_payload, upload
 
 from lambdas.inference.contract import ENV_ROUTE_PREFIX
 from localrun.delivery_contract import DEAD_LETTERED, fates
@@ -58,25 +57,6 @@ def _as_function(cloud: LocalCloud, function_name: str, service: str):
         aws_secret_access_key=c["SecretAccessKey"],
         aws_session_token=c["SessionToken"],
     )
-
-
-def _s3_event(cloud: LocalCloud, key: str) -> dict:
-    bucket = cloud.outputs["bucket_name"]
-    return {
-        "Records": [
-            {
-                "eventVersion": "2.1",
-                "eventSource": "aws:s3",
-                "awsRegion": cloud.region,
-                "eventName": "ObjectCreated:Put",
-                "s3": {
-                    "s3SchemaVersion": "1.0",
-                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
-                    "object": {"key": quote_plus(key, safe="/"), "size": 20},
-                },
-            }
-        ]
-    }
 
 
 # -- (1) the stack as declared: nothing denied ---------------------------------------------------------------
@@ -133,7 +113,7 @@ def test_a_read_outside_the_route_prefix_is_denied_by_s3(broken: LocalCloud) -> 
     lam.invoke(
         FunctionName=details["function_name"],
         InvocationType="Event",
-        Payload=json.dumps(_s3_event(cloud, other)),
+        Payload=json.dumps(replayed_s3_event(cloud, other)),
     )
     cloud.run_until_idle()
 

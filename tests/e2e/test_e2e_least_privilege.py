@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from urllib.parse import quote_plus
 
 import pytest
-from local_cloud_helpers import deployed, dev_routes, route, text_payload, upload
+from local_cloud_helpers import deployed, dev_routes, replayed_s3_event, route, text_payload, upload
 
 from localrun import iam_check
 from localrun.calls import ACTOR_HANDLER, ACTOR_LAMBDA_SERVICE
@@ -26,26 +25,6 @@ from localrun.standin_model import EndpointFaults
 
 ROUTES = [r["name"] for r in dev_routes()]
 ASYNC_ROUTES = [r["name"] for r in dev_routes() if r["via"] in ("sns", "lambda", "eventbridge")]
-
-
-def _replayed_event(cloud: LocalCloud, key: str) -> dict:
-    """An S3 notification record without versionId or sequencer, as in a hand-made replay."""
-    bucket = cloud.outputs["bucket_name"]
-    return {
-        "Records": [
-            {
-                "eventVersion": "2.1",
-                "eventSource": "aws:s3",
-                "awsRegion": cloud.region,
-                "eventName": "ObjectCreated:Put",
-                "s3": {
-                    "s3SchemaVersion": "1.0",
-                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
-                    "object": {"key": quote_plus(key, safe="/"), "size": 20},
-                },
-            }
-        ]
-    }
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +38,7 @@ def cloud() -> Iterator[LocalCloud]:
             cloud.s3.delete_object(Bucket=bucket, Key=vanished, VersionId=version)
         cloud.run_until_idle()
         for name in ROUTES:
-            event = _replayed_event(cloud, f"{route(cloud, name)['prefix']}allowed.json")
+            event = replayed_s3_event(cloud, f"{route(cloud, name)['prefix']}allowed.json")
             cloud.client("lambda").invoke(
                 FunctionName=route(cloud, name)["function_name"], Payload=json.dumps(event)
             )

@@ -29,6 +29,7 @@ from typing import Any
 import boto3
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
+from local_cloud_helpers import subscriber_queue
 
 from lambdas.inference.contract import MESSAGE_ATTRIBUTE_STATUS, STATUS_COMPLETED, TABLE_PARTITION_KEY
 
@@ -128,21 +129,7 @@ def subscriber(local_cloud: LocalCloudProcess) -> str:
     """An SQS queue subscribed to the notifications topic, created over HTTP like any user's tool would."""
     sqs, sns = local_cloud.client("sqs"), local_cloud.client("sns")
     topic_arn = local_cloud.outputs["notifications_topic_arn"]
-    url = sqs.create_queue(QueueName=SUBSCRIBER)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "sns.amazonaws.com"},
-                "Action": "sqs:SendMessage",
-                "Resource": arn,
-                "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}},
-            }
-        ],
-    }
-    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+    url, arn = subscriber_queue(sqs, SUBSCRIBER, topic_arn)
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn)
     return url
 
