@@ -218,7 +218,7 @@ def _root(node: ast.expr) -> str | None:
 def test_outside_the_registry_no_local_run_module_assigns_to_a_third_party_object():
     """What `grep setattr` would check, by syntax: no setattr/delattr, and no `moto_name.attr = ...`."""
     found = []
-    for path in sorted((PROJECT_DIR / "localrun").glob("*.py")):
+    for path in sorted((PROJECT_DIR / "localrun").rglob("*.py")):
         if path.name == "patches.py":
             continue
         tree = ast.parse(path.read_text(), filename=str(path))

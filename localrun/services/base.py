@@ -1,0 +1,75 @@
+"""What every service's creators share: the inputs of one resource, Pulumi-style names, the error."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+
+class UnsupportedResourceType(RuntimeError):
+    """The local run cannot create this resource type (or this use of it)."""
+
+
+def physical_name(logical_name: str, *, max_length: int = 63, lower: bool = False) -> str:
+    """Pulumi-style auto-name: the logical name plus 7 hex characters (stable per logical name)."""
+    digest = hashlib.sha256(logical_name.encode()).hexdigest()[:7]
+    base = logical_name.lower() if lower else logical_name
+    return f"{base[: max_length - 8]}-{digest}"
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def as_json(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+class Inputs:
+    """Read access to one resource's inputs with errors that name the resource and the key.
+
+    Records which inputs a creator read (`used`) and the set fields of nested blocks it did not
+    read (`unread`), so everything else the program sets can be reported as not emulated.
+    """
+
+    def __init__(self, typ: str, name: str, raw: dict[str, Any]) -> None:
+        self.typ, self.name, self.raw = typ, name, raw
+        self.used: set[str] = set()
+        self.unread: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.used.add(key)
+        value = self.raw.get(key)
+        return default if value is None else value
+
+    def int(self, key: str) -> int | None:
+        value = self.get(key)
+        return None if value is None else int(value)
+
+    def req(self, key: str) -> Any:
+        value = self.get(key)
+        if value is None:
+            raise UnsupportedResourceType(
+                f"{self.typ} {self.name!r}: input {key!r} is required by the local run"
+            )
+        return value
+
+    def fields(self, path: str, block: dict[str, Any] | None, *read: str) -> dict[str, Any]:
+        """A nested block (`path` names it in reports) of which the creator reads only `read`."""
+        block = block or {}
+        self.unread.update(
+            f"{path}.{key}" for key, value in block.items() if key not in read and value is not None
+        )
+        return block
+
+    def block(self, key: str, *read: str) -> dict[str, Any]:
+        return self.fields(key, self.get(key), *read)
+
+    def present(self, wire_names: dict[str, str], convert: Callable[[Any], Any] = _as_is) -> dict[str, Any]:
+        """The set inputs among `wire_names`, converted, under their AWS API names."""
+        return {wire: convert(self.get(key)) for key, wire in wire_names.items() if self.get(key) is not None}
+
+    def name_or_auto(self, key: str = "name", **naming: Any) -> str:
+        return str(self.get(key) or physical_name(self.name, **naming))

@@ -1,0 +1,155 @@
+"""Lambda: functions, permissions, the event source mapping and invoke configs, created in moto.
+
+Where moto lacks an API, the declared setting is kept by the emulator itself
+(FunctionRecursionConfig, function log group) and honoured there (see `lambda_runtime.py`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pulumi
+
+from ..lambda_runtime import FunctionExtras
+from ..program import PROJECT_DIR
+from .base import Inputs, UnsupportedResourceType
+
+if TYPE_CHECKING:
+    from ..moto_mocks import MotoMocks
+
+
+def function(m: MotoMocks, i: Inputs) -> tuple[str, dict[str, Any]]:
+    name = i.name_or_auto(max_length=64)
+    code = i.get("code")
+    if code is None:
+        raise UnsupportedResourceType(
+            f"{i.typ} {name!r}: only zip code from a Pulumi archive (`code=`) can run locally "
+            "(S3 or image code cannot be imported in-process)"
+        )
+    environment = i.block("environment", "variables")
+    variables = {k: str(v) for k, v in (environment.get("variables") or {}).items()}
+    params: dict[str, Any] = {
+        "FunctionName": name,
+        "Role": i.req("role"),
+        "Handler": i.req("handler"),
+        "Runtime": i.req("runtime"),
+        "Code": {"ZipFile": archive_to_zip(code)},
+        "Environment": {"Variables": variables},
+        **i.present({"memorySize": "MemorySize", "timeout": "Timeout"}, int),
+        **i.present({"architectures": "Architectures", "kmsKeyArn": "KMSKeyArn"}),
+    }
+    tracing = i.block("tracingConfig", "mode")
+    if tracing:
+        params["TracingConfig"] = {"Mode": tracing["mode"]}
+        if tracing["mode"] == "Active":
+            m.note_not_emulated(i, "X-Ray active tracing (no traces are recorded locally)")
+    function = m.client("lambda").create_function(**params)
+    reserved = i.int("reservedConcurrentExecutions")
+    if reserved is not None:
+        m.client("lambda").put_function_concurrency(
+            FunctionName=name,
+            ReservedConcurrentExecutions=reserved,
+        )
+    logging_config = i.block("loggingConfig", "logFormat", "logGroup")
+    m.runtime.declare(
+        name,
+        FunctionExtras(log_group=logging_config.get("logGroup"), log_format=logging_config.get("logFormat")),
+    )
+    m.runtime.declared_variable_names.update(variables)
+    arn = function["FunctionArn"]
+    return name, {
+        "arn": arn,
+        "name": name,
+        "qualifiedArn": f"{arn}:$LATEST",
+        "version": "$LATEST",
+        "invokeArn": (f"arn:aws:apigateway:{m.region}:lambda:path/2015-03-31/functions/{arn}/invocations"),
+        "codeSha256": function["CodeSha256"],
+        "sourceCodeSize": function["CodeSize"],
+    }
+
+
+def permission(m: MotoMocks, i: Inputs) -> tuple[str, dict[str, Any]]:
+    statement_id = hashlib.sha256(i.name.encode()).hexdigest()[:26]
+    m.client("lambda").add_permission(
+        FunctionName=i.req("function"),
+        StatementId=statement_id,
+        Action=i.req("action"),
+        Principal=i.req("principal"),
+        **i.present({"sourceArn": "SourceArn", "sourceAccount": "SourceAccount"}),
+    )
+    return statement_id, {"statementId": statement_id}
+
+
+def event_source_mapping(m: MotoMocks, i: Inputs) -> tuple[str, dict[str, Any]]:
+    source_arn = i.req("eventSourceArn")
+    if source_arn.split(":")[2] != "sqs":
+        raise UnsupportedResourceType(
+            f"{i.typ} {i.name!r}: only SQS event sources are emulated ({source_arn})"
+        )
+    scaling = i.block("scalingConfig", "maximumConcurrency")
+    # The poller (sqs_poller.py) takes over delivery from moto when the mapping is created.
+    mapping = m.client("lambda").create_event_source_mapping(
+        EventSourceArn=source_arn,
+        FunctionName=i.req("functionName"),
+        BatchSize=int(i.req("batchSize")),
+        MaximumBatchingWindowInSeconds=int(i.req("maximumBatchingWindowInSeconds")),
+        FunctionResponseTypes=i.get("functionResponseTypes", []),
+        ScalingConfig={"MaximumConcurrency": int(scaling["maximumConcurrency"])},
+    )
+    return mapping["UUID"], {
+        "uuid": mapping["UUID"],
+        "functionArn": mapping["FunctionArn"],
+        "state": mapping.get("State", "Enabled"),
+        "arn": mapping.get("EventSourceMappingArn", ""),
+    }
+
+
+def event_invoke_config(m: MotoMocks, i: Inputs) -> tuple[str, dict[str, Any]]:
+    function_name = i.req("functionName")
+    destinations = i.block("destinationConfig", "onFailure")
+    on_failure = i.fields("destinationConfig.onFailure", destinations.get("onFailure"), "destination")
+    m.client("lambda").put_function_event_invoke_config(
+        FunctionName=function_name,
+        MaximumRetryAttempts=int(i.req("maximumRetryAttempts")),
+        MaximumEventAgeInSeconds=int(i.req("maximumEventAgeInSeconds")),
+        DestinationConfig={"OnFailure": {"Destination": on_failure["destination"]}},
+    )
+    return function_name, {}
+
+
+def recursion_config(m: MotoMocks, i: Inputs) -> tuple[str, dict[str, Any]]:
+    # moto has no PutFunctionRecursionConfig: the runtime keeps and honours the setting.
+    function_name = i.req("functionName")
+    setting = i.req("recursiveLoop")
+    if setting not in ("Allow", "Terminate"):
+        raise UnsupportedResourceType(f"{i.typ} {i.name!r}: recursiveLoop must be Allow or Terminate")
+    m.runtime.function(function_name)  # the function must exist, as in AWS
+    extras = m.runtime.extras.setdefault(function_name, FunctionExtras())
+    extras.recursive_loop = setting
+    return function_name, {}
+
+
+def archive_to_zip(archive: Any) -> bytes:
+    """The zip Pulumi would upload for a Lambda `code` archive (an AssetArchive of file assets)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zip_file:
+        _add_to_zip(zip_file, "", archive)
+    return buffer.getvalue()
+
+
+def _add_to_zip(zip_file: zipfile.ZipFile, prefix: str, item: Any) -> None:
+    if isinstance(item, pulumi.AssetArchive):
+        for name, child in item.assets.items():
+            _add_to_zip(zip_file, f"{prefix}/{name}" if prefix else name, child)
+    elif isinstance(item, pulumi.FileAsset):
+        path = Path(item.path)
+        zip_file.write(path if path.is_absolute() else PROJECT_DIR / path, prefix)
+    else:
+        raise UnsupportedResourceType(
+            f"Lambda code of type {type(item).__name__} cannot be packaged by the local run "
+            "(use an AssetArchive of FileAssets)"
+        )
