@@ -65,7 +65,7 @@ from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 
 from . import resource_policies
-from .lambda_runtime import LambdaRuntime
+from .lambda_.runtime import LambdaRuntime
 from .patches import Patch
 from .resource_policies import ServiceRequest, service_context
 from .trace import Trace, object_uri, objects_in_event

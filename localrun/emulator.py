@@ -7,7 +7,7 @@
         cloud.results()                     # the DynamoDB items
 
 The pieces, one module each: `moto_mocks` (deploy), `deliveries` (how events travel),
-`lambda_runtime` (running the handler), `sqs_poller` (the event source mapping),
+`lambda_.runtime` (running the handler), `lambda_.sqs_poller` (the event source mapping),
 `standin_model` (the SageMaker endpoint), `sns_faults` (injected SNS outages), `calls`
 (who called what), `trace` (hops), `clock` (simulated waits). Each declares its patches of
 moto and botocore; this module installs them as one `patches.PatchSet`. Only this module knows
@@ -36,14 +36,14 @@ from .calls import CallRecorder
 from .clock import SdkBackoff, SimClock
 from .deliveries import Deliveries
 from .iam_check import AccessEnforcer
-from .lambda_runtime import LambdaRuntime
+from .lambda_.runtime import LambdaRuntime
+from .lambda_.sqs_poller import SqsEventSourcePoller, shift_sqs_timers
 from .limits import LimitEnforcer
 from .moto_fixes import MotoFixes
 from .moto_mocks import ACCOUNT_ID, MotoMocks
 from .patches import PatchSet
 from .program import ProgramRun, load_stack_config, run_program, stack_config_path
 from .sns_faults import SnsFaultInjector
-from .sqs_poller import SqsEventSourcePoller, shift_sqs_timers
 from .standin_model import StandInEndpoint
 from .trace import Trace
 

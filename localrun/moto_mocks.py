@@ -33,7 +33,7 @@ import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 
 from .deliveries import AccessGuard
-from .lambda_runtime import LambdaRuntime
+from .lambda_.runtime import LambdaRuntime
 from .services import cloudwatch, dynamodb, events, iam, kms, lambda_, logs, s3, sagemaker, sns, sqs
 from .services.base import Inputs, UnsupportedResourceType, physical_name
 from .services.s3 import DestinationValidationError

@@ -1,7 +1,7 @@
 """Lambda: functions, permissions, the event source mapping and invoke configs, created in moto.
 
 Where moto lacks an API, the declared setting is kept by the emulator itself
-(FunctionRecursionConfig, function log group) and honoured there (see `lambda_runtime.py`).
+(FunctionRecursionConfig, function log group) and honoured there (see `lambda_/runtime.py`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
-from ..lambda_runtime import FunctionExtras
+from ..lambda_.runtime import FunctionExtras
 from ..program import PROJECT_DIR
 from .base import Inputs, UnsupportedResourceType
 
@@ -91,7 +91,7 @@ def event_source_mapping(m: MotoMocks, i: Inputs) -> tuple[str, dict[str, Any]]:
             f"{i.typ} {i.name!r}: only SQS event sources are emulated ({source_arn})"
         )
     scaling = i.block("scalingConfig", "maximumConcurrency")
-    # The poller (sqs_poller.py) takes over delivery from moto when the mapping is created.
+    # The poller (lambda_/sqs_poller.py) takes over delivery from moto when the mapping is created.
     mapping = m.client("lambda").create_event_source_mapping(
         EventSourceArn=source_arn,
         FunctionName=i.req("functionName"),

@@ -17,9 +17,9 @@ import pytest
 from pulumi.runtime import mocks as pulumi_mocks
 
 from localrun.emulator import LocalCloud
+from localrun.lambda_.sqs_poller import EventSourceMapping, SqsEventSourcePoller
 from localrun.moto_mocks import CREATORS, DestinationValidationError, MotoMocks, UnsupportedResourceType
 from localrun.program import PROJECT_DIR, run_program, stack_config_path
-from localrun.sqs_poller import EventSourceMapping, SqsEventSourcePoller
 from localrun.standin_model import InvalidModelInput, StandInSentimentModel
 from tools.capture_mocks import CaptureMocks
 

@@ -24,7 +24,7 @@ from local_cloud_helpers import dev_config, upload
 
 from localrun.calls import ACTOR_HANDLER, ACTOR_OTHER, RecordedCall
 from localrun.emulator import LocalCloud
-from localrun.lambda_runtime import default_session_patch
+from localrun.lambda_.runtime import default_session_patch
 from localrun.program import recording_patches
 
 WATCHED = {

@@ -18,8 +18,8 @@ from infra.messaging import MAX_RECEIVE_COUNT
 from lambdas.inference.contract import STATUS_COMPLETED
 from localrun.delivery_contract import DELIVERED, fates
 from localrun.emulator import EmulatorStalled, LocalCloud
-from localrun.lambda_runtime import InvocationResult
-from localrun.sqs_poller import EventSourceMapping
+from localrun.lambda_.runtime import InvocationResult
+from localrun.lambda_.sqs_poller import EventSourceMapping
 
 BATCH_SIZE = 3
 POISON_BODY = "this is not an S3 event"

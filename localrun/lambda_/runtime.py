@@ -57,10 +57,10 @@ import boto3
 from moto.awslambda.models import LambdaFunction
 from moto.awslambda.utils import get_backend as lambda_backend
 
-from .calls import CallRecorder
-from .clock import SimClock
-from .patches import Patch, PatchSet
-from .trace import Trace, objects_in_event
+from ..calls import CallRecorder
+from ..clock import SimClock
+from ..patches import Patch, PatchSet
+from ..trace import Trace, objects_in_event
 
 DEFAULT_MAX_RETRY_ATTEMPTS = 2  # Lambda's default for asynchronous invocations
 DEFAULT_MAX_EVENT_AGE_SECONDS = 6 * 3600

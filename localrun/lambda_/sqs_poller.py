@@ -34,10 +34,10 @@ from moto.awslambda.models import LambdaBackend
 from moto.core.utils import unix_time_millis
 from moto.sqs.models import sqs_backends
 
-from .calls import CallRecorder
-from .lambda_runtime import LambdaRuntime, queue_url_from_arn
-from .patches import Patch
-from .trace import Trace, objects_in_event
+from ..calls import CallRecorder
+from ..patches import Patch
+from ..trace import Trace, objects_in_event
+from .runtime import LambdaRuntime, queue_url_from_arn
 
 RECEIVE_MAX_MESSAGES = 10  # SQS ReceiveMessage returns at most 10 messages per call
 _LAMBDA_SQS_ATTRIBUTES = (
