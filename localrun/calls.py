@@ -4,7 +4,7 @@ In Lambda each function runs with its execution role's temporary credentials, so
 the access key on a request says which role made it. The local run gives each
 function the credentials of an STS AssumeRole of its role (in moto) and records,
 through botocore event hooks, every call's service, operation, parameters, access
-key and outcome. Tests map those calls to IAM actions (see `iam_check.py`).
+key and outcome. Tests map those calls to IAM actions (see `access.py`).
 
 The hooks are put in front of botocore's BUILTIN_HANDLERS (a patch, see `patches.py`), so
 every botocore session created while that patch is installed carries them (moto installs its own
@@ -86,7 +86,7 @@ class CallRecorder:
     def add_hooks(self, hooks: list[tuple[str, Any]]) -> None:
         """More botocore handlers (event name, handler) to install with the recorder's, after them.
 
-        Call before the patch is installed. The access check (`iam_check.AccessEnforcer`) comes this way,
+        Call before the patch is installed. The access check (`access.AccessEnforcer`) comes this way,
         so its `before-call` handler sees the recorded call and can answer it in place of the service.
         """
         self._handlers.extend(hooks)

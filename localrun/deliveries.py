@@ -57,106 +57,16 @@ from urllib.parse import quote_plus
 from jsonpath_ng.ext import parse as jsonpath_parse
 from moto.events.models import events_backends
 from moto.events.utils import EventTemplateParser
-from moto.kms.models import kms_backends
 from moto.s3 import notifications as s3_notifications
 from moto.s3.models import s3_backends
 from moto.sagemaker.models import sagemaker_backends
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 
-from . import resource_policies
+from .access import EVENTS, S3, SNS, AccessGuard
 from .lambda_.runtime import LambdaRuntime
 from .patches import Patch
-from .resource_policies import ServiceRequest, service_context
 from .trace import Trace, object_uri, objects_in_event
-
-S3 = "s3.amazonaws.com"
-SNS = "sns.amazonaws.com"
-EVENTS = "events.amazonaws.com"
-
-
-class AccessGuard:
-    """The resource-policy checks AWS makes when one service writes to or invokes another."""
-
-    def __init__(self, runtime: LambdaRuntime) -> None:
-        self.runtime = runtime
-        self.account = runtime.account
-        self.region = runtime.region
-
-    def lambda_invoke(self, service: str, function_arn: str, source_arn: str) -> str | None:
-        """None if `service` may invoke the function for `source_arn`, else why not."""
-        try:
-            function = self.runtime.function(function_arn)
-        except Exception:
-            return f"function {function_arn} does not exist"
-        statements = function.policy.statements
-        request = ServiceRequest(
-            service,
-            "lambda:InvokeFunction",
-            function.function_arn,
-            service_context(source_arn, self.account),
-        )
-        return self._judge({"Statement": statements}, request, f"function policy of {function.function_name}")
-
-    def topic_publish(self, service: str, topic_arn: str, source_arn: str) -> str | None:
-        topic = sns_backends[self.account][self.region].topics.get(topic_arn)
-        if topic is None:
-            return f"topic {topic_arn} does not exist"
-        request = ServiceRequest(service, "sns:Publish", topic_arn, service_context(source_arn, self.account))
-        denied = self._judge(topic.policy, request, f"topic policy of {topic.name}")
-        if denied or not topic.kms_master_key_id:
-            return denied
-        # EventBridge's KMS requests for an encrypted topic carry no aws:SourceArn/aws:SourceAccount (SNS
-        # Developer Guide, "Key management": those conditions are not supported for EventBridge-to-encrypted
-        # topics), so a key statement conditioned on them refuses the delivery, as in AWS.
-        key_source = None if service == EVENTS else source_arn
-        return self.kms_use(service, topic.kms_master_key_id, key_source, {"aws:sns:topicArn": topic_arn})
-
-    def queue_send(self, service: str, queue_arn: str, source_arn: str) -> str | None:
-        name = queue_arn.rsplit(":", 1)[-1]
-        queue = sqs_backends[self.account][self.region].queues.get(name)
-        if queue is None:
-            return f"queue {queue_arn} does not exist"
-        request = ServiceRequest(
-            service, "sqs:SendMessage", queue_arn, service_context(source_arn, self.account)
-        )
-        denied = self._judge(queue.policy, request, f"queue policy of {name}")
-        if denied or not queue.kms_master_key_id:
-            return denied
-        return self.kms_use(service, queue.kms_master_key_id, source_arn, {"aws:sqs:arn": queue_arn})
-
-    def kms_use(
-        self, service: str, key_id: str, source_arn: str | None, encryption_context: dict[str, str]
-    ) -> str | None:
-        """The caller needs kms:GenerateDataKey and kms:Decrypt on an encrypted destination's key (with no
-        `source_arn`, the request carries no aws:SourceArn or aws:SourceAccount)."""
-        backend = kms_backends[self.account][self.region]
-        try:
-            key = backend.describe_key(key_id)
-        except KeyError:
-            return f"KMS key {key_id} does not exist"
-        context = service_context(source_arn, self.account if source_arn else None)
-        context.update({f"kms:EncryptionContext:{k}": v for k, v in encryption_context.items()})
-        for action in ("kms:GenerateDataKey", "kms:Decrypt"):
-            denied = self._judge(
-                key.policy, ServiceRequest(service, action, key.arn, context), f"key policy of {key.id}"
-            )
-            if denied:
-                return denied
-        return None
-
-    @staticmethod
-    def _judge(policy: Any, request: ServiceRequest, what: str) -> str | None:
-        try:
-            decision = resource_policies.evaluate(policy, request)
-        except resource_policies.UnsupportedPolicyFeature as err:
-            return f"{what}: cannot evaluate ({err})"
-        if decision == resource_policies.ALLOW:
-            return None
-        return (
-            f"{what} does not allow {request.service} to {request.action} "
-            f"({decision}; aws:SourceArn={request.context.get('aws:SourceArn')})"
-        )
 
 
 class Deliveries:

@@ -32,10 +32,10 @@ from moto.sqs.models import sqs_backends
 
 from lambdas.inference.contract import TABLE_PARTITION_KEY
 
+from .access import AccessEnforcer
 from .calls import CallRecorder
 from .clock import SdkBackoff, SimClock
 from .deliveries import Deliveries
-from .iam_check import AccessEnforcer
 from .lambda_.runtime import LambdaRuntime
 from .lambda_.sqs_poller import SqsEventSourcePoller, shift_sqs_timers
 from .limits import LimitEnforcer

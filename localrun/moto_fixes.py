@@ -4,13 +4,13 @@
   and its evaluator answers DENIED for *any* statement whose condition does not
   hold — so the standard TLS-only statement (`Deny s3:* when aws:SecureTransport is
   false`) denies every request. Here the bucket policy is evaluated with
-  `resource_policies.evaluate` and the context of an HTTPS request (every boto3
+  `access.evaluate_resource_policy` and the context of an HTTPS request (every boto3
   call in the local run uses an https endpoint): a Deny applies only when its
   condition holds, as in AWS.
 - Access-log destinations: moto's check that a target bucket's policy admits the logging
   service crashes on a statement whose Principal is `"*"` (the TLS-only Deny) and only
   accepts a Resource written as one string. Here the target's policy is evaluated with
-  `resource_policies.evaluate` for logging.s3.amazonaws.com putting a log object under
+  `access.evaluate_resource_policy` for logging.s3.amazonaws.com putting a log object under
   the target prefix, with the source bucket as aws:SourceArn, as S3 checks it
   (S3 User Guide, "Enabling Amazon S3 server access logging", permissions for log delivery).
 """
@@ -23,13 +23,13 @@ from moto.iam.access_control import PermissionResult
 from moto.s3.exceptions import CrossLocationLoggingProhibited, InvalidTargetBucketForLogging
 from moto.s3.models import FakeBucket
 
-from . import resource_policies
+from . import access
 from .patches import Patch
 
 _DECISIONS = {
-    resource_policies.ALLOW: PermissionResult.PERMITTED,
-    resource_policies.EXPLICIT_DENY: PermissionResult.DENIED,
-    resource_policies.IMPLICIT_DENY: PermissionResult.NEUTRAL,
+    access.ALLOW: PermissionResult.PERMITTED,
+    access.EXPLICIT_DENY: PermissionResult.DENIED,
+    access.IMPLICIT_DENY: PermissionResult.NEUTRAL,
 }
 
 
@@ -56,13 +56,13 @@ class MotoFixes:
 def _get_permission(bucket: FakeBucket, action: str, resource: str) -> Any:
     if bucket.policy is None:
         return PermissionResult.NEUTRAL
-    request = resource_policies.ServiceRequest(
+    request = access.ServiceRequest(
         service=None,
         action=action,
         resource=resource,
         context={"aws:SecureTransport": "true"},
     )
-    return _DECISIONS[resource_policies.evaluate(bucket.policy.decode(), request)]
+    return _DECISIONS[access.evaluate_resource_policy(bucket.policy.decode(), request)]
 
 
 def _set_logging(bucket: FakeBucket, logging_config: dict[str, Any] | None, backend: Any) -> None:
@@ -76,7 +76,7 @@ def _set_logging(bucket: FakeBucket, logging_config: dict[str, Any] | None, back
         raise InvalidTargetBucketForLogging("The target bucket for logging does not exist.")
     if target.region_name != bucket.region_name:
         raise CrossLocationLoggingProhibited()
-    request = resource_policies.ServiceRequest(
+    request = access.ServiceRequest(
         service="logging.s3.amazonaws.com",
         action="s3:PutObject",
         resource=f"{target.arn}/{logging_config.get('TargetPrefix') or ''}log-object",
@@ -87,7 +87,7 @@ def _set_logging(bucket: FakeBucket, logging_config: dict[str, Any] | None, back
         },
     )
     policy = target.policy.decode() if target.policy else None
-    if policy is None or resource_policies.evaluate(policy, request) != resource_policies.ALLOW:
+    if policy is None or access.evaluate_resource_policy(policy, request) != access.ALLOW:
         raise InvalidTargetBucketForLogging(
             "You must either provide the necessary permissions to the logging service using a bucket "
             "policy or give the log-delivery group WRITE and READ_ACP permissions to the target bucket"

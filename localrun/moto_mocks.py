@@ -32,7 +32,7 @@ import boto3
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 
-from .deliveries import AccessGuard
+from .access import AccessGuard
 from .lambda_.runtime import LambdaRuntime
 from .services import cloudwatch, dynamodb, events, iam, kms, lambda_, logs, s3, sagemaker, sns, sqs
 from .services.base import Inputs, UnsupportedResourceType, physical_name

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..deliveries import S3
+from ..access import S3
 from .base import Inputs, as_json
 
 if TYPE_CHECKING:

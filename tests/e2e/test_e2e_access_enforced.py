@@ -5,7 +5,7 @@ taken away in moto — `dynamodb:PutItem` removed from a route's role policy (ia
 function's ROUTE_PREFIX widened so it reads another route's prefix — the handler gets the service's
 AccessDenied ClientError, logs it, treats it as transient, and the event ends in the route's DLQ, not
 completed. The denial names the role, the action and the resource. The codes and statuses are the
-services' own (see `iam_check.py`): S3 AccessDenied 403, DynamoDB AccessDeniedException 400, SNS
+services' own (see `access.py`): S3 AccessDenied 403, DynamoDB AccessDeniedException 400, SNS
 AuthorizationError 403, SageMaker Runtime AccessDeniedException 400.
 """
 

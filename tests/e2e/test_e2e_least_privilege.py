@@ -7,7 +7,7 @@ retry (the on-failure destination is written with the role). Every AWS call made
 a function's credentials — by the handler, or by Lambda for it (SQS polling, logs,
 destinations) — is mapped to IAM actions on real ARNs and evaluated with moto's IAM
 policy evaluator against the role's declared policy documents; and every grant must be
-needed by some call or be on iam_check.USED_BY_AWS_ON_FUNCTIONS_BEHALF.
+needed by some call or be on access.USED_BY_AWS_ON_FUNCTIONS_BEHALF.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import pytest
 from local_cloud_helpers import deployed, dev_routes, replayed_s3_event, route, text_payload, upload
 
-from localrun import iam_check
+from localrun import access
 from localrun.calls import ACTOR_HANDLER, ACTOR_LAMBDA_SERVICE
 from localrun.emulator import LocalCloud
 from localrun.standin_model import EndpointFaults
@@ -53,26 +53,26 @@ def cloud() -> Iterator[LocalCloud]:
 def _calls_and_policies(cloud: LocalCloud, route_name: str) -> tuple[list, list[str]]:
     details = route(cloud, route_name)
     calls = cloud.recorder.by_function(details["function_name"])
-    return calls, iam_check.declared_role_policies(cloud.program, details["role_arn"])
+    return calls, access.declared_role_policies(cloud.program, details["role_arn"])
 
 
-def _mapper(cloud: LocalCloud) -> iam_check.PermissionMapper:
-    return iam_check.PermissionMapper(cloud.account, cloud.region)
+def _mapper(cloud: LocalCloud) -> access.PermissionMapper:
+    return access.PermissionMapper(cloud.account, cloud.region)
 
 
 @pytest.mark.parametrize("route_name", ROUTES)
 def test_every_call_made_with_the_function_role_is_allowed(cloud: LocalCloud, route_name: str) -> None:
     calls, documents = _calls_and_policies(cloud, route_name)
     assert {c.actor for c in calls} == {ACTOR_HANDLER, ACTOR_LAMBDA_SERVICE}
-    denials, _ = iam_check.check_calls(calls, documents, _mapper(cloud))
+    denials, _ = access.check_calls(calls, documents, _mapper(cloud))
     assert [str(d) for d in denials] == []
 
 
 @pytest.mark.parametrize("route_name", ROUTES)
 def test_every_grant_of_the_role_is_needed_or_used_by_aws(cloud: LocalCloud, route_name: str) -> None:
     calls, documents = _calls_and_policies(cloud, route_name)
-    _, needed = iam_check.check_calls(calls, documents, _mapper(cloud))
-    assert iam_check.unexercised_grants(documents, needed) == []
+    _, needed = access.check_calls(calls, documents, _mapper(cloud))
+    assert access.unexercised_grants(documents, needed) == []
 
 
 def test_model_results_and_outcomes_are_only_reached_with_function_roles(cloud: LocalCloud) -> None:
@@ -88,7 +88,7 @@ def test_model_results_and_outcomes_are_only_reached_with_function_roles(cloud: 
 def test_removing_a_statement_makes_the_check_deny_the_call(cloud: LocalCloud) -> None:
     calls, documents = _calls_and_policies(cloud, "uploads")
     broken = [_without_statement(d, "InvokeModelEndpoint") for d in documents]
-    denials, _ = iam_check.check_calls(calls, broken, _mapper(cloud))
+    denials, _ = access.check_calls(calls, broken, _mapper(cloud))
     assert {d.permission.action for d in denials} == {"sagemaker:InvokeEndpoint"}
 
 
@@ -96,7 +96,7 @@ def test_read_grant_on_another_prefix_makes_the_check_deny_the_reads(cloud: Loca
     calls, documents = _calls_and_policies(cloud, "data")
     bucket_arn = cloud.outputs["bucket_arn"]
     broken = [_with_resource(d, "ReadRouteObjects", f"{bucket_arn}/uploads/*") for d in documents]
-    denials, _ = iam_check.check_calls(calls, broken, _mapper(cloud))
+    denials, _ = access.check_calls(calls, broken, _mapper(cloud))
     assert {d.permission.action for d in denials} == {"s3:GetObject", "s3:GetObjectVersion"}
 
 
@@ -105,16 +105,16 @@ def test_an_unneeded_grant_fails_the_reverse_check(cloud: LocalCloud) -> None:
     table_arn = f"arn:aws:dynamodb:{cloud.region}:{cloud.account}:table/{cloud.outputs['results_table_name']}"
     extra = {"Sid": "TooMuch", "Effect": "Allow", "Action": ["dynamodb:DeleteItem"], "Resource": [table_arn]}
     widened = [*documents, json.dumps({"Version": "2012-10-17", "Statement": [extra]})]
-    _, needed = iam_check.check_calls(calls, widened, _mapper(cloud))
-    unexercised = iam_check.unexercised_grants(widened, needed)
+    _, needed = access.check_calls(calls, widened, _mapper(cloud))
+    unexercised = access.unexercised_grants(widened, needed)
     assert [(g.sid, g.action) for g in unexercised] == [("TooMuch", "dynamodb:DeleteItem")]
 
 
 def test_a_wildcard_action_grant_fails_the_reverse_check(cloud: LocalCloud) -> None:
     calls, documents = _calls_and_policies(cloud, "uploads")
     endpoint_grant = [_with_action(d, "InvokeModelEndpoint", "sagemaker:*") for d in documents]
-    _, needed = iam_check.check_calls(calls, endpoint_grant, _mapper(cloud))
-    unexercised = iam_check.unexercised_grants(endpoint_grant, needed)
+    _, needed = access.check_calls(calls, endpoint_grant, _mapper(cloud))
+    unexercised = access.unexercised_grants(endpoint_grant, needed)
     assert [(g.sid, g.action) for g in unexercised] == [("InvokeModelEndpoint", "sagemaker:*")]
 
 
@@ -130,9 +130,9 @@ def test_a_statement_the_evaluator_would_misjudge_is_refused(cloud: LocalCloud, 
     calls, documents = _calls_and_policies(cloud, "uploads")
     widened = [*documents, json.dumps({"Version": "2012-10-17", "Statement": [statement]})]
     with pytest.raises(NotImplementedError, match="need Action and Resource"):
-        iam_check.check_calls(calls, widened, _mapper(cloud))
+        access.check_calls(calls, widened, _mapper(cloud))
     with pytest.raises(NotImplementedError, match="need Action and Resource"):
-        iam_check.grants(widened)
+        access.grants(widened)
 
 
 def _with_action(document: str, sid: str, action: str) -> str:

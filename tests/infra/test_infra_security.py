@@ -36,7 +36,8 @@ from stack_graph import (
 
 from infra.storage import key_alias_name
 from lambdas.inference import contract
-from localrun.resource_policies import ALLOW, ServiceRequest, evaluate, service_context
+from localrun.access import ALLOW, ServiceRequest, service_context
+from localrun.access import evaluate_resource_policy as evaluate
 
 ACCOUNT = "123456789012"
 

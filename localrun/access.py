@@ -1,5 +1,24 @@
-"""Least privilege, checked both ways: recorded calls → IAM actions on ARNs → the role's declared policies.
+"""Access checks, all in one place: resource policies, identity policies, and where each is applied.
 
+Resource policies (services calling services), `evaluate_resource_policy`:
+AWS checks these when one service delivers to another: S3 validates that it may
+publish to a topic / send to a queue / invoke a function when a bucket notification
+is configured; SNS, EventBridge and S3 need the function's resource policy to invoke
+it; a KMS-encrypted topic or queue needs the key policy to let the publisher use the
+key. moto checks none of this, so the local run does, with this small evaluator.
+
+Supported: Effect, Principal (`*`, `{"Service": ...}`, `{"AWS": "*"}`), Action /
+NotAction and Resource / NotResource with `*`/`?` wildcards, and the condition
+operators String(Not)Equals, String(Not)Like, Arn(Not)Equals, Arn(Not)Like, Bool
+(each with IfExists). An explicit Deny wins; no matching Allow is an implicit deny.
+A condition operator outside that list is an error naming it — never silently passed.
+
+`AccessGuard` applies them where AWS does when one service writes to or invokes another (the
+deliveries in `deliveries.py`, S3's notification validation in `services/s3.py`); S3's own bucket
+policy decisions (`moto_fixes.py`) use the same evaluator.
+
+Identity policies (least privilege, checked both ways: recorded calls → IAM actions on ARNs → the
+role's declared policies):
 `required_permissions(call)` maps one recorded AWS call (see `calls.py`) to the IAM
 actions and resource ARNs AWS authorises it against, including permissions the call
 needs implicitly — each stated with its reason:
@@ -27,11 +46,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import threading
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 from botocore.awsrequest import AWSResponse
@@ -47,8 +68,242 @@ from moto.sts.models import sts_backends
 
 from .calls import ACTOR_HANDLER, RecordedCall, call_in_context
 from .program import ProgramRun
-from .resource_policies import wildcard_match
 
+if TYPE_CHECKING:
+    from .lambda_.runtime import LambdaRuntime
+
+
+# -- resource policies --------------------------------------------------------------------------------
+ALLOW = "allow"
+EXPLICIT_DENY = "explicit-deny"
+IMPLICIT_DENY = "implicit-deny"
+
+
+class UnsupportedPolicyFeature(ValueError):
+    """The policy uses something this evaluator cannot judge; refuse rather than guess."""
+
+
+@dataclass(frozen=True)
+class ServiceRequest:
+    """One request by a principal (an AWS service, or an IAM role/user), with its condition keys."""
+
+    service: str | None  # e.g. "s3.amazonaws.com"; None for an IAM principal
+    action: str  # e.g. "sns:Publish"
+    resource: str  # the resource ARN the policy is attached to
+    context: Mapping[str, str] = field(default_factory=dict)  # aws:SourceArn, aws:SourceAccount, ...
+    principal_arn: str | None = None  # the IAM principal, when not a service
+
+
+@lru_cache(maxsize=512)
+def _wildcard_regex(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
+    escaped = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile(f"^{escaped}$", 0 if case_sensitive else re.IGNORECASE)
+
+
+def wildcard_match(pattern: str, value: str, *, case_sensitive: bool = True) -> bool:
+    """IAM-style match: `*` any run of characters, `?` one character."""
+    return bool(_wildcard_regex(pattern, case_sensitive).match(value))
+
+
+def _one_or_many(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _principal_matches(principal: Any, request: ServiceRequest) -> bool:
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict):
+        return False
+    aws = _one_or_many(principal.get("AWS", []))
+    if "*" in aws or (request.principal_arn is not None and request.principal_arn in aws):
+        return True
+    return request.service is not None and request.service in _one_or_many(principal.get("Service", []))
+
+
+def _element_matches(statement: Mapping[str, Any], name: str, value: str, *, case_sensitive: bool) -> bool:
+    """Action/NotAction or Resource/NotResource; a missing element matches everything."""
+    if name in statement:
+        return any(
+            wildcard_match(p, value, case_sensitive=case_sensitive) for p in _one_or_many(statement[name])
+        )
+    negated = f"Not{name}"
+    if negated in statement:
+        return not any(
+            wildcard_match(p, value, case_sensitive=case_sensitive) for p in _one_or_many(statement[negated])
+        )
+    return True
+
+
+def _equals(expected: str, actual: str) -> bool:
+    return expected == actual
+
+
+def _like(expected: str, actual: str) -> bool:
+    return wildcard_match(expected, actual)
+
+
+def _bool(expected: str, actual: str) -> bool:
+    return str(expected).lower() == str(actual).lower()
+
+
+# operator -> (comparison, negated). ARN operators compare with wildcards, as AWS does.
+_OPERATORS = {
+    "StringEquals": (_equals, False),
+    "StringNotEquals": (_equals, True),
+    "StringLike": (_like, False),
+    "StringNotLike": (_like, True),
+    "ArnEquals": (_like, False),
+    "ArnLike": (_like, False),
+    "ArnNotEquals": (_like, True),
+    "ArnNotLike": (_like, True),
+    "Bool": (_bool, False),
+}
+
+
+def _conditions_match(conditions: Mapping[str, Any], context: Mapping[str, str]) -> bool:
+    for operator, clauses in conditions.items():
+        if_exists = operator.endswith("IfExists")
+        base = operator.removesuffix("IfExists")
+        if base not in _OPERATORS:
+            raise UnsupportedPolicyFeature(
+                f"condition operator {operator!r} is not supported by the local run"
+            )
+        compare, negated = _OPERATORS[base]
+        for key, expected_values in clauses.items():
+            actual = next((v for k, v in context.items() if k.lower() == key.lower()), None)
+            if actual is None:
+                if if_exists:
+                    continue
+                return False  # a condition on a key the request does not carry never matches
+            matched = any(compare(str(expected), actual) for expected in _one_or_many(expected_values))
+            if matched == negated:
+                return False
+    return True
+
+
+def evaluate_resource_policy(policy: str | Mapping[str, Any] | None, request: ServiceRequest) -> str:
+    """ALLOW, EXPLICIT_DENY or IMPLICIT_DENY for `request` under the resource policy `policy`."""
+    if not policy:
+        return IMPLICIT_DENY
+    document = json.loads(policy) if isinstance(policy, str) else policy
+    decision = IMPLICIT_DENY
+    for statement in _one_or_many(document.get("Statement", [])):
+        if not _principal_matches(statement.get("Principal"), request):
+            continue
+        if not _element_matches(statement, "Action", request.action, case_sensitive=False):
+            continue
+        if not _element_matches(statement, "Resource", request.resource, case_sensitive=True):
+            continue
+        if not _conditions_match(statement.get("Condition", {}), request.context):
+            continue
+        if statement.get("Effect") == "Deny":
+            return EXPLICIT_DENY
+        if statement.get("Effect") == "Allow":
+            decision = ALLOW
+    return decision
+
+
+def service_context(source_arn: str | None, source_account: str | None) -> dict[str, str]:
+    """Condition keys an AWS service supplies when it calls another service for a resource."""
+    context = {"aws:SecureTransport": "true"}  # service-to-service calls always use TLS
+    if source_arn:
+        context["aws:SourceArn"] = source_arn
+    if source_account:
+        context["aws:SourceAccount"] = source_account
+    return context
+
+
+# -- where AWS applies them: one service delivering to another ----------------------------------------
+S3 = "s3.amazonaws.com"
+SNS = "sns.amazonaws.com"
+EVENTS = "events.amazonaws.com"
+
+
+class AccessGuard:
+    """The resource-policy checks AWS makes when one service writes to or invokes another."""
+
+    def __init__(self, runtime: LambdaRuntime) -> None:
+        self.runtime = runtime
+        self.account = runtime.account
+        self.region = runtime.region
+
+    def lambda_invoke(self, service: str, function_arn: str, source_arn: str) -> str | None:
+        """None if `service` may invoke the function for `source_arn`, else why not."""
+        try:
+            function = self.runtime.function(function_arn)
+        except Exception:
+            return f"function {function_arn} does not exist"
+        statements = function.policy.statements
+        request = ServiceRequest(
+            service,
+            "lambda:InvokeFunction",
+            function.function_arn,
+            service_context(source_arn, self.account),
+        )
+        return self._judge({"Statement": statements}, request, f"function policy of {function.function_name}")
+
+    def topic_publish(self, service: str, topic_arn: str, source_arn: str) -> str | None:
+        topic = sns_backends[self.account][self.region].topics.get(topic_arn)
+        if topic is None:
+            return f"topic {topic_arn} does not exist"
+        request = ServiceRequest(service, "sns:Publish", topic_arn, service_context(source_arn, self.account))
+        denied = self._judge(topic.policy, request, f"topic policy of {topic.name}")
+        if denied or not topic.kms_master_key_id:
+            return denied
+        # EventBridge's KMS requests for an encrypted topic carry no aws:SourceArn/aws:SourceAccount (SNS
+        # Developer Guide, "Key management": those conditions are not supported for EventBridge-to-encrypted
+        # topics), so a key statement conditioned on them refuses the delivery, as in AWS.
+        key_source = None if service == EVENTS else source_arn
+        return self.kms_use(service, topic.kms_master_key_id, key_source, {"aws:sns:topicArn": topic_arn})
+
+    def queue_send(self, service: str, queue_arn: str, source_arn: str) -> str | None:
+        name = queue_arn.rsplit(":", 1)[-1]
+        queue = sqs_backends[self.account][self.region].queues.get(name)
+        if queue is None:
+            return f"queue {queue_arn} does not exist"
+        request = ServiceRequest(
+            service, "sqs:SendMessage", queue_arn, service_context(source_arn, self.account)
+        )
+        denied = self._judge(queue.policy, request, f"queue policy of {name}")
+        if denied or not queue.kms_master_key_id:
+            return denied
+        return self.kms_use(service, queue.kms_master_key_id, source_arn, {"aws:sqs:arn": queue_arn})
+
+    def kms_use(
+        self, service: str, key_id: str, source_arn: str | None, encryption_context: dict[str, str]
+    ) -> str | None:
+        """The caller needs kms:GenerateDataKey and kms:Decrypt on an encrypted destination's key (with no
+        `source_arn`, the request carries no aws:SourceArn or aws:SourceAccount)."""
+        backend = kms_backends[self.account][self.region]
+        try:
+            key = backend.describe_key(key_id)
+        except KeyError:
+            return f"KMS key {key_id} does not exist"
+        context = service_context(source_arn, self.account if source_arn else None)
+        context.update({f"kms:EncryptionContext:{k}": v for k, v in encryption_context.items()})
+        for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+            denied = self._judge(
+                key.policy, ServiceRequest(service, action, key.arn, context), f"key policy of {key.id}"
+            )
+            if denied:
+                return denied
+        return None
+
+    @staticmethod
+    def _judge(policy: Any, request: ServiceRequest, what: str) -> str | None:
+        try:
+            decision = evaluate_resource_policy(policy, request)
+        except UnsupportedPolicyFeature as err:
+            return f"{what}: cannot evaluate ({err})"
+        if decision == ALLOW:
+            return None
+        return (
+            f"{what} does not allow {request.service} to {request.action} "
+            f"({decision}; aws:SourceArn={request.context.get('aws:SourceArn')})"
+        )
+
+
+# -- identity policies: least privilege ------------------------------------------------------------
 # Granted actions that no recorded call needs because AWS uses them for the function, out of the
 # local run's sight. Keep this list short; each entry says who uses it.
 USED_BY_AWS_ON_FUNCTIONS_BEHALF = {
@@ -153,7 +408,7 @@ class PermissionMapper:
                     f"logs:{call.operation}", arn, f"{call.operation} (Lambda writing the function's logs)"
                 )
             ]
-        raise UnmappedCall(f"no IAM mapping for {call.service}:{call.operation}; add it to iam_check.py")
+        raise UnmappedCall(f"no IAM mapping for {call.service}:{call.operation}; add it to access.py")
 
     def _sqs(self, call: RecordedCall) -> list[Permission]:
         url = call.params["QueueUrl"]
@@ -169,7 +424,7 @@ class PermissionMapper:
             "ChangeMessageVisibility": "sqs:ChangeMessageVisibility",
         }.get(call.operation)
         if action is None:
-            raise UnmappedCall(f"no IAM mapping for sqs:{call.operation}; add it to iam_check.py")
+            raise UnmappedCall(f"no IAM mapping for sqs:{call.operation}; add it to access.py")
         needed = [Permission(action, arn, call.operation)]
         key_arn = self._queue_key_arn(name)
         if key_arn and call.operation in ("SendMessage", "SendMessageBatch"):
@@ -231,7 +486,7 @@ def declared_role_policies(program: ProgramRun, role_arn: str) -> list[str]:
     return [d if isinstance(d, str) else json.dumps(d) for d in documents]
 
 
-def evaluate(documents: Iterable[str], action: str, resource: str) -> PermissionResult:
+def evaluate_identity_policies(documents: Iterable[str], action: str, resource: str) -> PermissionResult:
     """moto's IAM evaluator over every document: DENIED if one denies, else PERMITTED if one permits."""
     results = []
     for document in documents:
@@ -244,7 +499,7 @@ def evaluate(documents: Iterable[str], action: str, resource: str) -> Permission
 
 def is_allowed(documents: Iterable[str], action: str, resource: str) -> bool:
     """Allowed if one document permits and none denies."""
-    return evaluate(documents, action, resource) is PermissionResult.PERMITTED
+    return evaluate_identity_policies(documents, action, resource) is PermissionResult.PERMITTED
 
 
 def check_calls(
@@ -604,7 +859,7 @@ class AccessEnforcer:
         key = (documents, permission.action, permission.resource)
         verdict = self._verdicts.get(key)
         if verdict is None:
-            verdict = evaluate(documents, permission.action, permission.resource)
+            verdict = evaluate_identity_policies(documents, permission.action, permission.resource)
             with self._lock:
                 self._verdicts[key] = verdict
         return verdict
