@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -73,3 +74,10 @@ class Inputs:
 
     def name_or_auto(self, key: str = "name", **naming: Any) -> str:
         return str(self.get(key) or physical_name(self.name, **naming))
+
+
+def iso_now(*, seconds_only: bool = False) -> str:
+    now = datetime.now(UTC)
+    if seconds_only:
+        return now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")

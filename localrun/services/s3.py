@@ -6,12 +6,28 @@ policy must let S3 deliver); moto does not, so `bucket_notification` does.
 
 from __future__ import annotations
 
+import itertools
+import json
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote_plus
+
+from moto.events.models import events_backends
+from moto.s3 import notifications as s3_notifications
+from moto.s3.models import s3_backends
+from moto.sns.models import sns_backends
+from moto.sqs.models import sqs_backends
 
 from ..access import S3
-from .base import Inputs, as_json
+from ..patches import Patch
+from ..trace import object_uri, objects_in_event
+from .base import Inputs, as_json, iso_now
 
 if TYPE_CHECKING:
+    from ..deliveries import Deliveries
     from ..moto_mocks import MotoMocks
 
 
@@ -201,3 +217,173 @@ def lifecycle_rule(i: Inputs, path: str, rule: dict[str, Any]) -> dict[str, Any]
     else:
         wire["Expiration"] = {"ExpiredObjectDeleteMarker": bool(expiration["expiredObjectDeleteMarker"])}
     return wire
+
+
+class S3Deliveries:
+    """S3's notifications as S3 sends them (see `deliveries.py`, points 1, 2 and 5): the records, the
+    EventBridge event, and asynchronous Lambda invocations; destinations checked with `AccessGuard`."""
+
+    def __init__(self, hub: Deliveries) -> None:
+        self.hub = hub
+        self._sequencer = itertools.count(1)
+        self._sequencer_base = int(datetime.now(UTC).timestamp() * 1000) << 20
+        self._sequencer_lock = threading.Lock()
+
+    def patches(self) -> list[Patch]:
+        s3 = "moto.s3.notifications"
+        return [
+            Patch(s3, "_get_s3_event", self._s3_notification_event, reason="S3 event records as S3 writes"),
+            Patch(s3, "send_event", wrap=self._wrap_s3_send_event, reason="S3 notification sends recorded"),
+            Patch(s3, "_send_sns_message", self.hub.never_failing(self._s3_to_sns), reason="S3 -> SNS"),
+            Patch(s3, "_send_sqs_message", self.hub.never_failing(self._s3_to_sqs), reason="S3 -> SQS"),
+            Patch(s3, "_invoke_awslambda", self.hub.never_failing(self._s3_to_lambda), reason="S3 -> Lambda"),
+            Patch(
+                s3,
+                "_send_event_bridge_message",
+                self.hub.never_failing(self._s3_to_eventbridge),
+                reason="S3 -> EventBridge",
+            ),
+        ]
+
+    def sequencer_of(self, key: Any) -> str:
+        """One sequencer per object version, increasing (S3 uses it to order events per key)."""
+        with self._sequencer_lock:
+            if getattr(key, "_localrun_sequencer", None) is None:
+                key._localrun_sequencer = f"{self._sequencer_base + next(self._sequencer):018X}"
+            return key._localrun_sequencer
+
+    def _s3_notification_event(
+        self, event_name: str, bucket: Any, key: Any, notification_id: str
+    ) -> dict[str, Any]:
+        obj: dict[str, Any] = {
+            "key": quote_plus(key.name, safe="/"),  # URL-encoded, "+" for space, as S3 sends it
+            "size": key.size,
+            "eTag": key.etag.replace('"', ""),
+            "sequencer": self.sequencer_of(key),
+        }
+        if key.version_id and key.version_id != "null":
+            obj["versionId"] = key.version_id
+        event = {
+            "Records": [
+                {
+                    "eventVersion": "2.1",
+                    "eventSource": "aws:s3",
+                    "awsRegion": bucket.region_name,
+                    "eventTime": iso_now(),
+                    "eventName": event_name.removeprefix("s3:"),
+                    "userIdentity": {"principalId": f"AWS:{self.hub.account}"},
+                    "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+                    "responseElements": {
+                        "x-amz-request-id": uuid.uuid4().hex[:16].upper(),
+                        "x-amz-id-2": uuid.uuid4().hex,
+                    },
+                    "s3": {
+                        "s3SchemaVersion": "1.0",
+                        "configurationId": notification_id,
+                        "bucket": {
+                            "name": bucket.name,
+                            "ownerIdentity": {"principalId": self.hub.account},
+                            "arn": bucket.arn,
+                        },
+                        "object": obj,
+                    },
+                }
+            ]
+        }
+        self.hub.s3_notifications.append(event)
+        return event
+
+    def _wrap_s3_send_event(self, original: Callable[..., None]) -> Callable[..., None]:
+        def send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
+            name = str(getattr(event_name, "value", event_name))
+            if name == "s3:ObjectTagging:Put" and not _has_tags(account_id, key):
+                # moto tags every new object (with no tags) inside PutObject and announces it; S3 does not.
+                return
+            self.hub.trace.record(
+                [object_uri(bucket.name, key.name)], f"s3:{bucket.name}", name.removeprefix("s3:")
+            )
+            original(account_id, event_name, bucket, key)
+
+        return send_event
+
+    def _s3_to_sns(self, account_id: str, event_body: Any, topic_arn: str, region_name: str) -> None:
+        uris = objects_in_event(event_body)
+        step = f"sns:{topic_arn.rsplit(':', 1)[-1]}"
+        bucket_arn = _bucket_arn_of(event_body)
+        denied = self.hub.guard.topic_publish(S3, topic_arn, bucket_arn) if bucket_arn else None
+        if denied:
+            self.hub.problem(uris, step, denied)
+            return
+        sns_backends[account_id][region_name].publish(arn=topic_arn, message=json.dumps(event_body))
+        self.hub.trace.record(uris, step, "published by S3")
+
+    def _s3_to_sqs(self, account_id: str, event_body: Any, queue_name: str, region_name: str) -> None:
+        uris = objects_in_event(event_body)
+        queue_arn = f"arn:aws:sqs:{region_name}:{account_id}:{queue_name}"
+        bucket_arn = _bucket_arn_of(event_body)
+        denied = self.hub.guard.queue_send(S3, queue_arn, bucket_arn) if bucket_arn else None
+        if denied:
+            self.hub.problem(uris, f"sqs:{queue_name}", denied)
+            return
+        sqs_backends[account_id][region_name].send_message(
+            queue_name=queue_name, message_body=json.dumps(event_body)
+        )
+        self.hub.trace.record(uris, f"sqs:{queue_name}", "sent by S3")
+
+    def _s3_to_lambda(self, account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
+        uris = objects_in_event(event_body)
+        bucket_arn = _bucket_arn_of(event_body) or ""
+        denied = self.hub.guard.lambda_invoke(S3, fn_arn, bucket_arn)
+        if denied:
+            self.hub.problem(uris, f"lambda:{fn_arn.rsplit(':', 1)[-1]}", denied)
+            return
+        self.hub.runtime.invoke_async(fn_arn, event_body, source=f"s3:{bucket_arn.rsplit(':', 1)[-1]}")
+
+    def _s3_to_eventbridge(self, account_id: str, bucket: Any, event_name: str, key: Any) -> None:
+        detail_type = s3_notifications._detail_type(event_name)
+        obj: dict[str, Any] = {
+            "key": key.name,
+            "size": key.size,
+            "etag": key.etag.replace('"', ""),
+            "sequencer": self.sequencer_of(key),
+        }
+        if key.version_id and key.version_id != "null":
+            obj["version-id"] = key.version_id
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": detail_type,
+            "source": "aws.s3",
+            "account": account_id,
+            "time": iso_now(seconds_only=True),
+            "region": bucket.region_name,
+            "resources": [bucket.arn],
+            "detail": {
+                "version": "0",
+                "bucket": {"name": bucket.name},
+                "object": obj,
+                "request-id": uuid.uuid4().hex[:16].upper(),
+                "requester": account_id,
+                "source-ip-address": "127.0.0.1",
+                "reason": "PutObject" if "Put" in str(event_name) else str(event_name).rsplit(":", 1)[-1],
+            },
+        }
+        default_bus = events_backends[account_id][bucket.region_name].event_buses.get("default")
+        if default_bus is None:
+            return
+        for rule in list(default_bus.rules.values()):
+            rule.send_to_targets(event, transform_input=False)
+
+
+def _has_tags(account_id: str, key: Any) -> bool:
+    return bool(s3_backends[account_id]["aws"].tagger.list_tags_for_resource(key.arn)["Tags"])
+
+
+def _bucket_arn_of(event_body: Any) -> str | None:
+    for record in (event_body or {}).get("Records", []) if isinstance(event_body, dict) else []:
+        arn = record.get("s3", {}).get("bucket", {}).get("arn")
+        if arn:
+            return arn
+    if isinstance(event_body, dict) and event_body.get("Bucket"):  # s3:TestEvent
+        return f"arn:aws:s3:::{event_body['Bucket']}"
+    return None

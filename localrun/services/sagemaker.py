@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, Any
 
-from .base import Inputs, UnsupportedResourceType
+from moto.events.models import events_backends
+from moto.sagemaker.models import sagemaker_backends
+
+from .base import Inputs, UnsupportedResourceType, iso_now
 
 if TYPE_CHECKING:
+    from ..deliveries import Deliveries
     from ..moto_mocks import MotoMocks
 
 
@@ -58,3 +63,39 @@ def sagemaker_endpoint(m: MotoMocks, i: Inputs) -> tuple[str, dict[str, Any]]:
         EndpointConfigName=i.req("endpointConfigName"),
     )["EndpointArn"]
     return name, {"arn": arn, "name": name}
+
+
+def emit_endpoint_in_service(hub: Deliveries) -> None:
+    """Put "SageMaker Endpoint State Change" (IN_SERVICE) on the default bus for every endpoint in moto.
+
+    SageMaker emits it when an endpoint becomes InService, minutes after creation; moto creates
+    endpoints InService at once and emits nothing, so the local run emits it when deployment ends.
+    """
+    backend = sagemaker_backends[hub.account][hub.region]
+    default_bus = events_backends[hub.account][hub.region].event_buses.get("default")
+    if default_bus is None:
+        return
+    for endpoint in backend.endpoints.values():
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "SageMaker Endpoint State Change",
+            "source": "aws.sagemaker",
+            "account": hub.account,
+            "time": iso_now(seconds_only=True),
+            "region": hub.region,
+            "resources": [endpoint.arn],
+            "detail": {
+                "EndpointName": endpoint.endpoint_name,
+                "EndpointArn": endpoint.arn,
+                "EndpointConfigName": endpoint.endpoint_config_name,
+                "EndpointStatus": "IN_SERVICE",
+                "CreationTime": int(endpoint.creation_time.timestamp() * 1000)
+                if hasattr(endpoint.creation_time, "timestamp")
+                else None,
+                "Tags": {},
+            },
+        }
+        hub.service_events.append(event)
+        for rule in list(default_bus.rules.values()):
+            rule.send_to_targets(event, transform_input=False)

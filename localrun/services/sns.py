@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .base import Inputs, as_json
+from ..access import SNS
+from ..patches import Patch
+from ..trace import objects_in_event
+from .base import Inputs, as_json, iso_now
 
 if TYPE_CHECKING:
+    from ..deliveries import Deliveries
     from ..moto_mocks import MotoMocks
 
 
@@ -42,3 +47,112 @@ def topic_subscription(m: MotoMocks, i: Inputs) -> tuple[str, dict[str, Any]]:
         ReturnSubscriptionArn=True,
     )["SubscriptionArn"]
     return arn, {"arn": arn, "ownerId": m.account, "pendingConfirmation": False}
+
+
+class SnsDeliveries:
+    """SNS subscriptions as SNS delivers them: Lambda with the real record, asynchronously, and SQS only
+    where the queue policy allows (see `deliveries.py`, points 4 and 7)."""
+
+    def __init__(self, hub: Deliveries) -> None:
+        self.hub = hub
+
+    def patches(self) -> list[Patch]:
+        return [
+            Patch(
+                "moto.sns.models.Subscription",
+                "publish",
+                wrap=self._subscription_publish,
+                reason="SNS -> Lambda / SQS subscriptions",
+            ),
+        ]
+
+    def _subscription_publish(self, original: Callable[..., None]) -> Callable[..., None]:
+        deliveries = self
+
+        def publish(  # noqa: PLR0917 - moto's Subscription.publish signature
+            subscription: Any,
+            message: str,
+            message_id: str,
+            subject: str | None = None,
+            message_attributes: dict[str, Any] | None = None,
+            group_id: str | None = None,
+            deduplication_id: str | None = None,
+            message_structure: str | None = None,
+        ) -> None:
+            if subscription.protocol == "lambda":
+                deliveries._sns_to_lambda(
+                    subscription=subscription,
+                    message=message,
+                    message_id=message_id,
+                    subject=subject,
+                    message_attributes=message_attributes,
+                    message_structure=message_structure,
+                )
+                return
+            if subscription.protocol == "sqs":
+                denied = deliveries.hub.guard.queue_send(SNS, subscription.endpoint, subscription.topic.arn)
+                if denied:
+                    deliveries.hub.problem(
+                        objects_in_event(message), f"sns:{subscription.topic.name}", denied
+                    )
+                    return
+            original(
+                subscription,
+                message,
+                message_id,
+                subject=subject,
+                message_attributes=message_attributes,
+                group_id=group_id,
+                deduplication_id=deduplication_id,
+                message_structure=message_structure,
+            )
+
+        return publish
+
+    def _sns_to_lambda(
+        self,
+        *,
+        subscription: Any,
+        message: str,
+        message_id: str,
+        subject: str | None,
+        message_attributes: dict[str, Any] | None,
+        message_structure: str | None,
+    ) -> None:
+        matcher = subscription._filter_policy_matcher
+        if matcher is not None and not matcher.matches(message_attributes, message):
+            return
+        if message_structure == "json":
+            message = subscription._parse_message_structure(message, "lambda")
+        uris = objects_in_event(message)
+        topic = subscription.topic
+        denied = self.hub.guard.lambda_invoke(SNS, subscription.endpoint, topic.arn)
+        if denied:
+            self.hub.problem(uris, f"sns:{topic.name}", denied)
+            return
+        region = topic.arn.split(":")[3]
+        event = {
+            "Records": [
+                {
+                    "EventSource": "aws:sns",
+                    "EventVersion": "1.0",
+                    "EventSubscriptionArn": subscription.arn,
+                    "Sns": {
+                        "Type": "Notification",
+                        "MessageId": message_id,
+                        "TopicArn": topic.arn,
+                        "Subject": subject,
+                        "Message": message,
+                        "Timestamp": iso_now(),
+                        "SignatureVersion": "1",
+                        "Signature": "EXAMPLE-local-run-does-not-sign",
+                        "SigningCertUrl": f"https://sns.{region}.amazonaws.com/SimpleNotificationService-local.pem",
+                        "UnsubscribeUrl": (
+                            f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={subscription.arn}"
+                        ),
+                        "MessageAttributes": message_attributes or {},
+                    },
+                }
+            ]
+        }
+        self.hub.runtime.invoke_async(subscription.endpoint, event, source=f"sns:{topic.name}")
