@@ -15,7 +15,7 @@ A condition operator outside that list is an error naming it — never silently 
 
 `AccessGuard` applies them where AWS does when one service writes to or invokes another (the
 deliveries in `deliveries.py`, S3's notification validation in `services/s3.py`); S3's own bucket
-policy decisions (`moto_fixes.py`) use the same evaluator.
+policy decisions (`services/s3.py`) use the same evaluator.
 
 Identity policies (least privilege, checked both ways: recorded calls → IAM actions on ARNs → the
 role's declared policies):

@@ -6,11 +6,12 @@
         cloud.run_until_idle()              # deliveries, invocations, retries, SQS polling
         cloud.results()                     # the DynamoDB items
 
-The pieces, one module each: `moto_mocks` (deploy), `deliveries` (how events travel),
-`lambda_.runtime` (running the handler), `lambda_.sqs_poller` (the event source mapping),
-`standin_model` (the SageMaker endpoint), `sns_faults` (injected SNS outages), `calls`
-(who called what), `trace` (hops), `clock` (simulated waits). Each declares its patches of
-moto and botocore; this module installs them as one `patches.PatchSet`. Only this module knows
+The pieces: `moto_mocks` (deploy; creators in `services/`), `services/` (per AWS service: creators,
+what differs from moto, injected SNS outages), `deliveries` (how events travel), `access` (access
+checks), `limits` (AWS size limits), `lambda_.runtime` (running the handler), `lambda_.sqs_poller`
+(the event source mapping), `standin_model` (the SageMaker endpoint), `calls` (who called what),
+`trace` (hops), `clock` (simulated waits). Each declares its patches of moto and botocore; this
+module installs them as one `patches.PatchSet`. Only this module knows
 how they fit together.
 """
 
@@ -39,11 +40,11 @@ from .deliveries import Deliveries
 from .lambda_.runtime import LambdaRuntime
 from .lambda_.sqs_poller import SqsEventSourcePoller, shift_sqs_timers
 from .limits import LimitEnforcer
-from .moto_fixes import MotoFixes
 from .moto_mocks import ACCOUNT_ID, MotoMocks
 from .patches import PatchSet
 from .program import ProgramRun, load_stack_config, run_program, stack_config_path
-from .sns_faults import SnsFaultInjector
+from .services.s3 import BucketPolicyFixes
+from .services.sns import SnsFaultInjector
 from .standin_model import StandInEndpoint
 from .trace import Trace
 
@@ -90,7 +91,7 @@ class LocalCloud:
         self.deliveries = Deliveries(self.runtime, self.trace)
         self.endpoint = StandInEndpoint()
         self.sns_faults = SnsFaultInjector(self.recorder)
-        self.fixes = MotoFixes()
+        self.fixes = BucketPolicyFixes()
         self.sdk_backoff = SdkBackoff(self.clock)
         self.limits = LimitEnforcer()  # AWS size limits moto does not enforce (limits.py)
         # Every change the local run makes to moto and botocore, installed and removed together.

@@ -27,7 +27,7 @@ from lambdas.inference.contract import (
 from localrun.delivery_contract import DEAD_LETTERED, DELIVERED, fate_of, fates
 from localrun.emulator import LocalCloud
 from localrun.lambda_.runtime import HANDLER_PAUSE_REASON
-from localrun.sns_faults import SnsFaults
+from localrun.services.sns import SnsFaults
 from localrun.standin_model import EndpointFaults
 from localrun.trace import objects_in_event
 
