@@ -30,8 +30,8 @@ from moto.core.exceptions import JsonRESTError
 from moto.sagemaker.models import sagemaker_backends
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
-from .limits import check_invoke_endpoint_body
 from .patches import Patch
+from .services.sagemaker import check_invoke_endpoint_body
 
 CONTENT_TYPE = "application/json"
 VARIANT_NAME = "AllTraffic"

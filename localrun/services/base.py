@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -81,3 +82,19 @@ def iso_now(*, seconds_only: bool = False) -> str:
     if seconds_only:
         return now.strftime("%Y-%m-%dT%H:%M:%SZ")
     return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Limit:
+    what: str
+    max_bytes: int
+    source: str  # the AWS page that states the number
+    error_code: str
+    http_status: int
+    message: str  # str.format(size=..., limit=...)
+
+
+def utf8_size(text: str | bytes | None) -> int:
+    if text is None:
+        return 0
+    return len(text) if isinstance(text, bytes) else len(text.encode("utf-8"))

@@ -6,19 +6,24 @@ Where moto lacks an API, the declared setting is kept by the emulator itself
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pulumi
+from moto.core.exceptions import JsonRESTError
 
 from ..lambda_.runtime import FunctionExtras
+from ..patches import Patch
 from ..program import PROJECT_DIR
-from .base import Inputs, UnsupportedResourceType
+from .base import Inputs, Limit, UnsupportedResourceType, utf8_size
 
 if TYPE_CHECKING:
+    from ..limits import LimitEnforcer
     from ..moto_mocks import MotoMocks
 
 
@@ -153,3 +158,52 @@ def _add_to_zip(zip_file: zipfile.ZipFile, prefix: str, item: Any) -> None:
             f"Lambda code of type {type(item).__name__} cannot be packaged by the local run "
             "(use an AssetArchive of FileAssets)"
         )
+
+
+# -- AWS size limits moto does not enforce ------------------------------------------------------------
+# AWS size limits (the whole table: `limits.LIMITS`).
+LIMITS: dict[str, Limit] = {
+    # Lambda's async limit was raised from 256 KB to 1 MB; the Invoke API reference states 1 MB
+    # ("For asynchronous invocations, the maximum payload size is 1 MB"); the error code and wording
+    # are those AWS returned for the 256 KB limit (RequestEntityTooLargeException, 413).
+    "lambda_async_payload": Limit(
+        "Lambda Invoke payload, InvocationType=Event",
+        1024 * 1024,
+        "https://docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html",
+        "RequestEntityTooLargeException",
+        413,
+        "{size} byte payload is too large for the Event invocation type (limit {limit} bytes)",
+    ),
+}
+
+
+class _LambdaTooLarge(JsonRESTError):
+    def __init__(self, limit: Limit, size: int) -> None:
+        super().__init__(limit.error_code, limit.message.format(size=size, limit=limit.max_bytes))
+        self.code = limit.http_status
+
+
+def _lambda_invoke(enforcer: LimitEnforcer, original: Callable[..., Any]) -> Callable[..., Any]:
+    def invoke(backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any, *rest: Any) -> Any:
+        lowered = {str(k).lower(): v for k, v in dict(headers or {}).items()}
+        size = utf8_size(body) if isinstance(body, (str, bytes)) else 0
+        if (
+            lowered.get("x-amz-invocation-type") == "Event"
+            and size > LIMITS["lambda_async_payload"].max_bytes
+        ):
+            raise _LambdaTooLarge(enforcer.refuse("lambda_async_payload"), size)
+        return original(backend, function_name, qualifier, body, headers, *rest)
+
+    return invoke
+
+
+def limit_patches(enforcer: LimitEnforcer) -> list[Patch]:
+    """This service's checks in `limits.LimitEnforcer` (see `limits.py`)."""
+    return [
+        Patch(
+            "moto.awslambda.models.LambdaBackend",
+            "invoke",
+            wrap=functools.partial(_lambda_invoke, enforcer),
+            reason="Lambda async payload size",
+        ),
+    ]

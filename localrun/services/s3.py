@@ -35,7 +35,7 @@ from urllib.parse import quote_plus
 from moto.events.models import events_backends
 from moto.iam.access_control import PermissionResult
 from moto.s3 import notifications as s3_notifications
-from moto.s3.exceptions import CrossLocationLoggingProhibited, InvalidTargetBucketForLogging
+from moto.s3.exceptions import CrossLocationLoggingProhibited, InvalidTargetBucketForLogging, S3ClientError
 from moto.s3.models import FakeBucket, s3_backends
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
@@ -44,10 +44,11 @@ from .. import access
 from ..access import S3
 from ..patches import Patch
 from ..trace import object_uri, objects_in_event
-from .base import Inputs, as_json, iso_now
+from .base import Inputs, Limit, as_json, iso_now, utf8_size
 
 if TYPE_CHECKING:
     from ..deliveries import Deliveries
+    from ..limits import LimitEnforcer
     from ..moto_mocks import MotoMocks
 
 
@@ -477,3 +478,47 @@ def _set_logging(bucket: FakeBucket, logging_config: dict[str, Any] | None, back
             "policy or give the log-delivery group WRITE and READ_ACP permissions to the target bucket"
         )
     bucket.logging = logging_config
+
+
+# -- AWS size limits moto does not enforce ------------------------------------------------------------
+# AWS size limits (the whole table: `limits.LIMITS`).
+LIMITS: dict[str, Limit] = {
+    "s3_key": Limit(
+        "S3 object key, UTF-8 bytes",
+        1024,
+        "https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html",
+        "KeyTooLongError",
+        400,
+        "Your key is too long",
+    ),
+}
+
+
+def _s3_key(enforcer: LimitEnforcer, key_position: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+        def checked(backend: Any, *args: Any, **kwargs: Any) -> Any:
+            key = kwargs.get("dest_key_name", kwargs.get("key_name"))
+            if key is None and len(args) > key_position:
+                key = args[key_position]
+            if isinstance(key, str) and utf8_size(key) > LIMITS["s3_key"].max_bytes:
+                limit = enforcer.refuse("s3_key")
+                raise S3ClientError(limit.error_code, limit.message)
+            return original(backend, *args, **kwargs)
+
+        return checked
+
+    return wrap
+
+
+def limit_patches(enforcer: LimitEnforcer) -> list[Patch]:
+    """This service's checks in `limits.LimitEnforcer` (see `limits.py`)."""
+    return [
+        Patch("moto.s3.models.S3Backend", "put_object", wrap=_s3_key(enforcer, 1), reason="S3 key length"),
+        Patch(
+            "moto.s3.models.S3Backend",
+            "create_multipart_upload",
+            wrap=_s3_key(enforcer, 1),
+            reason="S3 key length",
+        ),
+        Patch("moto.s3.models.S3Backend", "copy_object", wrap=_s3_key(enforcer, 2), reason="S3 key length"),
+    ]

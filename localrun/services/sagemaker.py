@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from moto.core.exceptions import JsonRESTError
 from moto.events.models import events_backends
 from moto.sagemaker.models import sagemaker_backends
 
-from .base import Inputs, UnsupportedResourceType, iso_now
+from .base import Inputs, Limit, UnsupportedResourceType, iso_now
 
 if TYPE_CHECKING:
     from ..deliveries import Deliveries
@@ -99,3 +100,49 @@ def emit_endpoint_in_service(hub: Deliveries) -> None:
         hub.service_events.append(event)
         for rule in list(default_bus.rules.values()):
             rule.send_to_targets(event, transform_input=False)
+
+
+# -- AWS size limits moto does not enforce ------------------------------------------------------------
+# AWS size limits (the whole table: `limits.LIMITS`).
+LIMITS: dict[str, Limit] = {
+    # The error as SageMaker returns it for a serverless endpoint (aws/sagemaker-python-sdk#4271).
+    "invoke_endpoint_serverless": Limit(
+        "SageMaker InvokeEndpoint Body, serverless endpoint",
+        4 * 1024 * 1024,
+        "https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints-invoke.html",
+        "ValidationError",
+        400,
+        "Request {request_id} has oversize body.",
+    ),
+    # The API's Body length constraint (botocore's model: max 6291456); the message is AWS's usual
+    # constraint wording, not one observed for this case.
+    "invoke_endpoint_realtime": Limit(
+        "SageMaker InvokeEndpoint Body, real-time endpoint",
+        6 * 1024 * 1024,
+        "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_runtime_InvokeEndpoint.html",
+        "ValidationError",
+        400,
+        "1 validation error detected: Value at 'body' failed to satisfy constraint: "
+        "Member must have length less than or equal to {limit}",
+    ),
+}
+
+
+class InvokeEndpointBodyTooLarge(JsonRESTError):
+    def __init__(self, limit: Limit) -> None:
+        request_id = str(uuid.uuid4())
+        super().__init__(limit.error_code, limit.message.format(request_id=request_id, limit=limit.max_bytes))
+        self.code = limit.http_status
+
+
+def check_invoke_endpoint_body(endpoint: Any, payload: bytes) -> None:
+    """Refuse a Body over the endpoint type's limit, as SageMaker does (the stand-in calls this)."""
+    limit = invoke_endpoint_limit(endpoint)
+    if len(payload) > limit.max_bytes:
+        raise InvokeEndpointBodyTooLarge(limit)
+
+
+def invoke_endpoint_limit(endpoint: Any) -> Limit:
+    """The InvokeEndpoint Body limit of a moto endpoint: serverless if any variant is."""
+    serverless = any(v.get("CurrentServerlessConfig") for v in getattr(endpoint, "production_variants", []))
+    return LIMITS["invoke_endpoint_serverless" if serverless else "invoke_endpoint_realtime"]

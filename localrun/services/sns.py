@@ -16,22 +16,24 @@ retries it as it would a real 500.
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from moto.sns.exceptions import InternalError
+from moto.sns.exceptions import InternalError, InvalidParameterValue, SNSException
 from moto.sns.responses import SNSResponse
 
 from ..access import SNS
 from ..calls import CallRecorder
 from ..patches import Patch
 from ..trace import objects_in_event
-from .base import Inputs, as_json, iso_now
+from .base import Inputs, Limit, as_json, iso_now, utf8_size
 
 if TYPE_CHECKING:
     from ..deliveries import Deliveries
+    from ..limits import LimitEnforcer
     from ..moto_mocks import MotoMocks
 
 
@@ -217,3 +219,86 @@ class SnsFaultInjector:
             return original(response)
 
         return publish_batch
+
+
+# -- AWS size limits moto does not enforce ------------------------------------------------------------
+# AWS size limits (the whole table: `limits.LIMITS`).
+LIMITS: dict[str, Limit] = {
+    # Body plus attribute names, types and values; a topic's default MaximumMessageSize (the stack sets none).
+    "sns_message": Limit(
+        "SNS Publish message with its attributes",
+        256 * 1024,
+        "https://docs.aws.amazon.com/sns/latest/dg/large-message-payloads.html",
+        "InvalidParameter",
+        400,
+        "Invalid parameter: Message too long",
+    ),
+    "sns_batch": Limit(
+        "SNS PublishBatch, all entries with their attributes",
+        256 * 1024,
+        "https://docs.aws.amazon.com/sns/latest/api/API_PublishBatch.html",
+        "BatchRequestTooLong",
+        400,
+        "The length of all the batch messages put together is more than the limit.",
+    ),
+}
+
+
+def sns_message_size(message: str, attributes: Mapping[str, Mapping[str, Any]] | None) -> int:
+    """Bytes SNS counts: the body plus each attribute's name, data type and value."""
+    size = utf8_size(message)
+    for name, value in (attributes or {}).items():
+        data_type = value.get("Type", value.get("DataType", ""))
+        raw = value.get("Value", value.get("StringValue", value.get("BinaryValue", "")))
+        size += (
+            utf8_size(name)
+            + utf8_size(str(data_type))
+            + utf8_size(raw if isinstance(raw, bytes) else str(raw))
+        )
+    return size
+
+
+class _SnsBatchTooLong(SNSException):
+    code = LIMITS["sns_batch"].error_code
+
+
+def _sns_publish(enforcer: LimitEnforcer, original: Callable[..., Any]) -> Callable[..., Any]:
+    def publish(backend: Any, message: str, *args: Any, **kwargs: Any) -> Any:
+        attributes = kwargs.get("message_attributes", args[3] if len(args) > 3 else None)
+        if (
+            isinstance(message, str)
+            and sns_message_size(message, attributes) > LIMITS["sns_message"].max_bytes
+        ):
+            raise InvalidParameterValue(enforcer.refuse("sns_message").message)
+        return original(backend, message, *args, **kwargs)
+
+    return publish
+
+
+def _sns_publish_batch(enforcer: LimitEnforcer, original: Callable[..., Any]) -> Callable[..., Any]:
+    def publish_batch(backend: Any, topic_arn: str, publish_batch_request_entries: list[Any]) -> Any:
+        entries = publish_batch_request_entries
+        total = sum(sns_message_size(e.get("Message", ""), e.get("MessageAttributes")) for e in entries)
+        if total > LIMITS["sns_batch"].max_bytes:
+            raise _SnsBatchTooLong(enforcer.refuse("sns_batch").message)
+        return original(backend, topic_arn, entries)
+
+    return publish_batch
+
+
+def limit_patches(enforcer: LimitEnforcer) -> list[Patch]:
+    """This service's checks in `limits.LimitEnforcer` (see `limits.py`)."""
+    return [
+        Patch(
+            "moto.sns.models.SNSBackend",
+            "publish",
+            wrap=functools.partial(_sns_publish, enforcer),
+            reason="SNS message size",
+        ),
+        Patch(
+            "moto.sns.models.SNSBackend",
+            "publish_batch",
+            wrap=functools.partial(_sns_publish_batch, enforcer),
+            reason="SNS PublishBatch total size",
+        ),
+    ]
