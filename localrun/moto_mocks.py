@@ -74,7 +74,7 @@ class MotoMocks(pulumi_mocks.Mocks):
         if creator is None:
             raise UnsupportedResourceType(
                 f"the local run cannot create resource type {args.typ} ({args.name!r}); "
-                "add a creator for it in localrun/moto_mocks.py"
+                "add a creator for it in localrun/services/<service>.py and list it in CREATORS"
             )
         inputs = Inputs(args.typ, args.name, dict(args.inputs))
         with self._lock:
