@@ -98,6 +98,25 @@ def service_topic_policy(
     )
 
 
+def allow_sending(
+    sid: str,
+    *,
+    service: str,
+    queue_arn: pulumi.Input[str],
+    source_arns: pulumi.Input[str],
+    account_id: pulumi.Input[str],
+) -> dict:
+    """A queue-policy statement: one service may send to the queue, for the named source only."""
+    return allow_service(
+        sid,
+        service=service,
+        actions=["sqs:SendMessage"],
+        resource=queue_arn,
+        source_arns=source_arns,
+        source_account=account_id,
+    )
+
+
 def dead_letter_queue(name: str, key_arn: pulumi.Input[str], opts: pulumi.ResourceOptions) -> aws.sqs.Queue:
     """An encrypted queue that keeps dead letters as long as SQS allows."""
     return aws.sqs.Queue(
@@ -204,13 +223,12 @@ class RouteChannel(pulumi.ComponentResource):
                 opts=child,
             )
             senders.append(
-                allow_service(
+                allow_sending(
                     "AllowSubscriptionRedrive",
                     service="sns",
-                    actions=["sqs:SendMessage"],
-                    resource=self.dead_letter_queue.arn,
+                    queue_arn=self.dead_letter_queue.arn,
                     source_arns=self.topic.arn,
-                    source_account=args.account_id,
+                    account_id=args.account_id,
                 )
             )
         elif route.via == "sqs":
@@ -234,13 +252,12 @@ class RouteChannel(pulumi.ComponentResource):
             self.queue_policy = tls_only_queue_policy(
                 f"{name}-queue-policy",
                 self.queue,
-                allow_service(
+                allow_sending(
                     "AllowBucketNotifications",
                     service="s3",
-                    actions=["sqs:SendMessage"],
-                    resource=self.queue.arn,
+                    queue_arn=self.queue.arn,
                     source_arns=args.bucket_arn,
-                    source_account=args.account_id,
+                    account_id=args.account_id,
                 ),
                 opts=child,
             )
@@ -253,13 +270,12 @@ class RouteChannel(pulumi.ComponentResource):
                 opts=child,
             )
             senders.append(
-                allow_service(
+                allow_sending(
                     "AllowRuleTargetDeadLetters",
                     service="events",
-                    actions=["sqs:SendMessage"],
-                    resource=self.dead_letter_queue.arn,
+                    queue_arn=self.dead_letter_queue.arn,
                     source_arns=self.rule.arn,
-                    source_account=args.account_id,
+                    account_id=args.account_id,
                 )
             )
 
@@ -322,13 +338,12 @@ class EndpointStateEvents(pulumi.ComponentResource):
             f"{name}-dlq-policy",
             self.dead_letter_queue,
             # EventBridge User Guide, "Using dead-letter queues": the rule, by aws:SourceArn.
-            allow_service(
+            allow_sending(
                 "AllowRuleTargetDeadLetters",
                 service="events",
-                actions=["sqs:SendMessage"],
-                resource=self.dead_letter_queue.arn,
+                queue_arn=self.dead_letter_queue.arn,
                 source_arns=self.rule.arn,
-                source_account=args.account_id,
+                account_id=args.account_id,
             ),
             opts=child,
         )
