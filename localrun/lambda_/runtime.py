@@ -22,8 +22,9 @@ is replaced, and the S3 / SNS / EventBridge deliveries (see `deliveries.py`) cal
   function's `MaximumRetryAttempts` (default 2) after 1 and then 2 minutes of
   emulator time; past `MaximumEventAgeInSeconds`, or when retries are spent, the
   invocation record goes to the on-failure destination (SQS or SNS, sent with the
-  function's role as Lambda does), else to the function's dead-letter queue, else
-  it is discarded. On-success destinations get the success record.
+  function's role as Lambda does), else it is discarded (the stack declares no
+  function dead-letter queue: its async routes use on-failure destinations).
+  On-success destinations get the success record.
 - **Recursive loop detection**: moto has no PutFunctionRecursionConfig; the declared
   setting is kept here. Lambda stops an invocation once the same event chain has
   looped through functions 16 times when the setting is `Terminate`; the local run
@@ -83,8 +84,6 @@ class FunctionExtras:
 
     log_group: str | None = None
     log_format: str | None = None
-    application_log_level: str | None = None
-    dead_letter_target_arn: str | None = None
     recursive_loop: str = "Terminate"  # AWS default for new functions
 
 
@@ -205,8 +204,6 @@ class FunctionContainer:
         )
         if self.extras.log_format == "JSON":
             env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
-            if self.extras.application_log_level:
-                env["AWS_LAMBDA_LOG_LEVEL"] = self.extras.application_log_level
         return env
 
     @contextlib.contextmanager
@@ -638,17 +635,14 @@ class LambdaRuntime:
     def _fail_permanently(self, invocation: AsyncInvocation, condition: str) -> None:
         config = self._event_invoke_config(invocation.function_name)
         destination = config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
-        dead_letter = self.extras.get(invocation.function_name, FunctionExtras()).dead_letter_target_arn
         if destination:
             self._send_record(invocation, destination, condition)
-        elif dead_letter:
-            self._send_to_dead_letter_queue(invocation, dead_letter)
         else:
             self.discarded.append(invocation)
             self.trace.record(
                 self.trace_objects(invocation),
                 f"lambda:{invocation.function_name}",
-                f"event discarded ({condition}, no destination or dead-letter queue)",
+                f"event discarded ({condition}, no on-failure destination)",
             )
 
     @staticmethod
@@ -680,46 +674,22 @@ class LambdaRuntime:
 
     def _send_record(self, invocation: AsyncInvocation, destination: str, condition: str) -> None:
         body = json.dumps(self.invocation_record(invocation, condition))
-        step = self._deliver_as_function(invocation.function_name, destination, body, {})
+        step = self._deliver_as_function(invocation.function_name, destination, body)
         label = (
             "on-success destination" if condition == "Success" else f"on-failure destination ({condition})"
         )
         self.trace.record(self.trace_objects(invocation), step, label)
 
-    def _send_to_dead_letter_queue(self, invocation: AsyncInvocation, target_arn: str) -> None:
-        result = invocation.last_result
-        attributes = {
-            "RequestID": invocation.request_id,
-            "ErrorCode": "200",
-            "ErrorMessage": (result.error_message if result else "") or "",
-        }
-        step = self._deliver_as_function(
-            invocation.function_name, target_arn, json.dumps(invocation.event), attributes
-        )
-        self.trace.record(self.trace_objects(invocation), step, "function dead-letter queue")
-
-    def _deliver_as_function(
-        self, function_name: str, target_arn: str, body: str, attributes: dict[str, str]
-    ) -> str:
+    def _deliver_as_function(self, function_name: str, target_arn: str, body: str) -> str:
         """Send `body` to an SQS queue or SNS topic with the function's role, as Lambda does."""
         service = target_arn.split(":")[2]
         with self.recorder.acting_for_function():
             if service == "sqs":
                 self.role_client(function_name, "sqs").send_message(
-                    QueueUrl=queue_url_from_arn(target_arn),
-                    MessageBody=body,
-                    MessageAttributes={
-                        k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()
-                    },
+                    QueueUrl=queue_url_from_arn(target_arn), MessageBody=body
                 )
             elif service == "sns":
-                self.role_client(function_name, "sns").publish(
-                    TopicArn=target_arn,
-                    Message=body,
-                    MessageAttributes={
-                        k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()
-                    },
-                )
+                self.role_client(function_name, "sns").publish(TopicArn=target_arn, Message=body)
             else:
                 raise LambdaEmulationError(
                     f"destination {target_arn}: the local run sends asynchronous invocation records "
