@@ -70,7 +70,8 @@ def allow_publish(topic_arn: Arn) -> Statement:
     return _allow("PublishOutcomes", ["sns:Publish"], topic_arn)
 
 
-# What a function does with the stack key; its role policy and the key policy both grant exactly this.
+# What a function does with the stack key: its role policy grants exactly this (the key policy's account
+# statement lets IAM grant it).
 FUNCTION_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
 
 
@@ -348,8 +349,8 @@ def key_policy_document(args: KeyAccessArgs) -> dict[str, Any]:
 class KeyAccess(pulumi.ComponentResource):
     """The stack key's policy, as its own resource so it can name principals created after the key.
 
-    S3 validates encrypted notification destinations when the bucket notification is created, so the
-    notification must depend on `policy`.
+    S3 validates encrypted notification destinations when the bucket notification is created, and CloudWatch
+    Logs checks the key when an encrypted log group is created: both must depend on `policy`.
     """
 
     def __init__(self, name: str, args: KeyAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
