@@ -87,6 +87,42 @@ REASON_EMPTY_OBJECT = "empty_object"
 # the S3 documentation prescribes. `sequencer` keeps the value exactly as the event carried it.
 SEQUENCER_ORDER_ATTRIBUTE = "sequencer_order"
 
+# --- The route's model (issue 9; README: Models) -----------------------------------------------------------
+# The stack sets these from the route's `models.<name>` entry.
+ENV_MODEL_NAME = "MODEL_NAME"  # the model's key in `models`
+# A deterministic identifier of what defines the model (image, environment, artifact URL; for an existing
+# endpoint its name plus the configured version), e.g. "sha256:3f2a9c1b0d4e5f60". Recorded on every result.
+ENV_MODEL_VERSION = "MODEL_VERSION"
+ENV_PAYLOAD_FORMAT = "PAYLOAD_FORMAT"  # one of PAYLOAD_FORMATS; unset means text
+# json format: the object's top-level field to send (unset: the whole object) and the request key it is
+# placed under (unset: the value is the request body as is).
+ENV_JSON_INPUT_FIELD = "JSON_INPUT_FIELD"
+ENV_JSON_REQUEST_KEY = "JSON_REQUEST_KEY"
+# binary format: ENV_ENDPOINT_CONTENT_TYPE, when set, is the content type sent; unset, the object's S3
+# Content-Type is sent. InvokeEndpoint's request limit for the model's endpoint type, in bytes:
+ENV_MAX_PAYLOAD_BYTES = "MAX_PAYLOAD_BYTES"
+# Results too large for a DynamoDB item are written to BUCKET_NAME under this prefix (no route's filter
+# matches it: config validation checks so the pipeline never triggers itself), encrypted with the stack key.
+ENV_LARGE_RESULTS_PREFIX = "LARGE_RESULTS_PREFIX"
+
+PAYLOAD_TEXT = "text"
+PAYLOAD_JSON = "json"
+PAYLOAD_BINARY = "binary"
+PAYLOAD_FORMATS = (PAYLOAD_TEXT, PAYLOAD_JSON, PAYLOAD_BINARY)
+# InvokeEndpoint request payload limits (SageMaker endpoints quotas): serverless 4 MB, real-time 6 MB.
+SERVERLESS_MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
+REALTIME_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
+DEFAULT_LARGE_RESULTS_PREFIX = "results/"
+
+# Result attributes added with named models: the model's name and version, and where a result too large for
+# the item was written (then `prediction` is absent).
+RESULT_MODEL_ATTRIBUTES = ("model", "model_version", "prediction_uri")
+# Internal ordering attribute for re-scoring: when the execution environment that wrote the result started
+# (epoch milliseconds). A result from a different model version replaces the stored one for the same event
+# only when its environment started later: Lambda starts no environment of a function's previous
+# configuration once an update has completed, so the later deploy wins (README: Results contract).
+ENVIRONMENT_STARTED_AT_ATTRIBUTE = "environment_started_at"
+
 # The handler's worst case for one object's chain of AWS calls, retries and backoff included (see
 # lambdas/inference/app.py CLIENT_TIMEOUTS); the stack's function timeout must be at least this.
 HANDLER_MIN_TIMEOUT_SECONDS = 240
