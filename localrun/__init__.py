@@ -15,8 +15,10 @@ Where each AWS service's behaviour lives (STYLE.md rule 19):
       kms.py, iam.py, dynamodb.py, logs.py, cloudwatch.py   creators
       base.py               what creators share (Inputs, Pulumi-style names, UnsupportedResourceType)
     moto_mocks.py           the Pulumi mocks and the one dispatch table, CREATORS
-    lambda_/                the Lambda side: runtime.py (execution environments, async invocation),
-                            sqs_poller.py (the SQS event source mapping)
+    lambda_/                the Lambda side: runtime.py (invocations, async retries, destinations),
+                            environment.py (an execution environment: a process per function),
+                            bootstrap.py (the runtime inside that process), sqs_poller.py (the SQS
+                            event source mapping)
     access.py               every access check: resource policies, AccessGuard, least privilege,
                             AccessEnforcer
     deliveries.py           what the services' delivery bridges share (the guard, the trace, problems)

@@ -16,7 +16,6 @@ before invoking the handler.
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -35,22 +34,8 @@ if TYPE_CHECKING:
 SETTINGS: Settings = load_settings(os.environ)
 
 
-class _CurrentStdout:
-    """Writes to whatever sys.stdout is when a line is logged. Powertools binds its handler to one stream,
-    shared by every Logger of the same service name; the local run swaps stdout per execution environment."""
-
-    def write(self, text: str) -> int:
-        return sys.stdout.write(text)
-
-    def flush(self) -> None:
-        sys.stdout.flush()
-
-
-# One service name per route, so module instances of different functions never share a logger's keys.
-logger = Logger(
-    service=os.environ.get("POWERTOOLS_SERVICE_NAME") or f"inference-{SETTINGS.route}",
-    stream=_CurrentStdout(),
-)
+# The route names the service in every log line, unless the deployment sets POWERTOOLS_SERVICE_NAME.
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or f"inference-{SETTINGS.route}")
 
 
 @dataclass(frozen=True)

@@ -1,22 +1,14 @@
-"""In-process Lambda runtime: every invocation moto routes to a function runs the real handler here.
+"""Lambda in the local run: every invocation moto routes to a function runs the real handler here.
 
 moto would start a Docker container per invocation; instead `LambdaFunction.invoke`
 is replaced, and the S3 / SNS / EventBridge deliveries (see `deliveries.py`) call
 `LambdaRuntime.invoke_async`. What is emulated, and how it differs from AWS:
 
-- **Execution environment** ("container"): created on a function's first invocation
-  (cold start) from the code zip stored in moto — the archive the program deployed —
-  extracted to a temp dir and imported as a private copy of its package, so each
-  function has its own module state, like a separate process. While it imports and
-  while it runs, `os.environ` holds the function's declared environment, Lambda's
-  runtime variables and the credentials of an STS AssumeRole of the function's role
-  (so every AWS call it makes carries that role's access key), and stdout/stderr go
-  to the function's log group in moto, written with the role's credentials.
-  Differences: one environment per function (no scale-out), invocations run one at
-  a time, timeouts are checked after the fact (a run longer than the function's
-  timeout is reported as `Task timed out`, but its side effects already happened),
-  and memory is not limited.
-  A handler module's `sleep` (the handler's own backoff) advances the emulator's clock.
+- **Execution environment**: created on a function's first invocation (cold start), a
+  process of its own started from the code zip stored in moto — the archive the program
+  deployed — with exactly the function's environment and its role's credentials; see
+  `environment.py`. One environment per function (no scale-out), invocations run one
+  at a time. An environment whose process exits is replaced at the next invocation.
 - **Asynchronous invocations** (S3, SNS, EventBridge, `InvocationType=Event`) queue
   here and run when the emulator pumps. A function error is retried up to the
   function's `MaximumRetryAttempts` (default 2) after 1 and then 2 minutes of
@@ -34,21 +26,12 @@ is replaced, and the S3 / SNS / EventBridge deliveries (see `deliveries.py`) cal
 
 from __future__ import annotations
 
-import contextlib
-import importlib
-import io
 import json
-import logging
-import os
 import shutil
-import sys
 import tempfile
 import threading
 import time
-import traceback
 import uuid
-import zipfile
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,8 +43,17 @@ from moto.awslambda.utils import get_backend as lambda_backend
 
 from ..calls import CallRecorder
 from ..clock import SimClock
-from ..patches import Patch, PatchSet
+from ..patches import Patch
 from ..trace import Trace, objects_in_event
+from .environment import (
+    ExecutionEnvironment,
+    FunctionExtras,
+    InvocationResult,
+    build_runtime_dir,
+    make_environment_client,
+)
+
+__all__ = ["FunctionExtras", "InvocationResult", "LambdaEmulationError", "LambdaRuntime"]
 
 DEFAULT_MAX_RETRY_ATTEMPTS = 2  # Lambda's default for asynchronous invocations
 DEFAULT_MAX_EVENT_AGE_SECONDS = 6 * 3600
@@ -71,54 +63,10 @@ HANDLER_PAUSE_REASON = "handler pause (its own backoff)"  # what a skipped handl
 
 # Environment variables that belong to a Lambda execution environment and must not
 # leak in from the host process (or from another function).
-_LAMBDA_SCOPED_PREFIXES = ("AWS_", "POWERTOOLS_", "_X_AMZN_", "_HANDLER", "LAMBDA_")
 
 
 class LambdaEmulationError(RuntimeError):
     """The local run was asked to do something it does not emulate."""
-
-
-@dataclass
-class FunctionExtras:
-    """What the program declared about a function that moto does not keep."""
-
-    log_group: str | None = None
-    log_format: str | None = None
-    recursive_loop: str = "Terminate"  # AWS default for new functions
-
-
-@dataclass
-class InvocationResult:
-    """The outcome of one invocation, as Lambda reports it."""
-
-    request_id: str
-    function_name: str
-    ok: bool
-    payload: Any  # the handler's return value, or Lambda's error object
-    duration_ms: float
-    cold_start: bool
-    error_type: str | None = None
-    error_message: str | None = None
-
-
-@dataclass
-class LambdaContext:
-    """The `context` argument Lambda passes to a Python handler."""
-
-    function_name: str
-    function_version: str
-    invoked_function_arn: str
-    memory_limit_in_mb: int
-    aws_request_id: str
-    log_group_name: str
-    log_stream_name: str
-    deadline: float  # emulator-clock time when the function times out
-    now: Callable[[], float] = time.time  # the emulator's clock (simulated SDK backoff counts too)
-    identity: Any = None
-    client_context: Any = None
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.deadline - self.now()) * 1000))
 
 
 @dataclass
@@ -136,280 +84,6 @@ class AsyncInvocation:
     last_result: InvocationResult | None = None
 
 
-class _LogSink(io.TextIOBase):
-    """stdout/stderr of an execution environment: lines become log events."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self._partial = ""
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        self._partial += text
-        *complete, self._partial = self._partial.split("\n")
-        self.lines.extend(line for line in complete if line)
-        return len(text)
-
-    def drain(self) -> list[str]:
-        if self._partial:
-            self.lines.append(self._partial)
-            self._partial = ""
-        lines, self.lines = self.lines, []
-        return lines
-
-
-class FunctionContainer:
-    """One warm execution environment of a function: its code, credentials and module state."""
-
-    def __init__(self, runtime: LambdaRuntime, function: LambdaFunction, extras: FunctionExtras) -> None:
-        self.runtime = runtime
-        self.function = function
-        self.extras = extras
-        self.name: str = function.function_name
-        self.log_group = extras.log_group or f"/aws/lambda/{self.name}"
-        self.log_stream = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
-        self.sink = _LogSink()
-        self.credentials = runtime.credentials_for(self.name)
-        self.code_dir = runtime.work_dir / self.name
-        self.session: boto3.session.Session | None = None
-        self.handler: Callable[[Any, Any], Any] | None = None
-        self.init_error: tuple[str, str] | None = None
-        self.log_stream_created = False
-        self._load()
-
-    # -- environment ------------------------------------------------------------------
-    def environment(self) -> dict[str, str]:
-        """The process environment Lambda gives this function."""
-        env = {str(k): str(v) for k, v in (self.function.environment_vars or {}).items()}
-        env.update(
-            {
-                "AWS_LAMBDA_FUNCTION_NAME": self.name,
-                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.function.memory_size),
-                "AWS_LAMBDA_LOG_GROUP_NAME": self.log_group,
-                "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream,
-                "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-                "AWS_EXECUTION_ENV": f"AWS_Lambda_{self.function.run_time}",
-                "AWS_REGION": self.runtime.region,
-                "AWS_DEFAULT_REGION": self.runtime.region,
-                "AWS_ACCESS_KEY_ID": self.credentials["AccessKeyId"],
-                "AWS_SECRET_ACCESS_KEY": self.credentials["SecretAccessKey"],
-                "AWS_SESSION_TOKEN": self.credentials["SessionToken"],
-                "AWS_SECURITY_TOKEN": self.credentials["SessionToken"],
-                "LAMBDA_TASK_ROOT": str(self.code_dir),
-                "_HANDLER": self.function.handler or "",
-            }
-        )
-        if self.extras.log_format == "JSON":
-            env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
-        return env
-
-    @contextlib.contextmanager
-    def active(self) -> Iterator[None]:
-        """Make the process look like this execution environment (env, default session, stdout)."""
-        saved_env = dict(os.environ)
-        saved_out, saved_err = sys.stdout, sys.stderr
-        default_session = PatchSet([default_session_patch(self.session)])
-        for key in list(os.environ):
-            if key.startswith(_LAMBDA_SCOPED_PREFIXES) or key in self.runtime.declared_variable_names:
-                del os.environ[key]
-        os.environ.update(self.environment())
-        default_session.install()
-        sys.stdout = sys.stderr = self.sink
-        try:
-            yield
-        finally:
-            sys.stdout, sys.stderr = saved_out, saved_err
-            if boto3.DEFAULT_SESSION is not None:
-                self.session = boto3.DEFAULT_SESSION  # created lazily by the handler's first boto3.client()
-            default_session.uninstall()
-            os.environ.clear()
-            os.environ.update(saved_env)
-
-    # -- code -------------------------------------------------------------------------
-    def _load(self) -> None:
-        """Extract the deployed zip and import the handler module as this environment's own copy."""
-        handler_path = self.function.handler or ""
-        module_name, _, attribute = handler_path.rpartition(".")
-        if not module_name:
-            self.init_error = (
-                "Runtime.MalformedHandlerName",
-                f"Bad handler '{handler_path}': not enough values",
-            )
-            return
-        shutil.rmtree(self.code_dir, ignore_errors=True)
-        self.code_dir.mkdir(parents=True)
-        with zipfile.ZipFile(io.BytesIO(self.function.code_bytes)) as archive:
-            archive.extractall(self.code_dir)
-        with self.active():
-            try:
-                module = _import_private_copy(module_name, self.code_dir)
-                self.handler = getattr(module, attribute)
-                if callable(getattr(module, "sleep", None)):
-                    # The handler pauses through its module's `sleep` (its throttling backoff, bounded by
-                    # the context's remaining time); here the pause advances the emulator's clock instead,
-                    # as SdkBackoff does for botocore's. Pauses in parallel threads add up here, where in
-                    # Lambda they overlap, so the local run gives up on throttling sooner, never later.
-                    module.sleep = self.runtime.simulated_sleep
-            except AttributeError:
-                self.init_error = (
-                    "Runtime.HandlerNotFound",
-                    f"Handler '{attribute}' missing on module '{module_name}'",
-                )
-            except ImportError as err:
-                self.init_error = (
-                    "Runtime.ImportModuleError",
-                    f"Unable to import module '{module_name}': {err}",
-                )
-            except Exception as err:
-                self.init_error = (type(err).__name__, str(err))
-                print(traceback.format_exc())
-        self.runtime.flush_logs(self)
-
-    def invoke(self, event: Any, request_id: str, cold_start: bool) -> InvocationResult:
-        clock = self.runtime.clock
-        started = clock.now()
-        if self.init_error or self.handler is None:
-            error_type, message = self.init_error or ("Runtime.Unknown", "handler not loaded")
-            return self._failure(
-                request_id=request_id,
-                started=started,
-                cold_start=cold_start,
-                error_type=error_type,
-                message=message,
-                stack=[],
-            )
-        context = LambdaContext(
-            function_name=self.name,
-            function_version="$LATEST",
-            invoked_function_arn=self.function.function_arn,
-            memory_limit_in_mb=int(self.function.memory_size),
-            aws_request_id=request_id,
-            log_group_name=self.log_group,
-            log_stream_name=self.log_stream,
-            deadline=started + float(self.function.timeout),
-            now=clock.now,
-        )
-        # Lambda hands the handler a freshly deserialised event.
-        event = json.loads(json.dumps(event))
-        with self.active():
-            print(f"START RequestId: {request_id} Version: $LATEST")
-            try:
-                returned = self.handler(event, context)
-                payload = json.loads(json.dumps(returned)) if returned is not None else None
-                error = None
-            except Exception as err:
-                print(traceback.format_exc())
-                error = (type(err).__name__, str(err), traceback.format_tb(err.__traceback__))
-            duration_ms = (clock.now() - started) * 1000
-            print(f"END RequestId: {request_id}")
-            print(f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms")
-        self.runtime.flush_logs(self)
-        if error is None and duration_ms > float(self.function.timeout) * 1000:
-            error = (
-                "Sandbox.Timedout",
-                f"Task timed out after {float(self.function.timeout):.2f} seconds",
-                [],
-            )
-        if error is not None:
-            return self._failure(
-                request_id=request_id,
-                started=started,
-                cold_start=cold_start,
-                error_type=error[0],
-                message=error[1],
-                stack=error[2],
-            )
-        return InvocationResult(request_id, self.name, True, payload, duration_ms, cold_start)
-
-    def _failure(
-        self,
-        *,
-        request_id: str,
-        started: float,
-        cold_start: bool,
-        error_type: str,
-        message: str,
-        stack: list[str],
-    ) -> InvocationResult:
-        payload = {
-            "errorMessage": message,
-            "errorType": error_type,
-            "requestId": request_id,
-            "stackTrace": stack,
-        }
-        return InvocationResult(
-            request_id,
-            self.name,
-            False,
-            payload,
-            (self.runtime.clock.now() - started) * 1000,
-            cold_start,
-            error_type,
-            message,
-        )
-
-
-_IMPORT_LOCK = threading.RLock()
-
-
-def _import_private_copy(module_name: str, code_dir: Path) -> Any:
-    """Import `module_name` from `code_dir`, sharing no modules or loggers with the host or other functions.
-
-    Each execution environment gets its own copies of the code's modules. Named loggers
-    are process-global in Python, and Powertools reuses an already configured logger of
-    the same service name — so loggers that another environment bound to its stdout are
-    hidden while this one imports, and this one's loggers are taken out afterwards.
-    """
-    top = module_name.split(".", maxsplit=1)[0]
-
-    def owned(name: str) -> bool:
-        return name == top or name.startswith(top + ".")
-
-    registry = logging.Logger.manager.loggerDict
-    with _IMPORT_LOCK:
-        host_modules = {name: sys.modules.pop(name) for name in list(sys.modules) if owned(name)}
-        other_environments = {
-            name: registry.pop(name) for name in list(registry) if _writes_to_sink(registry[name])
-        }
-        sys.path.insert(0, str(code_dir))
-        importlib.invalidate_caches()
-        try:
-            return importlib.import_module(module_name)
-        finally:
-            for name in [n for n in sys.modules if owned(n)]:
-                del sys.modules[name]  # the environment keeps its own references
-            for name in [n for n in registry if _writes_to_sink(registry[n])]:
-                del registry[name]  # likewise for its loggers
-            registry.update(other_environments)
-            sys.path.remove(str(code_dir))
-            sys.modules.update(host_modules)
-
-
-def default_session_patch(session: boto3.session.Session | None) -> Patch:
-    """While an execution environment is active, boto3's default session is its own."""
-    return Patch("boto3", "DEFAULT_SESSION", session, reason="the execution environment's default session")
-
-
-def _shared_loaders(create_loader: Callable[..., Any]) -> Callable[..., Any]:
-    """Every botocore session (each environment creates its own) would parse the same API model files
-    again; in one process they can share the read-only parsed models."""
-    shared: dict[Any, Any] = {}
-
-    def create_shared_loader(search_path_string: Any = None) -> Any:
-        if search_path_string not in shared:
-            shared[search_path_string] = create_loader(search_path_string)
-        return shared[search_path_string]
-
-    return create_shared_loader
-
-
-def _writes_to_sink(logger: Any) -> bool:
-    return any(isinstance(getattr(h, "stream", None), _LogSink) for h in getattr(logger, "handlers", []))
-
-
 class LambdaRuntime:
     """Runs invocations for every function in moto's Lambda backend of one account/region."""
 
@@ -422,16 +96,21 @@ class LambdaRuntime:
         self.recorder = recorder
         self.trace = trace
         self.extras: dict[str, FunctionExtras] = {}
-        self.containers: dict[str, FunctionContainer] = {}
+        self.environments: dict[str, ExecutionEnvironment] = {}
         self.queue: list[AsyncInvocation] = []
         self.results: list[InvocationResult] = []
         self.discarded: list[AsyncInvocation] = []
-        self.declared_variable_names: set[str] = set()
         self.work_dir = Path(tempfile.mkdtemp(prefix="localrun-lambda-"))
+        self.runtime_dir = build_runtime_dir(self.work_dir / ".runtime")
+        # Invocations run one at a time (`_lock`); the calls an environment makes meanwhile run on other
+        # threads and may queue events or need credentials and clients, which have locks of their own.
         self._lock = threading.RLock()
+        self._queue_lock = threading.Lock()
+        self._cache_lock = threading.RLock()
         self._chain_depth = 0  # of the invocation running now (events it causes inherit depth + 1)
         self._credentials: dict[str, dict[str, str]] = {}
         self._clients: dict[tuple[str, str], Any] = {}
+        self._environment_clients: dict[tuple[Any, ...], Any] = {}
 
     # -- lifecycle --------------------------------------------------------------------
     def patches(self) -> list[Patch]:
@@ -442,21 +121,17 @@ class LambdaRuntime:
 
         return [
             Patch(
-                "botocore.session",
-                "create_loader",
-                wrap=_shared_loaders,
-                reason="every environment's botocore session shares the parsed API models",
-            ),
-            Patch(
                 "moto.awslambda.models.LambdaFunction",
                 "invoke",
                 invoke,
-                reason="the real handler runs in-process instead of moto's Docker container",
+                reason="the real handler runs in its own process here instead of moto's Docker container",
             ),
         ]
 
     def close(self) -> None:
-        """Remove the extracted code of every execution environment."""
+        """Stop every execution environment and remove their extracted code."""
+        for environment in self.environments.values():
+            environment.stop()
         shutil.rmtree(self.work_dir, ignore_errors=True)
 
     def simulated_sleep(self, seconds: float) -> None:
@@ -472,7 +147,7 @@ class LambdaRuntime:
     # -- credentials and logs ---------------------------------------------------------
     def credentials_for(self, function_name: str) -> dict[str, str]:
         """Credentials of an STS AssumeRole of the function's role in moto, as Lambda obtains them."""
-        with self._lock:
+        with self._cache_lock:
             if function_name not in self._credentials:
                 role_arn = self.function(function_name).role
                 sts = boto3.client("sts", region_name=self.region)
@@ -485,7 +160,7 @@ class LambdaRuntime:
 
     def role_client(self, function_name: str, service: str) -> Any:
         """A client with the function's role, for calls Lambda makes on the function's behalf."""
-        with self._lock:
+        with self._cache_lock:
             if (function_name, service) not in self._clients:
                 c = self.credentials_for(function_name)
                 self._clients[(function_name, service)] = boto3.client(
@@ -497,36 +172,52 @@ class LambdaRuntime:
                 )
             return self._clients[(function_name, service)]
 
-    def flush_logs(self, container: FunctionContainer) -> None:
+    def environment_client(
+        self,
+        service: str,
+        region: str,
+        credentials: tuple[str, str, str | None] | None,
+        retries: dict[str, Any],
+    ) -> Any:
+        """A client that makes an environment's calls as its own client would (one per settings)."""
+        key = (service, region, credentials, tuple(sorted(retries.items())))
+        with self._cache_lock:
+            if key not in self._environment_clients:
+                self._environment_clients[key] = make_environment_client(
+                    service, region, credentials, retries
+                )
+            return self._environment_clients[key]
+
+    def flush_logs(self, environment: ExecutionEnvironment) -> None:
         """Write the environment's output to its log group, with the role's credentials (as Lambda does)."""
-        lines = container.sink.drain()
+        lines = environment.output.drain()
         if not lines:
             return
-        logs = self.role_client(container.name, "logs")
+        logs = self.role_client(environment.name, "logs")
         with self.recorder.acting_for_function():
             try:
-                if not container.log_stream_created:
+                if not environment.log_stream_created:
                     logs.create_log_stream(
-                        logGroupName=container.log_group, logStreamName=container.log_stream
+                        logGroupName=environment.log_group, logStreamName=environment.log_stream
                     )
-                    container.log_stream_created = True
+                    environment.log_stream_created = True
                 now_ms = int(time.time() * 1000)
                 logs.put_log_events(
-                    logGroupName=container.log_group,
-                    logStreamName=container.log_stream,
+                    logGroupName=environment.log_group,
+                    logStreamName=environment.log_stream,
                     logEvents=[{"timestamp": now_ms, "message": line} for line in lines],
                 )
             except logs.exceptions.ClientError as err:
                 # Lambda drops logs it cannot write; say so instead of failing the invocation.
-                self.trace.record([], f"logs:{container.log_group}", f"log lines lost: {err}")
+                self.trace.record([], f"logs:{environment.log_group}", f"log lines lost: {err}")
 
     def log_lines(self, function_name: str) -> list[str]:
         """Every log line the function wrote (read back from moto's CloudWatch Logs)."""
-        container = self.containers.get(function_name)
-        if container is None or not container.log_stream_created:
+        environment = self.environments.get(function_name)
+        if environment is None or not environment.log_stream_created:
             return []
         logs = boto3.client("logs", region_name=self.region)
-        events = logs.get_log_events(logGroupName=container.log_group, logStreamName=container.log_stream)
+        events = logs.get_log_events(logGroupName=environment.log_group, logStreamName=environment.log_stream)
         return [e["message"] for e in events["events"]]
 
     # -- invoking ---------------------------------------------------------------------
@@ -537,14 +228,17 @@ class LambdaRuntime:
         with self._lock:
             function = self.function(function_name)
             name = function.function_name
-            cold_start = name not in self.containers
+            environment = self.environments.get(name)
+            cold_start = environment is None or not environment.alive
             if cold_start:
-                self.containers[name] = FunctionContainer(
-                    self, function, self.extras.get(name, FunctionExtras())
-                )
+                if environment is not None:
+                    environment.stop()
+                    shutil.rmtree(environment.code_dir, ignore_errors=True)
+                environment = ExecutionEnvironment(self, function, self.extras.get(name, FunctionExtras()))
+                self.environments[name] = environment
             request_id = str(uuid.uuid4())
             self.trace.begin_invocation(name, event, source, attempt)
-            result = self.containers[name].invoke(event, request_id, cold_start)
+            result = environment.invoke(event, request_id, cold_start)
             self.trace.end_invocation(
                 "ok" if result.ok else f"error {result.error_type}: {result.error_message}"
             )
@@ -563,19 +257,19 @@ class LambdaRuntime:
             due_at=now,
             chain_depth=self._chain_depth + 1,
         )
-        with self._lock:
+        with self._queue_lock:
             self.queue.append(invocation)
         return invocation.request_id
 
     def next_due(self) -> float | None:
-        with self._lock:
+        with self._queue_lock:
             return min((i.due_at for i in self.queue), default=None)
 
     def run_due(self, limit: int | None = None) -> bool:
         """Run queued asynchronous invocations that are due (at most `limit`); True if any ran."""
         ran = 0
         while limit is None or ran < limit:
-            with self._lock:
+            with self._queue_lock:
                 now = self.clock.now()
                 due = [i for i in self.queue if i.due_at <= now]
                 if not due:
@@ -625,7 +319,7 @@ class LambdaRuntime:
             self._fail_permanently(invocation, "EventAgeExceeded")
             return
         invocation.due_at = retry_at
-        with self._lock:
+        with self._queue_lock:
             self.queue.append(invocation)
 
     def _event_invoke_config(self, function_name: str) -> dict[str, Any]:

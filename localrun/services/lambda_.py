@@ -64,7 +64,6 @@ def function(m: MotoMocks, i: Inputs) -> tuple[str, dict[str, Any]]:
         name,
         FunctionExtras(log_group=logging_config.get("logGroup"), log_format=logging_config.get("logFormat")),
     )
-    m.runtime.declared_variable_names.update(variables)
     arn = function["FunctionArn"]
     return name, {
         "arn": arn,

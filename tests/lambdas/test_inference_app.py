@@ -15,7 +15,6 @@ from inference_fakes import (
     S3_TEST_EVENT,
     CallRecorder,
     FakeModel,
-    LambdaContext,
     client_error,
     echo_model,
     eventbridge_event,
@@ -603,27 +602,6 @@ def test_the_handler_package_imports_nothing_from_infra_or_pulumi():
 
 def test_the_handler_string_names_this_module():
     assert f"{APP_MODULE}.handler" == contract.HANDLER
-
-
-def test_log_lines_follow_stdout_as_the_local_run_swaps_it_per_environment(handler_clients):
-    import contextlib  # noqa: PLC0415
-    import io  # noqa: PLC0415
-
-    # Two execution environments of the same function: same logger name, each with its own stdout.
-    sinks = {"request-1": io.StringIO(), "request-2": io.StringIO()}
-    apps = {}
-    for request_id, sink in sinks.items():
-        with contextlib.redirect_stdout(sink):
-            apps[request_id] = load_app(function_env())
-            apps[request_id].clients = handler_clients
-    for request_id, sink in sinks.items():
-        context = LambdaContext()
-        context.aws_request_id = request_id
-        with contextlib.redirect_stdout(sink):
-            apps[request_id].handler(S3_TEST_EVENT, context)
-    for request_id, sink in sinks.items():
-        lines = [json.loads(line) for line in sink.getvalue().splitlines()]
-        assert lines and {line["function_request_id"] for line in lines} == {request_id}
 
 
 def test_importing_the_handler_defers_the_processing_modules_to_the_first_invocation():
