@@ -198,7 +198,7 @@ class Route(_Schema):
         max_length=1024,
         meaning="S3 filter rule limit",
         fix="`pulumi config set --path '{path}' <key-prefix/>` (may be \"\")",
-        doc_type="string, <=1024 chars",
+        doc_type="string, ≤1024 chars",
         doc_default='required (may be `""`)',
     )]  # fmt: skip
     suffix: Annotated[StrictStr | None, _setting(
@@ -207,7 +207,7 @@ class Route(_Schema):
         "model's `payloadFormat` (see Models).",
         max_length=1024,
         meaning="S3 filter rule limit",
-        doc_type="string, <=1024 chars",
+        doc_type="string, ≤1024 chars",
         doc_default='none (`""` is none)',
     )]  # fmt: skip
     via: Annotated[Via, _setting(
@@ -259,7 +259,7 @@ class FunctionSettings(_Schema):
     )]  # fmt: skip
     reserved_concurrency: Annotated[StrictInt | None, _setting(
         None,
-        description="Per function; must be >= `sqs.maximumConcurrency`. Leave it unset on a new account (see "
+        description="Per function; must be ≥ `sqs.maximumConcurrency`. Leave it unset on a new account (see "
         "[Concurrency quota](#concurrency-quota)); without it the sns, lambda and eventbridge routes are "
         "unbounded callers of their model's endpoint and preview warns about each.",
         ge=1,
@@ -283,7 +283,7 @@ class FunctionSettings(_Schema):
         ge=1,
         le=REALTIME_PAYLOAD_LIMIT_BYTES,
         meaning="at most the SageMaker InvokeEndpoint payload limit of the routes' models",
-        doc_type="int >=1",
+        doc_type="int ≥1",
     )]  # fmt: skip
     max_workers: Annotated[StrictInt | None, _setting(
         None,
@@ -312,7 +312,7 @@ class SqsSettings(_Schema):
     )]  # fmt: skip
     maximum_batching_window_seconds: Annotated[StrictInt, _setting(
         5,
-        description="Must be >=1 when `batchSize` > 10.",
+        description="Must be ≥1 when `batchSize` > 10.",
         ge=0,
         le=300,
         meaning="seconds Lambda waits to fill a batch",
@@ -620,6 +620,7 @@ class ServerlessModel(_ModelBase):
         "Face PyTorch inference container (CPU).",
         fix="`pulumi config set --path '{path}' <account>.dkr.ecr.{{region}}.amazonaws.com/<repo>:<tag>`",
         doc_type="ECR image URI",
+        doc_default="required (serverless)",
     )]  # fmt: skip
     environment: Annotated[dict[StrictStr, StrictStr], _setting(
         {},
@@ -794,6 +795,7 @@ class ExistingModel(_ModelBase):
         invalid="is not a valid SageMaker endpoint name (got {value!r})",
         fix="use the endpoint's name as shown by `aws sagemaker list-endpoints`",
         doc_type="endpoint name",
+        doc_default="required (existing)",
     )]  # fmt: skip
     version: Annotated[StrictStr, _setting(
         description="existing: what the endpoint serves, as its owner names it (e.g. a model package "
@@ -801,7 +803,8 @@ class ExistingModel(_ModelBase):
         pattern=MODEL_VERSION_LABEL_PATTERN,
         invalid="must be 1-64 letters, digits or . _ : + - (got {value!r})",
         fix="`pulumi config set --path '{path}' <version the endpoint serves, e.g. 2024-06-01>`",
-        doc_type="string, <=64 chars",
+        doc_type="string, ≤64 chars",
+        doc_default="required (existing)",
     )]  # fmt: skip
     max_payload_bytes_setting: Annotated[StrictInt, _setting(
         contract.REALTIME_MAX_PAYLOAD_BYTES,
@@ -845,14 +848,14 @@ class StackSettings(_Schema):
         description="How S3 object-created events reach a function; one function per route.",
         min_length=1,
         doc_type="list of maps",
-        doc_default="required (>=1)",
+        doc_default="required (≥1)",
     )]  # fmt: skip
     models: Annotated[dict[ModelName, ModelSettings], _setting(
         description="Named models (`[a-z][a-z0-9-]{0,31}`); each owned model gets its own SageMaker model, "
         "endpoint configuration, endpoint, execution role and alarms.",
         min_length=1,
-        doc_type="map of name -> model",
-        doc_default="required (>=1)",
+        doc_type="map of name → model",
+        doc_default="required (≥1)",
     )]  # fmt: skip
     function: Annotated[FunctionSettings, _setting(FunctionSettings(), description="Lambda settings.")]
     sqs: Annotated[SqsSettings, _setting(SqsSettings(), description="sqs routes.")]

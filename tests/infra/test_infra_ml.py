@@ -57,8 +57,9 @@ def serverless_config(graph: StackGraph, name: str = TEXT) -> dict:
 def test_each_model_gets_its_own_sagemaker_model_configuration_and_endpoint(dev):
     assert len(dev.of_type(MODEL)) == len(dev.of_type(ENDPOINT_CONFIG)) == len(dev.of_type(ENDPOINT)) == 2
     for name in DEV_MODELS:
-        assert of_model(dev, MODEL, name).inputs["primaryContainer"]["environment"]["HF_MODEL_ID"] == (
-            dev_model_settings(name)["environment"]["HF_MODEL_ID"]
+        assert (
+            of_model(dev, MODEL, name).inputs["primaryContainer"]["environment"]["HF_MODEL_ID"]
+            == (dev_model_settings(name)["environment"]["HF_MODEL_ID"])
         )
 
 
