@@ -387,7 +387,7 @@ class BucketSettings(_Schema):
         "objects.",
         min_length=1,
         max_length=512,
-        pattern=r"^[^/*?]",
+        pattern=r"^[^/*?][^*?]*$",
         invalid="must not start with '/' nor hold IAM wildcards (got {value!r})",
         doc_type="string, 1-512 chars",
     )]  # fmt: skip
@@ -1296,8 +1296,9 @@ def _locate(loc: tuple[str | int, ...]) -> _Located:
     path = ""
     field: FieldInfo | None = None
     owner: type[BaseModel] | None = None
-    is_dict_key = False
-    parts = list(loc)
+    # pydantic marks an invalid dict key by a trailing "[key]" after the key itself.
+    is_dict_key = bool(loc) and loc[-1] == "[key]"
+    parts = list(loc[:-1] if is_dict_key else loc)
     while parts:
         part = parts.pop(0)
         current = _unwrap(annotation)
@@ -1315,9 +1316,6 @@ def _locate(loc: tuple[str | int, ...]) -> _Located:
             path = _join(path, part)
             field = None
         elif origin is dict:
-            if part == "[key]":
-                is_dict_key = True
-                continue
             annotation = typing.get_args(current)[1]
             path = _join(path, part)
             field = None
@@ -1450,8 +1448,9 @@ def _describe(  # noqa: PLR0911, PLR0912
     if kind == "string_pattern_mismatch":
         if at.is_dict_key:
             return (
-                f"name {value!r} must be 1-32 lowercase letters, digits or '-', starting with a letter",
-                f"rename models.{value} in the stack file, e.g. text-classifier",
+                "is not a valid model name: it must be 1-32 lowercase letters, digits or '-', starting "
+                f"with a letter (got {value!r})",
+                f"rename {at.path} in the stack file, e.g. to text-classifier",
             )
         template = extra.get("invalid", "has an invalid format (got {value!r})")
         return template.format(value=value), fix or "see README (Configuration)"
