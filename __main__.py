@@ -6,14 +6,16 @@ Deploys, from the stack config (infra/config.py validates it before anything is 
   public access blocked, a lifecycle and server access logging to its own log bucket, and the DynamoDB
   results table (on-demand, PITR, encrypted);
 - topics: `notifications` (outcomes, subscriptions with status/route filter policies) and `ops` (alarms);
-- the SageMaker serverless endpoint with its own execution role (or a reference to an existing endpoint),
-  and an EventBridge rule forwarding its state changes to `notifications` (retries, then its own DLQ);
+- per named model: a SageMaker model, serverless endpoint configuration and endpoint with the model's own
+  execution role (or a reference to an existing endpoint), and one EventBridge rule forwarding the endpoints'
+  state changes to `notifications` (retries, then its own DLQ);
 - per route (sns / sqs / lambda / eventbridge): a dead-letter queue and the route's topic, queue or rule;
 - the key policy, before anything whose creation AWS checks against it;
-- per route, one inference function (own role, encrypted log group and environment, Powertools packaged in
-  its zip, async retries to the DLQ, trigger wiring);
-- alarms (DLQ depth, function errors and throttles, queue age, endpoint 5XX and latency, endpoint-state
-  delivery failures) to `ops`;
+- per route, one inference function (own role invoking only its model's endpoint, encrypted log group and
+  environment naming its model and version, Powertools packaged in its zip, async retries to the DLQ,
+  trigger wiring);
+- alarms (DLQ depth, function errors and throttles, queue age, per owned endpoint 5XX and latency,
+  endpoint-state delivery failures) to `ops`;
 - the bucket's single notification configuration once every grant exists.
 """
 
@@ -81,16 +83,21 @@ topics = Topics(
     TopicsArgs(storage.key.arn, config.notification_subscriptions, config.ops_subscriptions),
     within_stack,
 )
-endpoint = InferenceEndpoint(
-    "inference",
-    InferenceEndpointArgs(
-        config.project, config.stack, config.region, config.partition, account_id, config.model
-    ),
-    within_stack,
-)
+endpoints = {
+    name: InferenceEndpoint(
+        f"model-{name}",
+        InferenceEndpointArgs(
+            config.project, config.stack, config.region, config.partition, account_id, name, model
+        ),
+        within_stack,
+    )
+    for name, model in config.models.items()
+}
 endpoint_events = EndpointStateEvents(
     "endpoint-state",
-    EndpointStateEventsArgs(endpoint.endpoint_name, topics.notifications.arn, account_id, storage.key.arn),
+    EndpointStateEventsArgs(
+        [e.endpoint_name for e in endpoints.values()], topics.notifications.arn, account_id, storage.key.arn
+    ),
     within_stack,
 )
 
@@ -151,7 +158,8 @@ for route in config.routes:
             function=config.function,
             sqs=config.sqs,
             async_invoke=config.async_invoke,
-            max_batch_size=config.model.max_batch_size,
+            model=config.model_of(route),
+            large_results_prefix=config.bucket.large_results_prefix,
             code=code,
             key_policy=key_access.policy,
             account_id=account_id,
@@ -159,8 +167,8 @@ for route in config.routes:
             bucket_arn=storage.bucket.arn,
             table_name=storage.table.name,
             table_arn=storage.table.arn,
-            endpoint_name=endpoint.endpoint_name,
-            endpoint_arn=endpoint.endpoint_arn,
+            endpoint_name=endpoints[route.model].endpoint_name,
+            endpoint_arn=endpoints[route.model].endpoint_arn,
             notifications_topic_arn=topics.notifications.arn,
             key_arn=storage.key.arn,
         ),
@@ -183,10 +191,11 @@ alarms = Alarms(
             )
             for route in config.routes
         ],
-        # Endpoints the stack does not own are monitored by their owner.
-        endpoint=EndpointAlarmTargets(endpoint.endpoint_name, endpoint.variant_name)
-        if endpoint.variant_name
-        else None,
+        endpoints=[
+            EndpointAlarmTargets(name, e.endpoint_name, e.variant_name)
+            for name, e in endpoints.items()
+            if e.variant_name
+        ],
         endpoint_state=EndpointStateAlarmTargets(
             endpoint_events.rule.name, endpoint_events.dead_letter_queue.name
         ),
@@ -220,6 +229,8 @@ def route_outputs(name: str) -> dict:
         "via": route.via,
         "prefix": route.prefix,
         "suffix": route.suffix,
+        "model": route.model,
+        "endpoint_name": endpoints[route.model].endpoint_name,
         "function_name": function.function.name,
         "function_arn": function.function.arn,
         "role_arn": function.role.role.arn,
@@ -241,7 +252,20 @@ pulumi.export("bucket_arn", storage.bucket.arn)
 pulumi.export("results_table_name", storage.table.name)
 pulumi.export("notifications_topic_arn", topics.notifications.arn)
 pulumi.export("ops_topic_arn", topics.ops.arn)
-pulumi.export("endpoint_name", endpoint.endpoint_name)
+pulumi.export(
+    "models",
+    {
+        name: {
+            "mode": model.mode,
+            "payload_format": model.payload_format,
+            "model_version": model.model_version,
+            "endpoint_name": endpoints[name].endpoint_name,
+            "endpoint_arn": endpoints[name].endpoint_arn,
+            "routes": [r.name for r in config.routes_of(name)],
+        }
+        for name, model in config.models.items()
+    },
+)
 pulumi.export("kms_key_arn", storage.key.arn)
 pulumi.export("access_log_bucket_name", storage.access_logs.bucket.bucket)
 pulumi.export("endpoint_state_dlq_url", endpoint_events.dead_letter_queue.url)

@@ -42,12 +42,14 @@ class StackFunctionConfig:
 
 
 def stack_function_config(stack: str = STACK) -> StackFunctionConfig:
-    """`function.*`, `model.maxBatchSize` and the benchmarked route's filter from `Pulumi.<stack>.yaml`."""
+    """`function.*`, the route's `models.<name>.maxBatchSize` and its filter from `Pulumi.<stack>.yaml`."""
     config = load_stack_config(stack_config_path(stack))
     function = json.loads(config[f"{PROJECT_NAME}:function"])
-    model = json.loads(config.get(f"{PROJECT_NAME}:model", "{}"))
     # The handler refuses objects outside its route: the benchmark's objects (under `<ROUTE>/`) must be in it.
     [route] = [r for r in json.loads(config[f"{PROJECT_NAME}:routes"]) if r["name"] == ROUTE]
+    # The route's model (named, or the only one) sets the batching.
+    models = json.loads(config.get(f"{PROJECT_NAME}:models", "{}"))
+    model = models.get(route.get("model") or next(iter(models), ""), {})
     return StackFunctionConfig(
         memory_mb=int(function["memoryMb"]),
         max_object_bytes=int(function.get("maxObjectBytes", contract.DEFAULT_MAX_OBJECT_BYTES)),

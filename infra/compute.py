@@ -17,7 +17,14 @@ import pulumi
 import pulumi_aws as aws
 
 from infra import iam
-from infra.config import AsyncInvokeSettings, FunctionSettings, Route, SqsSettings
+from infra.config import (
+    AsyncInvokeSettings,
+    ExistingModel,
+    FunctionSettings,
+    Route,
+    ServerlessModel,
+    SqsSettings,
+)
 from infra.messaging import RouteChannel
 from lambdas.inference import contract
 
@@ -100,8 +107,9 @@ def function_code() -> pulumi.AssetArchive:
 def function_environment(
     route: Route,
     function: FunctionSettings,
-    max_batch_size: int | None,
+    model: ServerlessModel | ExistingModel,
     *,
+    large_results_prefix: str,
     bucket_name: pulumi.Input[str],
     table_name: pulumi.Input[str],
     endpoint_name: pulumi.Input[str],
@@ -109,7 +117,9 @@ def function_environment(
 ) -> dict[str, pulumi.Input[str]]:
     """Physical names reach the handler only through these variables (names from the shared contract).
 
-    The bucket and the route's filter let the function refuse events that are not its route's.
+    The bucket and the route's filter let the function refuse events that are not its route's; the route's
+    model says how objects are sent (payload format, content type, JSON field and key), how large a request
+    may be, and which model version every result records.
     """
     variables: dict[str, pulumi.Input[str]] = {
         contract.ENV_RESULTS_TABLE: table_name,
@@ -121,11 +131,21 @@ def function_environment(
         contract.ENV_ROUTE_SUFFIX: route.suffix or "",
         contract.ENV_ROUTE_VIA: route.via,
         contract.ENV_MAX_OBJECT_BYTES: str(function.max_object_bytes),
+        contract.ENV_MODEL_NAME: route.model or "",
+        contract.ENV_MODEL_VERSION: model.model_version,
+        contract.ENV_PAYLOAD_FORMAT: model.payload_format,
+        contract.ENV_MAX_PAYLOAD_BYTES: str(model.max_payload_bytes),
+        contract.ENV_LARGE_RESULTS_PREFIX: large_results_prefix,
     }
-    if function.max_workers is not None:
-        variables[contract.ENV_MAX_WORKERS] = str(function.max_workers)
-    if max_batch_size is not None:
-        variables[contract.ENV_MODEL_MAX_BATCH_SIZE] = str(max_batch_size)
+    optional = {
+        contract.ENV_MAX_WORKERS: function.max_workers,
+        contract.ENV_MODEL_MAX_BATCH_SIZE: model.max_batch_size,
+        # binary without a content type: unset, so the handler sends each object's own S3 Content-Type.
+        contract.ENV_ENDPOINT_CONTENT_TYPE: model.endpoint_content_type,
+        contract.ENV_JSON_INPUT_FIELD: model.json_input_field,
+        contract.ENV_JSON_REQUEST_KEY: model.json_request_key,
+    }
+    variables.update({name: str(value) for name, value in optional.items() if value is not None})
     return variables
 
 
@@ -137,7 +157,8 @@ class InferenceFunctionArgs:
     function: FunctionSettings
     sqs: SqsSettings
     async_invoke: AsyncInvokeSettings
-    max_batch_size: int | None
+    model: ServerlessModel | ExistingModel  # the route's model (route.model names it)
+    large_results_prefix: str
     code: pulumi.Archive
     # The key policy must let CloudWatch Logs use the key before an encrypted log group can be created.
     key_policy: pulumi.Resource
@@ -180,6 +201,7 @@ class InferenceFunction(pulumi.ComponentResource):
             iam.allow_list_bucket(args.bucket_arn),
             iam.allow_invoke_endpoint(args.endpoint_arn),
             iam.allow_put_result(args.table_arn),
+            iam.allow_write_large_results(args.bucket_arn, args.large_results_prefix),
             iam.allow_publish(args.notifications_topic_arn),
             iam.allow_use_key(args.key_arn),
             iam.allow_write_logs(self.log_group.arn),
@@ -203,7 +225,7 @@ class InferenceFunction(pulumi.ComponentResource):
 
         self.function = aws.lambda_.Function(
             name,
-            description=f"Scores objects of route {route.name} ({route.via}) with the SageMaker model",
+            description=f"Scores objects of route {route.name} ({route.via}) with model {route.model}",
             role=self.role.role.arn,
             runtime=RUNTIME,
             architectures=[ARCHITECTURE],
@@ -224,7 +246,8 @@ class InferenceFunction(pulumi.ComponentResource):
                 variables=function_environment(
                     route,
                     settings,
-                    args.max_batch_size,
+                    args.model,
+                    large_results_prefix=args.large_results_prefix,
                     bucket_name=args.bucket_name,
                     table_name=args.table_name,
                     endpoint_name=args.endpoint_name,

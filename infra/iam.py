@@ -60,6 +60,12 @@ def allow_invoke_endpoint(endpoint_arn: Arn) -> Statement:
     return _allow("InvokeModelEndpoint", ["sagemaker:InvokeEndpoint"], endpoint_arn)
 
 
+def allow_write_large_results(bucket_arn: Arn, prefix: str) -> Statement:
+    """Results too large for a table item go to the bucket under one prefix, which no route's filter matches
+    (infra.config checks it); the stack key's GenerateDataKey (allow_use_key) encrypts them."""
+    return _allow("WriteLargeResults", ["s3:PutObject"], pulumi.Output.concat(bucket_arn, "/", prefix, "*"))
+
+
 def allow_put_result(table_arn: Arn) -> Statement:
     """The handler writes one item per object with a conditional PutItem, and nothing else."""
     return _allow("PutResults", ["dynamodb:PutItem"], table_arn)
@@ -119,6 +125,25 @@ def allow_pull_image(repository_arn: Arn) -> list[Statement]:
             repository_arn,
         ),
     ]
+
+
+def allow_read_model_artifact(object_arn: str) -> Statement:
+    """SageMaker downloads the model artifact (ModelDataUrl) with the model's execution role: exactly that
+    object (SageMaker Developer Guide, "CreateModel API: Execution Role Permissions", s3:GetObject on the
+    artifact; https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html)."""
+    return _allow("ReadModelArtifact", ["s3:GetObject"], object_arn)
+
+
+def allow_decrypt_model_artifact(key_arn: str, region: str, domain: str) -> Statement:
+    """An SSE-KMS artifact: decrypt with exactly its key, and only in requests S3 makes on the role's behalf
+    (kms:ViaService `s3.<region>.amazonaws.com`; AWS KMS Developer Guide, "AWS KMS condition keys",
+    kms:ViaService, https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service)."""
+    return _allow(
+        "DecryptModelArtifact",
+        ["kms:Decrypt"],
+        key_arn,
+        Condition={"StringEquals": {"kms:ViaService": f"s3.{region}.{domain}"}},
+    )
 
 
 def allow_put_metrics() -> Statement:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import Route, Subscription
+from infra.config import OpsSubscription, Route, Subscription
 from infra.iam import allow_service, deny_insecure_transport, policy_document, render
 from lambdas.inference import contract
 
@@ -124,7 +124,7 @@ def dead_letter_queue(name: str, key_arn: pulumi.Input[str], opts: pulumi.Resour
     )
 
 
-def subscription_filter_policy(subscription: Subscription) -> dict[str, list[str]] | None:
+def subscription_filter_policy(subscription: Subscription | OpsSubscription) -> dict[str, list[str]] | None:
     """SNS filter policy on the outcome's message attributes (status, route); None receives everything."""
     policy: dict[str, list[str]] = {}
     if subscription.statuses:
@@ -138,7 +138,7 @@ def subscription_filter_policy(subscription: Subscription) -> dict[str, list[str
 class TopicsArgs:
     key_arn: pulumi.Input[str]
     notification_subscriptions: Sequence[Subscription]
-    ops_subscriptions: Sequence[Subscription]
+    ops_subscriptions: Sequence[OpsSubscription]
 
 
 class Topics(pulumi.ComponentResource):
@@ -301,15 +301,17 @@ ENDPOINT_STATE_MAX_EVENT_AGE_SECONDS = 3600
 
 @dataclass
 class EndpointStateEventsArgs:
-    endpoint_name: pulumi.Input[str]
+    # Every model's endpoint, owned or existing: their state changes are news for subscribers.
+    endpoint_names: Sequence[pulumi.Input[str]]
     notifications_topic_arn: pulumi.Input[str]
     account_id: pulumi.Input[str]
     key_arn: pulumi.Input[str]
 
 
 class EndpointStateEvents(pulumi.ComponentResource):
-    """Forwards "SageMaker Endpoint State Change" events for our endpoint to the notifications topic as a
-    readable sentence, and owns the notifications topic's policy (EventBridge is its only service publisher).
+    """Forwards "SageMaker Endpoint State Change" events for our models' endpoints to the notifications topic
+    as a readable sentence, and owns the notifications topic's policy (EventBridge is its only service
+    publisher).
 
     These messages carry no `status`/`route` attributes, so only subscriptions without filters receive them.
     A delivery EventBridge gives up on goes to `dead_letter_queue`; exposes `rule`, `target` and it.
@@ -322,12 +324,12 @@ class EndpointStateEvents(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.rule = aws.cloudwatch.EventRule(
             f"{name}-rule",
-            description="SageMaker endpoint state changes of the inference endpoint",
+            description="SageMaker endpoint state changes of the models' endpoints",
             event_pattern=pulumi.Output.json_dumps(
                 {
                     "source": ["aws.sagemaker"],
                     "detail-type": ["SageMaker Endpoint State Change"],
-                    "detail": {"EndpointName": [args.endpoint_name]},
+                    "detail": {"EndpointName": list(args.endpoint_names)},
                 }
             ),
             state="ENABLED",

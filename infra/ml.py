@@ -1,25 +1,28 @@
-"""The SageMaker model the functions call.
+"""The SageMaker models the functions call, one component per named model.
 
-`InferenceEndpoint` (`ai-event-pipeline:ml:InferenceEndpoint`): with `model.mode: serverless` it creates the
-model's own execution role (trusting sagemaker.amazonaws.com, never a function's role), the `Model`, a
-serverless `EndpointConfiguration` and the `Endpoint`; with `existing` it creates nothing and refers to the
-configured endpoint. Exposes `endpoint_name`, `endpoint_arn`, `variant_name` (None for existing endpoints)
-and `execution_role` (None for existing endpoints).
+`InferenceEndpoint` (`ai-event-pipeline:ml:InferenceEndpoint`): for a `serverless` model it creates the
+model's own execution role (trusting sagemaker.amazonaws.com, never a function's role; allowed to pull its
+image, read exactly its artifact and decrypt it with exactly its key), the `Model`, a serverless
+`EndpointConfiguration` and the `Endpoint`; for an `existing` model it creates nothing and refers to the
+configured endpoint. Exposes `model_name`, `endpoint_name`, `endpoint_arn`, `variant_name` (None for existing
+endpoints), `model_version` and `execution_role` (None for existing endpoints).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from infra import iam
-from infra.config import ModelSettings
+from infra.config import ExistingModel, ServerlessModel
 
 VARIANT_NAME = "AllTraffic"
+# SageMaker endpoint names: 1-63 characters, [a-zA-Z0-9] and '-' (CreateEndpoint EndpointName).
+ENDPOINT_NAME_MAX_LENGTH = 63
 
 
 def endpoint_arn(
@@ -31,22 +34,14 @@ def endpoint_arn(
     )
 
 
-def endpoint_name_for(project: str, stack: str) -> str:
-    """A readable endpoint name (logs, metrics, the console) that is valid for any stack name."""
-    return re.sub(r"[^a-zA-Z0-9-]+", "-", f"{project}-{stack}").strip("-")[:63]
-
-
-# The model server starts one worker per vCPU and each worker loads its own copy of the model, which a
-# serverless endpoint's fixed memory may not hold: one worker, as Hugging Face's own serverless samples set
-# (philschmid/cdk-samples sagemaker-serverless-huggingface-endpoint: "to be able to load models >512MB";
-# aws/amazon-sagemaker-examples#1073). SAGEMAKER_MODEL_SERVER_WORKERS is the inference toolkit's setting,
-# MMS_DEFAULT_WORKERS_PER_MODEL the model server's; containers read one or the other. Config may override.
-SERVERLESS_CONTAINER_DEFAULTS = {"SAGEMAKER_MODEL_SERVER_WORKERS": "1", "MMS_DEFAULT_WORKERS_PER_MODEL": "1"}
-
-
-def serverless_container_environment(configured: Mapping[str, str]) -> dict[str, str]:
-    """The container environment: the serverless defaults, then the configured variables (which win)."""
-    return {**SERVERLESS_CONTAINER_DEFAULTS, **configured}
+def endpoint_name_for(project: str, stack: str, model_name: str) -> str:
+    """A readable endpoint name (logs, metrics, the console) that is valid and unique for any stack and model
+    name: `<project>-<stack>-<model>`, cut to 63 characters with a hash of the whole kept at the end."""
+    full = re.sub(r"[^a-zA-Z0-9-]+", "-", f"{project}-{stack}-{model_name}").strip("-")
+    if len(full) <= ENDPOINT_NAME_MAX_LENGTH:
+        return full
+    digest = hashlib.sha256(f"{project}/{stack}/{model_name}".encode()).hexdigest()[:8]
+    return f"{full[: ENDPOINT_NAME_MAX_LENGTH - len(digest) - 1].rstrip('-')}-{digest}"
 
 
 @dataclass
@@ -56,23 +51,24 @@ class InferenceEndpointArgs:
     region: str
     partition: str
     account_id: pulumi.Input[str]
-    model: ModelSettings
+    model_name: str
+    model: ServerlessModel | ExistingModel
 
 
 class InferenceEndpoint(pulumi.ComponentResource):
-    """The serverless inference endpoint (created here) or a reference to an existing one."""
+    """One named model: its serverless endpoint (created here) or a reference to an existing one."""
 
     def __init__(
         self, name: str, args: InferenceEndpointArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("ai-event-pipeline:ml:InferenceEndpoint", name, None, opts)
         settings = args.model
+        self.model_name = args.model_name
+        self.model_version = settings.model_version
         self.execution_role: iam.ExecutionRole | None = None
         self.variant_name: str | None = None
 
-        if settings.mode == "existing":
-            if settings.endpoint_name is None:
-                raise ValueError("model.mode existing needs model.endpointName (validated by infra.config)")
+        if isinstance(settings, ExistingModel):
             self.endpoint_name: pulumi.Input[str] = settings.endpoint_name
             self.endpoint_arn: pulumi.Output[str] = endpoint_arn(
                 args.partition, args.region, args.account_id, settings.endpoint_name
@@ -81,7 +77,7 @@ class InferenceEndpoint(pulumi.ComponentResource):
             return
 
         child = pulumi.ResourceOptions(parent=self)
-        name_of_endpoint = endpoint_name_for(args.project, args.stack)
+        name_of_endpoint = endpoint_name_for(args.project, args.stack, args.model_name)
         repository_arn = (
             f"arn:{args.partition}:ecr:{settings.image_region}:{settings.image_registry_account}:"
             f"repository/{settings.image_repository}"
@@ -96,16 +92,29 @@ class InferenceEndpoint(pulumi.ComponentResource):
             ":log-group:/aws/sagemaker/Endpoints/",
             name_of_endpoint,
         )
+        statements = [
+            *iam.allow_pull_image(repository_arn),
+            iam.allow_endpoint_logs(log_group_arn),
+            iam.allow_put_metrics(),
+        ]
+        if settings.artifact_bucket is not None and settings.artifact_key is not None:
+            statements.append(
+                iam.allow_read_model_artifact(
+                    f"arn:{args.partition}:s3:::{settings.artifact_bucket}/{settings.artifact_key}"
+                )
+            )
+            if settings.model_data_kms_key_arn is not None:
+                statements.append(
+                    iam.allow_decrypt_model_artifact(
+                        settings.model_data_kms_key_arn, args.region, iam.service_domain(args.partition)
+                    )
+                )
         self.execution_role = iam.ExecutionRole(
-            f"{name}-model",
+            f"{name}-exec",
             iam.ExecutionRoleArgs(
                 service="sagemaker",
-                statements=[
-                    *iam.allow_pull_image(repository_arn),
-                    iam.allow_endpoint_logs(log_group_arn),
-                    iam.allow_put_metrics(),
-                ],
-                description=f"SageMaker execution role of the inference model ({args.stack})",
+                statements=statements,
+                description=f"SageMaker execution role of model {args.model_name} ({args.stack})",
                 trust_source_arn_pattern=iam.sagemaker_source_arn_pattern(
                     args.partition, args.region, args.account_id
                 ),
@@ -116,7 +125,9 @@ class InferenceEndpoint(pulumi.ComponentResource):
             f"{name}-model",
             execution_role_arn=self.execution_role.role.arn,
             primary_container=aws.sagemaker.ModelPrimaryContainerArgs(
-                image=settings.image, environment=serverless_container_environment(settings.environment)
+                image=settings.image,
+                environment=settings.container_environment,
+                model_data_url=settings.model_data_url,
             ),
             # The image is pulled with the role's policy; it must be attached first.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.execution_role.policy]),

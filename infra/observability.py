@@ -1,8 +1,9 @@
 """Alarms to the ops topic.
 
 `Alarms` (`ai-event-pipeline:observability:Alarms`) creates, per route, "DLQ has messages", function errors
-and throttles, and (sqs routes) the route queue's oldest-message age; for an endpoint the stack owns,
-SageMaker 5XX errors and model latency; for the endpoint-state rule, failed deliveries and its DLQ. Every
+and throttles, and (sqs routes) the route queue's oldest-message age; per endpoint the stack owns (one per
+owned model), SageMaker 5XX errors and model latency; for the endpoint-state rule, failed deliveries and its
+DLQ. Every
 alarm is named `<project>/<stack>/<alarm>`. It also attaches the ops topic's policy, which must name every
 alarm as an allowed publisher. Exposes `alarms` (name -> MetricAlarm) and `alarm_arns`.
 """
@@ -34,6 +35,7 @@ class RouteAlarmTargets:
 
 @dataclass
 class EndpointAlarmTargets:
+    model_name: str
     endpoint_name: pulumi.Input[str]
     variant_name: str
 
@@ -76,7 +78,8 @@ class AlarmsArgs:
     ops_topic_arn: pulumi.Input[str]
     account_id: pulumi.Input[str]
     routes: Sequence[RouteAlarmTargets]
-    endpoint: EndpointAlarmTargets | None
+    # Owned endpoints only: one the stack does not own is monitored by its owner.
+    endpoints: Sequence[EndpointAlarmTargets]
     endpoint_state: EndpointStateAlarmTargets
     queue_oldest_message_age_seconds: int
 
@@ -169,21 +172,19 @@ class Alarms(pulumi.ComponentResource):
                     threshold=args.queue_oldest_message_age_seconds,
                 )
 
-        if args.endpoint is not None:
-            dimensions = {
-                "EndpointName": args.endpoint.endpoint_name,
-                "VariantName": args.endpoint.variant_name,
-            }
+        for endpoint in args.endpoints:
+            dimensions = {"EndpointName": endpoint.endpoint_name, "VariantName": endpoint.variant_name}
             any_in_five_minutes(
-                "endpoint-5xx-errors",
-                "The SageMaker endpoint answered with 5XX errors",
+                f"model-{endpoint.model_name}-endpoint-5xx-errors",
+                f"Model {endpoint.model_name}: the SageMaker endpoint answered with 5XX errors",
                 "AWS/SageMaker",
                 "Invocation5XXErrors",
                 dimensions,
             )
             alarm(
-                "endpoint-model-latency",
-                "p90 model latency is above half of SageMaker's 60 s invocation limit",
+                f"model-{endpoint.model_name}-endpoint-model-latency",
+                f"Model {endpoint.model_name}: p90 model latency is above half of SageMaker's 60 s "
+                "invocation limit",
                 namespace="AWS/SageMaker",
                 metric_name="ModelLatency",
                 dimensions=dimensions,

@@ -130,10 +130,14 @@ def _draw_rules(graph: _Graph) -> None:
         if pattern.get("source") == ["aws.s3"]:
             graph.edge("default_bus", graph.node(rule), _rule_label(pattern))
         elif pattern.get("source") == ["aws.sagemaker"]:
+            # One rule for every model's endpoint: owned ones are nodes, the others one external node.
             endpoint_names = pattern.get("detail", {}).get("EndpointName", [])
-            endpoint = graph.resolve(endpoint_names[0]) if endpoint_names else None
-            source = graph.node(endpoint) if endpoint else _existing_endpoint(graph, endpoint_names)
-            graph.edge(source, graph.node(rule), "state changes")
+            owned = [e for e in (graph.resolve(name) for name in endpoint_names) if e is not None]
+            for endpoint in owned:
+                graph.edge(graph.node(endpoint), graph.node(rule), "state changes")
+            existing = [name for name in endpoint_names if graph.resolve(name) is None]
+            if existing:
+                graph.edge(_existing_endpoint(graph, existing), graph.node(rule), "state changes")
     for target in _of_types(graph.run, "aws:cloudwatch/eventTarget:EventTarget"):
         rule = graph.resolve(target.inputs.get("rule"))
         destination = graph.resolve(target.inputs.get("arn"))

@@ -23,6 +23,7 @@ from localrun.program import run_program
 from tools.capture_mocks import CaptureMocks
 
 NAMESPACE = "ai-event-pipeline:"
+TEXT_MODEL = "text-classifier"
 
 
 def dev_values() -> dict[str, Any]:
@@ -52,21 +53,25 @@ def test_dev_stack_file_parses_into_typed_settings():
         ("batch", "batch/", None, "sqs"),
         ("data", "data/", ".json", "lambda"),
         ("events", "events/", None, "eventbridge"),
+        ("images", "images/", None, "sqs"),
     ]
     assert (config.function.memory_mb, config.function.timeout_seconds) == (1024, 300)
-    assert config.model.mode == "serverless"
-    assert config.model.environment["HF_TASK"] == "text-classification"
+    assert config.models[TEXT_MODEL].mode == "serverless"
+    assert config.models[TEXT_MODEL].environment["HF_TASK"] == "text-classification"
     assert config.deletion_protection is False
 
 
 def test_region_placeholder_in_model_image_becomes_the_stack_region():
     config = parse(region="eu-central-1")
-    assert config.model.image.startswith("763104351884.dkr.ecr.eu-central-1.amazonaws.com/")
-    assert config.model.image_region == "eu-central-1"
+    assert config.models[TEXT_MODEL].image.startswith("763104351884.dkr.ecr.eu-central-1.amazonaws.com/")
+    assert config.models[TEXT_MODEL].image_region == "eu-central-1"
 
 
 def test_omitted_optional_sections_take_documented_defaults():
-    values = {"routes": [{"name": "only", "prefix": "in/", "via": "sqs"}], "model": dev_values()["model"]}
+    values = {
+        "routes": [{"name": "only", "prefix": "in/", "via": "sqs"}],
+        "models": {TEXT_MODEL: dev_values()["models"][TEXT_MODEL]},
+    }
     config = parse_config(values, stack="staging", region="us-west-2")
     assert config.function.timeout_seconds == 300
     assert config.function.max_object_bytes == contract.DEFAULT_MAX_OBJECT_BYTES
@@ -101,16 +106,18 @@ def test_deletion_protection_defaults_to_on_outside_dev(stack, expected):
 def test_optional_worker_and_batch_settings_are_read():
     def mutate(values):
         values["function"]["maxWorkers"] = 8
-        values["model"]["maxBatchSize"] = 4
-        values["model"]["maxConcurrency"] = 15  # 5 pollers x ceil(10 / 4) calls
+        values["models"][TEXT_MODEL]["maxBatchSize"] = 4
+        values["models"][TEXT_MODEL]["maxConcurrency"] = 15  # 5 pollers x ceil(10 / 4) calls
 
     config = parse(mutate)
-    assert (config.function.max_workers, config.model.max_batch_size) == (8, 4)
+    assert (config.function.max_workers, config.models[TEXT_MODEL].max_batch_size) == (8, 4)
 
 
 def test_eventbridge_routes_may_overlap_any_other_route():
     def mutate(values):
-        values["routes"].append({"name": "mirror", "prefix": "batch/", "via": "eventbridge"})
+        values["routes"].append(
+            {"name": "mirror", "prefix": "batch/", "via": "eventbridge", "model": TEXT_MODEL}
+        )
 
     assert [r.name for r in parse(mutate).routes][-1] == "mirror"
 
@@ -128,8 +135,8 @@ def test_eventbridge_routes_may_overlap_any_other_route():
     ],
 )
 def test_overlap_follows_s3_prefix_and_suffix_rule(first, second, overlap):
-    one = Route("one", first[0], first[1], "sqs")
-    two = Route("two", second[0], second[1], "sns")
+    one = Route(name="one", prefix=first[0], suffix=first[1], via="sqs")
+    two = Route(name="two", prefix=second[0], suffix=second[1], via="sns")
     assert filters_overlap(one, two) is overlap
 
 
@@ -161,11 +168,24 @@ def _delete(path: str) -> Callable[[dict[str, Any]], None]:
 
 
 def _add_route(**route: Any) -> Callable[[dict[str, Any]], None]:
-    return lambda values: values["routes"].append(route)
+    return lambda values: values["routes"].append({"model": TEXT_MODEL, **route})
 
 
 def _existing_model(**extra: Any) -> Callable[[dict[str, Any]], None]:
-    return _set("model", {"mode": "existing", **extra})
+    """The one model is an existing endpoint named `sentiment` (routes then need not name it)."""
+
+    def mutate(values: dict[str, Any]) -> None:
+        values["models"] = {"sentiment": {"mode": "existing", "version": "1", **extra}}
+        for route in values["routes"]:
+            route.pop("model", None)
+
+    return mutate
+
+
+def _only_text_model(values: dict[str, Any]) -> None:
+    """Dev values with the text classifier as the only model (routes then need not name it)."""
+    values["models"] = {TEXT_MODEL: values["models"][TEXT_MODEL]}
+    values["routes"] = [r for r in values["routes"] if r.get("model") == TEXT_MODEL]
 
 
 def _all(*mutations: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
@@ -198,13 +218,13 @@ ERROR_CASES = [
         "duplicate route name",
         _add_route(name="batch", prefix="other/", via="sqs"),
         "us-east-1",
-        r"routes\[4\]\.name duplicates routes\[1\]\.name \('batch'\)",
+        r"routes\[5\]\.name duplicates routes\[1\]\.name \('batch'\)",
     ),
     (
         "overlapping prefixes",
         _add_route(name="nested", prefix="batch/2024/", via="sns"),
         "us-east-1",
-        r"routes\[4\] route 'nested'.*overlaps routes\[1\] 'batch'"
+        r"routes\[5\] route 'nested'.*overlaps routes\[1\] 'batch'"
         r".*make the prefixes of 'batch' and 'nested' disjoint",
     ),
     (
@@ -288,9 +308,10 @@ ERROR_CASES = [
     ),
     (
         "sqs calls above endpoint concurrency",
-        _set("sqs.maximumConcurrency", 12),
+        _all(_only_text_model, _set("sqs.maximumConcurrency", 12)),
         "us-east-1",
-        r"model\.maxConcurrency \(10\) is below the 12 concurrent endpoint calls the routes can make at once "
+        r"models\.text-classifier\.maxConcurrency \(10\) is below the 12 concurrent endpoint calls "
+        r"the routes can make at once "
         r"\('batch' \(sqs\) 12\); SageMaker would throttle them",
     ),
     (
@@ -299,55 +320,60 @@ ERROR_CASES = [
         "us-east-1",
         r"sqs\.maximumConcurrency \(5\) exceeds function\.reservedConcurrency \(3\)",
     ),
-    ("missing model", _delete("model"), "us-east-1", r"ai-event-pipeline:model is required"),
+    ("missing models", _delete("models"), "us-east-1", r"ai-event-pipeline:models is required"),
     (
         "unknown model mode",
-        _set("model.mode", "realtime"),
+        _set("models.text-classifier.mode", "realtime"),
         "us-east-1",
-        r"model\.mode must be serverless or existing",
+        r"models\.text-classifier\.mode must be serverless or existing",
     ),
     (
         "serverless memory not a multiple",
-        _set("model.memoryMb", 3000),
+        _set("models.text-classifier.memoryMb", 3000),
         "us-east-1",
-        r"model\.memoryMb must be a multiple of 1024",
+        r"models\.text-classifier\.memoryMb must be a multiple of 1024",
     ),
     (
         "serverless memory too large",
-        _set("model.memoryMb", 8192),
+        _set("models.text-classifier.memoryMb", 8192),
         "us-east-1",
-        r"model\.memoryMb must be an integer from 1024 to 6144",
+        r"models\.text-classifier\.memoryMb must be an integer from 1024 to 6144",
     ),
     (
         "serverless concurrency too large",
-        _set("model.maxConcurrency", 201),
+        _set("models.text-classifier.maxConcurrency", 201),
         "us-east-1",
-        r"model\.maxConcurrency must be an integer from 1 to 200",
+        r"models\.text-classifier\.maxConcurrency must be an integer from 1 to 200",
     ),
     (
         "image not in ECR",
-        _set("model.image", "huggingface/transformers:latest"),
+        _set("models.text-classifier.image", "huggingface/transformers:latest"),
         "us-east-1",
-        r"model\.image must be an ECR image URI",
+        r"models\.text-classifier\.image must be an ECR image URI",
     ),
     (
         "environment value not a string",
-        _set("model.environment.HF_MAX_LENGTH", 512),
+        _set("models.text-classifier.environment.HF_MAX_LENGTH", 512),
         "us-east-1",
-        r"model\.environment\.HF_MAX_LENGTH must be a string.*quote the value",
+        r"models\.text-classifier\.environment\.HF_MAX_LENGTH must be a string.*quote the value",
     ),
-    ("existing endpoint without name", _existing_model(), "us-east-1", r"model\.endpointName is required"),
+    (
+        "existing endpoint without name",
+        _existing_model(),
+        "us-east-1",
+        r"models\.sentiment\.endpointName is required",
+    ),
     (
         "existing endpoint with image",
         _existing_model(endpointName="sentiment", image="x"),
         "us-east-1",
-        r"model\.image is not a known setting",
+        r"models\.sentiment\.image is not a known setting",
     ),
     (
         "existing endpoint with bad name",
         _existing_model(endpointName="bad_name!"),
         "us-east-1",
-        r"model\.endpointName is not a valid SageMaker endpoint name",
+        r"models\.sentiment\.endpointName is not a valid SageMaker endpoint name",
     ),
     (
         "event age too short",
@@ -564,11 +590,13 @@ def budget(
         else:
             values["function"]["reservedConcurrency"] = reserved
         values["sqs"].update(batchSize=10, maximumConcurrency=sqs_concurrency)
-        values["model"]["maxConcurrency"] = max_concurrency
+        values["models"] = {TEXT_MODEL: values["models"][TEXT_MODEL]}
+        model = values["models"][TEXT_MODEL]
+        model["maxConcurrency"] = max_concurrency
         if max_batch_size is None:
-            values["model"].pop("maxBatchSize", None)
+            model.pop("maxBatchSize", None)
         else:
-            values["model"]["maxBatchSize"] = max_batch_size
+            model["maxBatchSize"] = max_batch_size
 
     return mutate
 
@@ -585,7 +613,7 @@ def test_bounded_routes_above_the_endpoint_concurrency_are_refused_naming_every_
     with pytest.raises(ConfigError) as error:
         parse(budget(TWO_SQS_AND_SNS, reserved=4, max_concurrency=15))
     message = str(error.value)
-    assert "model.maxConcurrency (15) is below the 16 concurrent endpoint calls" in message
+    assert "models.text-classifier.maxConcurrency (15) is below the 16 concurrent endpoint calls" in message
     assert "'orders' (sqs) 6, 'invoices' (sqs) 6, 'photos' (sns) 4" in message
     assert "Fix: " in message
 
@@ -647,17 +675,19 @@ def test_model_batching_divides_an_sqs_batch_into_calls_rounding_up(
 ):
     def mutate(values):
         values["sqs"].update(batchSize=batch_size, maximumBatchingWindowSeconds=5)
-        values["model"]["maxConcurrency"] = 200
+        values["models"]["image-classifier"]["maxConcurrency"] = 200
+        model = values["models"][TEXT_MODEL]
+        model["maxConcurrency"] = 200
         if max_batch_size is None:
-            values["model"].pop("maxBatchSize")
+            model.pop("maxBatchSize")
         else:
-            values["model"]["maxBatchSize"] = max_batch_size
+            model["maxBatchSize"] = max_batch_size
         if max_workers is not None:
             values["function"]["maxWorkers"] = max_workers
 
     config = parse(mutate)
     route = next(r for r in config.routes if r.via == "sqs")
-    assert model_calls_per_invocation(route, config.function, config.sqs, config.model) == calls
+    assert model_calls_per_invocation(route, config.function, config.sqs, config.model_of(route)) == calls
 
 
 def test_model_batching_lets_a_batched_sqs_route_fit_the_endpoint():
@@ -672,7 +702,7 @@ def test_model_batching_lets_a_batched_sqs_route_fit_the_endpoint():
 def test_async_route_makes_one_call_per_invocation(via):
     config = parse()
     route = next(r for r in config.routes if r.via == via)
-    assert model_calls_per_invocation(route, config.function, config.sqs, config.model) == 1
+    assert model_calls_per_invocation(route, config.function, config.sqs, config.model_of(route)) == 1
 
 
 def test_existing_endpoint_is_not_budgeted():
@@ -689,7 +719,7 @@ def test_existing_endpoint_is_not_budgeted():
     [
         ("function.reservedConcurrency", 0),
         ("sqs.maximumConcurrency", 1),
-        ("model.maxConcurrency", 0),
+        ("models.text-classifier.maxConcurrency", 0),
         ("sqs.batchSize", 0),
     ],
 )

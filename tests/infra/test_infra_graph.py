@@ -26,41 +26,41 @@ EXPECTED_DEV_COUNTS = {
     "aws:s3/bucketLogging:BucketLogging": 1,  # the ingest bucket's only: the log bucket logs nothing
     "aws:s3/bucketNotification:BucketNotification": 1,
     "aws:dynamodb/table:Table": 1,
-    # messaging: notifications, ops and the sns route's topic; 4 route DLQs, the sqs route's queue and the
+    # messaging: notifications, ops and the sns route's topic; 5 route DLQs, the 2 sqs routes' queues and the
     # endpoint-state rule's DLQ
     "aws:sns/topic:Topic": 3,
     "aws:sns/topicPolicy:TopicPolicy": 3,
     "aws:sns/topicSubscription:TopicSubscription": 1,
-    "aws:sqs/queue:Queue": 6,
-    "aws:sqs/queuePolicy:QueuePolicy": 6,
+    "aws:sqs/queue:Queue": 8,
+    "aws:sqs/queuePolicy:QueuePolicy": 8,
     "aws:cloudwatch/eventRule:EventRule": 2,
     "aws:cloudwatch/eventTarget:EventTarget": 2,
     # compute: one function per route
-    "aws:lambda/function:Function": 4,
-    "aws:lambda/functionRecursionConfig:FunctionRecursionConfig": 4,
+    "aws:lambda/function:Function": 5,
+    "aws:lambda/functionRecursionConfig:FunctionRecursionConfig": 5,
     "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": 3,
     "aws:lambda/permission:Permission": 3,
-    "aws:lambda/eventSourceMapping:EventSourceMapping": 1,
-    "aws:cloudwatch/logGroup:LogGroup": 4,
-    # IAM: 4 function roles + the SageMaker execution role
-    "aws:iam/role:Role": 5,
-    "aws:iam/rolePolicy:RolePolicy": 5,
-    # ml
-    "aws:sagemaker/model:Model": 1,
-    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": 1,
-    "aws:sagemaker/endpoint:Endpoint": 1,
-    # observability: 3 per route, queue age for the sqs route, 2 endpoint alarms, 2 endpoint-state alarms
-    "aws:cloudwatch/metricAlarm:MetricAlarm": 17,
+    "aws:lambda/eventSourceMapping:EventSourceMapping": 2,
+    "aws:cloudwatch/logGroup:LogGroup": 5,
+    # IAM: 5 function roles + one SageMaker execution role per model
+    "aws:iam/role:Role": 7,
+    "aws:iam/rolePolicy:RolePolicy": 7,
+    # ml: the text and the image classifier
+    "aws:sagemaker/model:Model": 2,
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": 2,
+    "aws:sagemaker/endpoint:Endpoint": 2,
+    # observability: 3 per route, queue age for the 2 sqs routes, 2 per endpoint, 2 endpoint-state alarms
+    "aws:cloudwatch/metricAlarm:MetricAlarm": 23,
     # components
     "ai-event-pipeline:storage:Storage": 1,
     "ai-event-pipeline:messaging:Topics": 1,
-    "ai-event-pipeline:messaging:RouteChannel": 4,
+    "ai-event-pipeline:messaging:RouteChannel": 5,
     "ai-event-pipeline:messaging:EndpointStateEvents": 1,
     "ai-event-pipeline:messaging:BucketEvents": 1,
-    "ai-event-pipeline:compute:InferenceFunction": 4,
-    "ai-event-pipeline:iam:ExecutionRole": 5,
+    "ai-event-pipeline:compute:InferenceFunction": 5,
+    "ai-event-pipeline:iam:ExecutionRole": 7,
     "ai-event-pipeline:iam:KeyAccess": 1,
-    "ai-event-pipeline:ml:InferenceEndpoint": 1,
+    "ai-event-pipeline:ml:InferenceEndpoint": 2,
     "ai-event-pipeline:observability:Alarms": 1,
     PROVIDER: 1,
 }
@@ -142,14 +142,17 @@ def test_stack_exports_the_names_other_tools_rely_on(dev):
         "results_table_name",
         "notifications_topic_arn",
         "ops_topic_arn",
-        "endpoint_name",
+        "models",
         "kms_key_arn",
         "access_log_bucket_name",
         "endpoint_state_dlq_url",
         "routes",
     }
     assert dev.outputs["bucket_arn"] == f"arn:aws:s3:::{dev.outputs['bucket_name']}"
-    assert dev.outputs["endpoint_name"] == "ai-event-pipeline-dev"
+    assert {name: m["endpoint_name"] for name, m in dev.outputs["models"].items()} == {
+        "text-classifier": "ai-event-pipeline-dev-text-classifier",
+        "image-classifier": "ai-event-pipeline-dev-image-classifier",
+    }
 
 
 def test_new_exports_name_the_access_log_bucket_and_the_endpoint_state_dlq(dev):
@@ -160,7 +163,18 @@ def test_new_exports_name_the_access_log_bucket_and_the_endpoint_state_dlq(dev):
 
 
 def test_route_exports_carry_each_route_kinds_resources(dev):
-    common = {"via", "prefix", "suffix", "function_name", "function_arn", "role_arn", "dlq_url", "dlq_arn"}
+    common = {
+        "via",
+        "prefix",
+        "suffix",
+        "model",
+        "endpoint_name",
+        "function_name",
+        "function_arn",
+        "role_arn",
+        "dlq_url",
+        "dlq_arn",
+    }
     extra = {
         "sns": {"topic_arn"},
         "sqs": {"queue_url", "queue_arn"},
@@ -173,6 +187,7 @@ def test_route_exports_carry_each_route_kinds_resources(dev):
         "batch": "sqs",
         "data": "lambda",
         "events": "eventbridge",
+        "images": "sqs",
     }
     for name, route in routes.items():
         assert set(route) == common | extra[route["via"]], name

@@ -33,7 +33,7 @@ PROD_ACCOUNT = "123456789012"
 
 def test_existing_endpoint_mode_creates_no_sagemaker_resources(prod):
     assert [r for r in prod.run.resources if r.type in (MODEL, ENDPOINT_CONFIG, ENDPOINT)] == []
-    assert prod.outputs["endpoint_name"] == "Sentiment-Prod"
+    assert prod.outputs["models"]["sentiment"]["endpoint_name"] == "Sentiment-Prod"
 
 
 def test_existing_endpoint_is_named_to_functions_and_scoped_by_its_lowercase_arn(prod):

@@ -37,8 +37,12 @@ ROUTE_FILTERS = {
     "batch": ("batch/", ""),
     "data": ("data/", ".json"),
     "events": ("events/", ""),
+    "images": ("images/", ""),
 }
-ROUTE_VIAS = {"uploads": "sns", "batch": "sqs", "data": "lambda", "events": "eventbridge"}
+ROUTE_VIAS = {"uploads": "sns", "batch": "sqs", "data": "lambda", "events": "eventbridge", "images": "sqs"}
+ROUTE_MODELS = {name: "text-classifier" for name in ("uploads", "batch", "data", "events")} | {
+    "images": "image-classifier"
+}
 
 
 def notification(dev) -> dict:
@@ -116,7 +120,9 @@ def test_sns_route_dlq_accepts_redrive_only_from_its_topic(dev):
 
 def test_sqs_route_bucket_notification_sends_its_prefix_to_the_route_queue(dev):
     route = dev.route("batch")
-    (entry,) = notification(dev)["queues"]
+    queues = notification(dev)["queues"]
+    assert [q["id"] for q in queues] == ["batch", "images"]
+    entry = next(q for q in queues if q["id"] == "batch")
     assert entry == {
         "id": "batch",
         "queueArn": route["queue_arn"],
@@ -163,8 +169,7 @@ def test_visibility_timeout_rule_is_six_timeouts_plus_window():
 
 def test_sqs_route_event_source_mapping_uses_batch_settings_and_partial_failures(dev):
     route = dev.route("batch")
-    (mapping,) = dev.of_type(MAPPING)
-    assert mapping.inputs["eventSourceArn"] == route["queue_arn"]
+    (mapping,) = [m for m in dev.of_type(MAPPING) if m.inputs["eventSourceArn"] == route["queue_arn"]]
     assert mapping.inputs["functionName"] == route["function_arn"]
     assert mapping.inputs["batchSize"] == 10
     assert mapping.inputs["maximumBatchingWindowInSeconds"] == 5
@@ -173,7 +178,8 @@ def test_sqs_route_event_source_mapping_uses_batch_settings_and_partial_failures
 
 
 def test_sqs_route_event_source_mapping_waits_for_the_role_policy(dev):
-    (mapping,) = dev.of_type(MAPPING)
+    route = dev.route("batch")
+    (mapping,) = [m for m in dev.of_type(MAPPING) if m.inputs["eventSourceArn"] == route["queue_arn"]]
     assert ("aws:iam/rolePolicy:RolePolicy", "inference-batch-policy") in mapping.depends_on
 
 
@@ -273,12 +279,15 @@ def test_direct_and_sqs_route_dlqs_grant_no_service_principal(dev):
 
 def test_bucket_notification_waits_for_every_grant_s3_validates(dev):
     (resource,) = dev.of_type(NOTIFICATION)
-    uploads, batch = dev.route("uploads"), dev.route("batch")
+    uploads = dev.route("uploads")
     topic_policy = next(r for r in dev.of_type(TOPIC_POLICY) if r.inputs["arn"] == uploads["topic_arn"])
-    queue_policy = next(r for r in dev.of_type(QUEUE_POLICY) if r.inputs["queueUrl"] == batch["queue_url"])
+    queue_policies = {
+        next(r for r in dev.of_type(QUEUE_POLICY) if r.inputs["queueUrl"] == dev.route(name)["queue_url"]).key
+        for name in ("batch", "images")
+    }
     s3_permission = next(p for p in dev.of_type(PERMISSION) if p.inputs["principal"] == "s3.amazonaws.com")
     (key_policy,) = dev.of_type(KEY_POLICY)
-    assert set(resource.depends_on) == {topic_policy.key, queue_policy.key, s3_permission.key, key_policy.key}
+    assert set(resource.depends_on) == {topic_policy.key, *queue_policies, s3_permission.key, key_policy.key}
 
 
 @pytest.mark.parametrize("name", ["uploads", "data", "events"])
@@ -343,9 +352,10 @@ def test_function_environment_is_encrypted_with_the_stack_key(dev, name):
 @pytest.mark.parametrize("name", ["uploads", "batch", "data", "events"])
 def test_function_environment_is_exactly_the_handler_contract(dev, name):
     variables = dev.function(name).inputs["environment"]["variables"]
+    model = dev.outputs["models"]["text-classifier"]
     assert variables == {
         contract.ENV_RESULTS_TABLE: dev.outputs["results_table_name"],
-        contract.ENV_ENDPOINT_NAME: dev.outputs["endpoint_name"],
+        contract.ENV_ENDPOINT_NAME: model["endpoint_name"],
         contract.ENV_NOTIFICATIONS_TOPIC_ARN: dev.outputs["notifications_topic_arn"],
         contract.ENV_ROUTE_NAME: name,
         contract.ENV_BUCKET_NAME: dev.outputs["bucket_name"],
@@ -354,7 +364,48 @@ def test_function_environment_is_exactly_the_handler_contract(dev, name):
         contract.ENV_ROUTE_VIA: ROUTE_VIAS[name],
         contract.ENV_MAX_OBJECT_BYTES: "1048576",
         contract.ENV_MODEL_MAX_BATCH_SIZE: "10",
+        contract.ENV_MODEL_NAME: "text-classifier",
+        contract.ENV_MODEL_VERSION: model["model_version"],
+        contract.ENV_PAYLOAD_FORMAT: contract.PAYLOAD_TEXT,
+        contract.ENV_ENDPOINT_CONTENT_TYPE: contract.DEFAULT_ENDPOINT_CONTENT_TYPE,
+        contract.ENV_MAX_PAYLOAD_BYTES: str(contract.SERVERLESS_MAX_PAYLOAD_BYTES),
+        contract.ENV_LARGE_RESULTS_PREFIX: contract.DEFAULT_LARGE_RESULTS_PREFIX,
     }, name
+
+
+def test_image_function_environment_sends_binary_payloads_one_per_call_with_their_own_content_type(dev):
+    variables = dev.function("images").inputs["environment"]["variables"]
+    model = dev.outputs["models"]["image-classifier"]
+    assert variables == {
+        contract.ENV_RESULTS_TABLE: dev.outputs["results_table_name"],
+        contract.ENV_ENDPOINT_NAME: model["endpoint_name"],
+        contract.ENV_NOTIFICATIONS_TOPIC_ARN: dev.outputs["notifications_topic_arn"],
+        contract.ENV_ROUTE_NAME: "images",
+        contract.ENV_BUCKET_NAME: dev.outputs["bucket_name"],
+        contract.ENV_ROUTE_PREFIX: "images/",
+        contract.ENV_ROUTE_SUFFIX: "",
+        contract.ENV_ROUTE_VIA: "sqs",
+        contract.ENV_MAX_OBJECT_BYTES: "1048576",
+        contract.ENV_MODEL_NAME: "image-classifier",
+        contract.ENV_MODEL_VERSION: model["model_version"],
+        contract.ENV_PAYLOAD_FORMAT: contract.PAYLOAD_BINARY,
+        contract.ENV_MAX_PAYLOAD_BYTES: str(contract.SERVERLESS_MAX_PAYLOAD_BYTES),
+        contract.ENV_LARGE_RESULTS_PREFIX: contract.DEFAULT_LARGE_RESULTS_PREFIX,
+    }
+    # No ENDPOINT_CONTENT_TYPE (each object's S3 Content-Type is sent) and no batching.
+    assert contract.ENV_ENDPOINT_CONTENT_TYPE not in variables
+    assert contract.ENV_MODEL_MAX_BATCH_SIZE not in variables
+
+
+def test_each_function_records_its_own_models_name_and_version(dev):
+    versions = {name: m["model_version"] for name, m in dev.outputs["models"].items()}
+    assert len(set(versions.values())) == 2, versions
+    for route, model in ROUTE_MODELS.items():
+        variables = dev.function(route).inputs["environment"]["variables"]
+        assert (variables[contract.ENV_MODEL_NAME], variables[contract.ENV_MODEL_VERSION]) == (
+            model,
+            versions[model],
+        ), route
 
 
 def test_every_function_terminates_recursive_loops(dev):
@@ -378,7 +429,7 @@ def endpoint_state_target(dev):
 def test_endpoint_state_changes_reach_the_notifications_topic_as_a_sentence(dev):
     rule = endpoint_state_rule(dev)
     assert json.loads(rule.inputs["eventPattern"])["detail"] == {
-        "EndpointName": [dev.outputs["endpoint_name"]]
+        "EndpointName": [m["endpoint_name"] for m in dev.outputs["models"].values()]
     }
     (target,) = [t for t in dev.of_type(TARGET) if t.inputs["rule"] == rule.outputs["name"]]
     assert target.inputs["arn"] == dev.outputs["notifications_topic_arn"]

@@ -40,6 +40,7 @@ from localrun.access import ALLOW, ServiceRequest, service_context
 from localrun.access import evaluate_resource_policy as evaluate
 
 ACCOUNT = "123456789012"
+DEV_MODELS = ("text-classifier", "image-classifier")
 
 # (resource type holding the document, statement Sid or None for any, action) allowed a "*" resource.
 STAR_RESOURCE_ALLOWLIST = {
@@ -71,6 +72,7 @@ EXPECTED_FUNCTION_ACTIONS = {
     "s3:ListBucket",
     "sagemaker:InvokeEndpoint",
     "dynamodb:PutItem",
+    "s3:PutObject",  # large results, under bucket.largeResultsPrefix only
     "sns:Publish",
     "kms:Decrypt",
     "kms:GenerateDataKey",
@@ -301,10 +303,10 @@ def test_every_service_principal_grant_is_conditioned_on_source_arn_and_account(
 
 
 def test_function_roles_allow_exactly_what_the_handler_needs(dev):
-    for name in dev.outputs["routes"]:
+    for name, route in dev.outputs["routes"].items():
         expected = EXPECTED_FUNCTION_ACTIONS | (
             {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
-            if name == "batch"
+            if route["via"] == "sqs"
             else {"sqs:SendMessage"}  # async on-failure destination
         )
         assert allowed_actions(dev.role_policy_of(name)) == expected, name
@@ -333,7 +335,7 @@ def test_function_role_scopes_every_other_grant_to_this_stack(dev, name):
     function = dev.function(name)
     log_group = dev.resolve(function.inputs["loggingConfig"]["logGroup"])
     assert statement(document, "InvokeModelEndpoint")["Resource"] == [
-        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint/{dev.outputs['endpoint_name']}"
+        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint/{route['endpoint_name']}"
     ]
     assert statement(document, "PublishOutcomes")["Resource"] == [dev.outputs["notifications_topic_arn"]]
     assert statement(document, "UseStackKey")["Resource"] == [dev.outputs["kms_key_arn"]]
@@ -343,18 +345,38 @@ def test_function_role_scopes_every_other_grant_to_this_stack(dev, name):
     assert statement(document, "TellMissingObjectsApart")["Resource"] == [dev.outputs["bucket_arn"]]
 
 
-def test_nothing_may_write_to_the_ingest_bucket(dev):
-    # Results go to DynamoDB; a function writing under a triggering prefix would loop. The one S3 write
+def test_only_log_delivery_and_large_results_may_write_to_a_bucket(dev):
+    # Results go to DynamoDB, or, too large for an item, under the large-results prefix that no route's
+    # filter matches (a function writing under a triggering prefix would loop). The only other S3 write
     # granted anywhere is S3's own log delivery, into the access-log bucket.
     log_objects = f"arn:aws:s3:::{dev.outputs['access_log_bucket_name']}/"
+    large_results = f"{dev.outputs['bucket_arn']}/{contract.DEFAULT_LARGE_RESULTS_PREFIX}*"
     for resource, document in dev.policy_documents():
         for stmt in statements(document):
             if stmt["Effect"] != "Allow":
                 continue
             writes = {a for a in actions(stmt) if a.startswith(("s3:Put", "s3:Delete"))}
-            if writes:
-                assert (stmt.get("Sid"), writes) == ("AllowAccessLogDelivery", {"s3:PutObject"}), resource.key
-                assert all(r.startswith(log_objects) for r in resources(stmt)), resource.key
+            if not writes:
+                continue
+            if stmt.get("Sid") == "WriteLargeResults":
+                assert (writes, resources(stmt)) == ({"s3:PutObject"}, [large_results]), resource.key
+                continue
+            assert (stmt.get("Sid"), writes) == ("AllowAccessLogDelivery", {"s3:PutObject"}), resource.key
+            assert all(r.startswith(log_objects) for r in resources(stmt)), resource.key
+    for name, route in dev.outputs["routes"].items():
+        prefix = contract.DEFAULT_LARGE_RESULTS_PREFIX
+        assert not (prefix.startswith(route["prefix"]) or route["prefix"].startswith(prefix)), name
+
+
+@pytest.mark.parametrize("name", ["uploads", "batch", "data", "events", "images"])
+def test_function_role_may_put_large_results_only_under_their_prefix_with_the_stack_key(dev, name):
+    document = dev.role_policy_of(name)
+    write = statement(document, "WriteLargeResults")
+    assert write["Action"] == ["s3:PutObject"]
+    assert write["Resource"] == [f"{dev.outputs['bucket_arn']}/{contract.DEFAULT_LARGE_RESULTS_PREFIX}*"]
+    use_key = statement(document, "UseStackKey")
+    assert "kms:GenerateDataKey" in use_key["Action"]
+    assert use_key["Resource"] == [dev.outputs["kms_key_arn"]]
 
 
 def test_each_function_has_its_own_role(dev):
@@ -363,8 +385,9 @@ def test_each_function_has_its_own_role(dev):
     assert {dev.function(n).inputs["role"] for n in dev.outputs["routes"]} == set(role_arns)
 
 
-def test_sagemaker_role_is_separate_and_trusts_only_sagemaker(dev):
-    model = dev.of_type("aws:sagemaker/model:Model")[0]
+@pytest.mark.parametrize("model_name", DEV_MODELS)
+def test_sagemaker_role_is_separate_and_trusts_only_sagemaker(dev, model_name):
+    model = dev.one("aws:sagemaker/model:Model", f"model-{model_name}-model")
     sagemaker_role = dev.resolve(model.inputs["executionRoleArn"])
     function_role_arns = {r["role_arn"] for r in dev.outputs["routes"].values()}
     assert sagemaker_role.outputs["arn"] not in function_role_arns
@@ -377,29 +400,44 @@ def test_sagemaker_role_is_separate_and_trusts_only_sagemaker(dev):
     )
 
 
-def test_sagemaker_role_pulls_only_the_model_image_repository_and_writes_only_its_endpoint_logs(dev):
-    model = dev.of_type("aws:sagemaker/model:Model")[0]
-    role = dev.resolve(model.inputs["executionRoleArn"])
-    (policy,) = [p for p in dev.of_type(ROLE_POLICY) if p.inputs["role"] == role.outputs["name"]]
-    document = policy_document(policy)
+@pytest.mark.parametrize("model_name", DEV_MODELS)
+def test_sagemaker_role_pulls_only_the_model_image_repository_and_writes_only_its_endpoint_logs(
+    dev, model_name
+):
+    document = sagemaker_role_policy(dev, model_name)
     assert statement(document, "PullInferenceImage")["Resource"] == [
         "arn:aws:ecr:us-east-1:763104351884:repository/huggingface-pytorch-inference"
     ]
-    log_group = (
-        f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/sagemaker/Endpoints/{dev.outputs['endpoint_name']}"
-    )
+    endpoint_name = dev.outputs["models"][model_name]["endpoint_name"]
+    log_group = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/sagemaker/Endpoints/{endpoint_name}"
     assert statement(document, "WriteEndpointLogs")["Resource"] == [log_group, f"{log_group}:*"]
 
 
-def sagemaker_role_policy(dev) -> dict:
-    (model,) = dev.of_type("aws:sagemaker/model:Model")
+def sagemaker_role_policy(dev, model_name: str) -> dict:
+    model = dev.one("aws:sagemaker/model:Model", f"model-{model_name}-model")
     role = dev.resolve(model.inputs["executionRoleArn"])
     (policy,) = [p for p in dev.of_type(ROLE_POLICY) if p.inputs["role"] == role.outputs["name"]]
     return policy_document(policy)
 
 
-def test_sagemaker_role_may_publish_endpoint_metrics_and_nothing_else_on_cloudwatch(dev):
-    document = sagemaker_role_policy(dev)
+def test_each_model_has_its_own_execution_role(dev):
+    roles = {
+        dev.one("aws:sagemaker/model:Model", f"model-{name}-model").inputs["executionRoleArn"]
+        for name in DEV_MODELS
+    }
+    assert len(roles) == len(DEV_MODELS)
+
+
+@pytest.mark.parametrize("model_name", DEV_MODELS)
+def test_dev_models_read_no_artifact_and_use_no_key(dev, model_name):
+    # The dev models load from the Hugging Face Hub (HF_MODEL_ID): no ModelDataUrl, so no S3 or KMS grant.
+    document = sagemaker_role_policy(dev, model_name)
+    assert not {a for a in allowed_actions(document) if a.startswith(("s3:", "kms:"))}
+
+
+@pytest.mark.parametrize("model_name", DEV_MODELS)
+def test_sagemaker_role_may_publish_endpoint_metrics_and_nothing_else_on_cloudwatch(dev, model_name):
+    document = sagemaker_role_policy(dev, model_name)
     metrics = statement(document, "PublishEndpointMetrics")
     assert metrics["Action"] == ["cloudwatch:PutMetricData"]
     assert resources(metrics) == ["*"]  # CloudWatch offers no resource-level permission for it
@@ -411,8 +449,10 @@ def test_sagemaker_role_may_publish_endpoint_metrics_and_nothing_else_on_cloudwa
 def test_serverless_endpoint_configuration_names_no_kms_key(dev):
     # A deliberate exception: kmsKeyArn encrypts instances' ML storage volumes, which serverless endpoints
     # do not have (SageMaker Developer Guide, "Serverless Inference", feature exclusions).
-    (endpoint_config,) = dev.of_type(ENDPOINT_CONFIG)
-    assert "kmsKeyArn" not in endpoint_config.inputs, endpoint_config.key
+    endpoint_configs = dev.of_type(ENDPOINT_CONFIG)
+    assert len(endpoint_configs) == len(DEV_MODELS)
+    for endpoint_config in endpoint_configs:
+        assert "kmsKeyArn" not in endpoint_config.inputs, endpoint_config.key
 
 
 def test_function_roles_trust_only_lambda(dev):
@@ -573,19 +613,23 @@ def test_alarms_have_dimensions_and_notify_the_ops_topic(dev):
         assert alarm.inputs["dimensions"], alarm.name
         assert alarm.inputs["alarmActions"] == [dev.outputs["ops_topic_arn"]], alarm.name
     metrics = sorted((a.inputs["namespace"], a.inputs["metricName"]) for a in alarms)
-    # one per DLQ: the four routes' and the endpoint-state rule's
-    assert metrics.count(("AWS/SQS", "ApproximateNumberOfMessagesVisible")) == 5
+    # one per DLQ: the five routes' and the endpoint-state rule's
+    assert metrics.count(("AWS/SQS", "ApproximateNumberOfMessagesVisible")) == 6
     assert metrics.count(("AWS/Events", "FailedInvocations")) == 1  # the endpoint-state rule
-    assert metrics.count(("AWS/Lambda", "Errors")) == 4
-    assert metrics.count(("AWS/Lambda", "Throttles")) == 4
-    assert metrics.count(("AWS/SQS", "ApproximateAgeOfOldestMessage")) == 1  # the sqs route's queue
+    assert metrics.count(("AWS/Lambda", "Errors")) == 5
+    assert metrics.count(("AWS/Lambda", "Throttles")) == 5
+    assert metrics.count(("AWS/SQS", "ApproximateAgeOfOldestMessage")) == 2  # the sqs routes' queues
     sagemaker = [a for a in alarms if a.inputs["namespace"] == "AWS/SageMaker"]
-    assert sorted(a.inputs["metricName"] for a in sagemaker) == ["Invocation5XXErrors", "ModelLatency"]
-    for alarm in sagemaker:
-        assert alarm.inputs["dimensions"] == {
-            "EndpointName": dev.outputs["endpoint_name"],
+    for model_name in DEV_MODELS:
+        dimensions = {
+            "EndpointName": dev.outputs["models"][model_name]["endpoint_name"],
             "VariantName": "AllTraffic",
         }
+        own = [a for a in sagemaker if a.inputs["dimensions"] == dimensions]
+        metric_names = sorted(a.inputs["metricName"] for a in own)
+        assert metric_names == ["Invocation5XXErrors", "ModelLatency"], model_name
+        assert all(a.name.startswith(f"model-{model_name}-endpoint-") for a in own), model_name
+    assert len(sagemaker) == 2 * len(DEV_MODELS)
 
 
 def test_dlq_alarms_watch_every_dead_letter_queue(dev):

@@ -24,11 +24,13 @@ from stack_graph import (
 from localrun.program import load_stack_config, run_program
 from tools.capture_mocks import CaptureMocks
 
+TEXT = "text-classifier"  # one of the dev stack's models: with two, each route names its own
 ROUTES = [
-    {"name": "orders", "prefix": "orders/", "suffix": ".csv", "via": "eventbridge"},
-    {"name": "audit", "prefix": "orders/", "via": "eventbridge"},  # overlaps orders: EventBridge allows it
-    {"name": "photos", "prefix": "photos/", "via": "sns"},
-    {"name": "videos", "prefix": "videos/", "via": "sns"},
+    {"name": "orders", "prefix": "orders/", "suffix": ".csv", "via": "eventbridge", "model": TEXT},
+    # overlaps orders: EventBridge allows it
+    {"name": "audit", "prefix": "orders/", "via": "eventbridge", "model": TEXT},
+    {"name": "photos", "prefix": "photos/", "via": "sns", "model": TEXT},
+    {"name": "videos", "prefix": "videos/", "via": "sns", "model": TEXT},
 ]
 
 
