@@ -415,4 +415,3 @@ def test_a_replayed_event_of_another_shape_is_processed_within_the_route(via, ev
     normalised = normalise_event(event, _via(via))
     assert normalised.problem is None
     assert [ref.uri for record in normalised.records for ref in record.refs] == [f"s3://{BUCKET}/a.txt"]
-

@@ -85,7 +85,8 @@ def test_numeric_variables_are_read():
 
 
 def test_default_workers_follow_the_function_memory():
-    assert load_settings({**REQUIRED, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512"}).max_workers == 16
+    # One thread per 16 MB (was 32 MB: the pool no longer bounds memory, admission by bytes does).
+    assert load_settings({**REQUIRED, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512"}).max_workers == 32
 
 
 def test_default_workers_stay_within_bounds_for_tiny_and_huge_functions():
