@@ -65,13 +65,37 @@ class Body:
 
 
 class FakeS3:
-    """Objects by key; keys listed in `errors` raise that ClientError."""
+    """Objects by key; keys listed in `errors` raise that ClientError; `content_types` gives an object's
+    Content-Type (absent: none). PutObject stores into `written`, honouring IfNoneMatch="*"; keys listed in
+    `put_errors` raise that ClientError."""
 
-    def __init__(self, objects: dict[str, bytes] | None = None, errors: dict[str, ClientError] | None = None):
+    def __init__(
+        self,
+        objects: dict[str, bytes] | None = None,
+        errors: dict[str, ClientError] | None = None,
+        content_types: dict[str, str] | None = None,
+        put_errors: dict[str, ClientError] | None = None,
+    ):
         self.objects = dict(objects or {})
         self.errors = dict(errors or {})
+        self.content_types = dict(content_types or {})
+        self.put_errors = dict(put_errors or {})
         self.calls: list[dict[str, Any]] = []
         self.bodies: list[Body] = []
+        self.puts: list[dict[str, Any]] = []
+        self.written: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def put_object(self, **request: Any) -> dict[str, Any]:
+        with self._lock:
+            self.puts.append(request)
+            key = request["Key"]
+            if key in self.put_errors:
+                raise self.put_errors[key]
+            if request.get("IfNoneMatch") == "*" and key in self.written:
+                raise client_error("PreconditionFailed", "PutObject", 412)
+            self.written[key] = request["Body"]
+        return {"ETag": '"written"'}
 
     def get_object(self, **request: Any) -> dict[str, Any]:
         self.calls.append(request)
@@ -82,26 +106,37 @@ class FakeS3:
             raise client_error("NoSuchKey", "GetObject", 404)
         body = Body(self.objects[key])
         self.bodies.append(body)
-        return {"Body": body, "ContentLength": len(self.objects[key]), "ETag": '"etag-of-object"'}
+        response = {"Body": body, "ContentLength": len(self.objects[key]), "ETag": '"etag-of-object"'}
+        if key in self.content_types:
+            response["ContentType"] = self.content_types[key]
+        return response
 
 
 class FakeModel:
-    """Answers each request with `respond(request_document)`; `respond` may raise a ClientError."""
+    """Answers each request with `respond(request_document)`; `respond` may raise a ClientError. A body that
+    is not JSON (a binary payload) is passed to `respond` as its bytes. `calls` keeps every request whole."""
 
     def __init__(self, respond: Callable[[Any], Any]) -> None:
         self.respond = respond
         self.requests: list[Any] = []
+        self.calls: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
     def invoke_endpoint(self, **request: Any) -> dict[str, Any]:
-        document = json.loads(request["Body"])
+        try:
+            document = json.loads(request["Body"])
+        except ValueError:
+            document = request["Body"]
         with self._lock:
             self.requests.append(document)
+            self.calls.append(request)
         return {"Body": Body(json.dumps(self.respond(document)).encode())}
 
 
 def echo_model(document: Any) -> Any:
     """A model that labels each input with its own text (lists answered with lists)."""
+    if isinstance(document, bytes):
+        return {"label": "bytes", "size": len(document)}
     inputs = document.get("inputs") if isinstance(document, dict) else None
     if isinstance(inputs, list):
         return [{"label": text, "score": 0.5} for text in inputs]
