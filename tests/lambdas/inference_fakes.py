@@ -11,8 +11,9 @@ from urllib.parse import quote_plus
 
 from botocore.exceptions import ClientError
 
+from lambdas.inference import contract
 from lambdas.inference.contract import HANDLER_MIN_TIMEOUT_SECONDS
-from lambdas.inference.domain import RouteScope
+from lambdas.inference.domain import RouteScope, sequencer_order
 from lambdas.inference.settings import Settings
 
 BUCKET = "ingest-bucket"
@@ -190,6 +191,52 @@ class FakeTopic:
     @property
     def messages(self) -> list[dict[str, Any]]:
         return [entry for call in self.calls for entry in call]
+
+
+# --- stored results items and the re-scoring rule's cases -----------------------------------------------
+OLD_SEQ, NEW_SEQ = "0055AED6DCD90281E5", "0055AED6DCD90281E6"
+
+
+def stored_item(sequencer=OLD_SEQ, version="v1", started=1000, *, legacy_version=False, legacy_started=False):
+    item = {"pk": f"s3://{BUCKET}/data/a.json", "status": "completed", "prediction": "stored"}
+    if sequencer is not None:
+        item[contract.SEQUENCER_ORDER_ATTRIBUTE] = sequencer_order(sequencer)
+    if not legacy_version:
+        item["model_version"] = version
+    if not legacy_started:
+        item[contract.ENVIRONMENT_STARTED_AT_ATTRIBUTE] = started
+    return item
+
+
+# (name, stored, new, replaced): the rule of README's results contract, both directions.
+# test_inference_models.py checks domain.replaces on them, test_inference_adapters.py the conditional write.
+REPLACEMENT_CASES = [
+    ("first result", None, stored_item(), True),
+    ("newer event", stored_item(OLD_SEQ), stored_item(NEW_SEQ), True),
+    ("older event", stored_item(NEW_SEQ), stored_item(OLD_SEQ), False),
+    ("older event of a newer version", stored_item(NEW_SEQ), stored_item(OLD_SEQ, "v2", 2000), False),
+    ("redelivery, same version", stored_item(), stored_item(), False),
+    ("same version from a later environment", stored_item(), stored_item(started=2000), False),
+    ("newer version from a later environment", stored_item(), stored_item(version="v2", started=2000), True),
+    (
+        "straggler: older version from an earlier environment",
+        stored_item("0055AED6DCD90281E5", "v2", 2000),
+        stored_item(version="v1", started=1000),
+        False,
+    ),
+    ("other version from the same environment start", stored_item(), stored_item(version="v2"), False),
+    ("legacy item without a version", stored_item(legacy_version=True), stored_item(started=2000), True),
+    (
+        "legacy item without a start",
+        stored_item(legacy_started=True),
+        stored_item(version="v2", started=1),
+        True,
+    ),
+    ("unsequenced event, empty slot", None, stored_item(None), True),
+    ("unsequenced event over a result", stored_item(None), stored_item(None, "v2", 2000), False),
+    ("unsequenced event over a sequenced result", stored_item(), stored_item(None, "v2", 2000), False),
+    ("sequenced event over an unsequenced result", stored_item(None, "v2", 2000), stored_item(), True),
+]
 
 
 # --- event builders -------------------------------------------------------------------------------------

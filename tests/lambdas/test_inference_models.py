@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from inference_fakes import NEW_SEQ, OLD_SEQ, REPLACEMENT_CASES, stored_item
 
 from lambdas.inference import contract
 from lambdas.inference.domain import (
@@ -28,7 +29,6 @@ from lambdas.inference.domain import (
     request_bytes,
     result_item,
     same_event,
-    sequencer_order,
     stored_elsewhere,
     text_payload,
     too_large,
@@ -281,51 +281,6 @@ def test_a_rejections_detail_is_on_the_item_and_in_the_message():
 
 
 # --- which stored result a new one replaces ---------------------------------------------------------------
-OLD_SEQ, NEW_SEQ = "0055AED6DCD90281E5", "0055AED6DCD90281E6"
-
-
-def stored_item(sequencer=OLD_SEQ, version="v1", started=1000, *, legacy_version=False, legacy_started=False):
-    item = {"pk": REF.uri, "status": "completed", "prediction": "stored"}
-    if sequencer is not None:
-        item[contract.SEQUENCER_ORDER_ATTRIBUTE] = sequencer_order(sequencer)
-    if not legacy_version:
-        item["model_version"] = version
-    if not legacy_started:
-        item[contract.ENVIRONMENT_STARTED_AT_ATTRIBUTE] = started
-    return item
-
-
-# (name, stored, new, replaced): the rule of README's results contract, both directions. The moto tests in
-# test_inference_adapters.py run the same cases through the conditional write.
-REPLACEMENT_CASES = [
-    ("first result", None, stored_item(), True),
-    ("newer event", stored_item(OLD_SEQ), stored_item(NEW_SEQ), True),
-    ("older event", stored_item(NEW_SEQ), stored_item(OLD_SEQ), False),
-    ("older event of a newer version", stored_item(NEW_SEQ), stored_item(OLD_SEQ, "v2", 2000), False),
-    ("redelivery, same version", stored_item(), stored_item(), False),
-    ("same version from a later environment", stored_item(), stored_item(started=2000), False),
-    ("newer version from a later environment", stored_item(), stored_item(version="v2", started=2000), True),
-    (
-        "straggler: older version from an earlier environment",
-        stored_item("0055AED6DCD90281E5", "v2", 2000),
-        stored_item(version="v1", started=1000),
-        False,
-    ),
-    ("other version from the same environment start", stored_item(), stored_item(version="v2"), False),
-    ("legacy item without a version", stored_item(legacy_version=True), stored_item(started=2000), True),
-    (
-        "legacy item without a start",
-        stored_item(legacy_started=True),
-        stored_item(version="v2", started=1),
-        True,
-    ),
-    ("unsequenced event, empty slot", None, stored_item(None), True),
-    ("unsequenced event over a result", stored_item(None), stored_item(None, "v2", 2000), False),
-    ("unsequenced event over a sequenced result", stored_item(), stored_item(None, "v2", 2000), False),
-    ("sequenced event over an unsequenced result", stored_item(None, "v2", 2000), stored_item(), True),
-]
-
-
 @pytest.mark.parametrize(
     ("stored", "new", "replaced"),
     [case[1:] for case in REPLACEMENT_CASES],
