@@ -8,6 +8,7 @@ PublishBatch of one entry per object (same latency as Publish in the fakes).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from lambdas.inference import adapters, domain
@@ -19,6 +20,9 @@ from lambdas.inference.contract import (
 )
 from lambdas.inference.events import normalise_event
 from lambdas.inference.settings import Settings
+
+# Like the handler's module import time (app.ENVIRONMENT_STARTED_AT), recorded on every item.
+STARTED_AT = time.time_ns() // 1_000_000
 
 
 def process_sequentially(event: dict[str, Any], clients: Any, settings: Settings) -> dict[str, Any]:
@@ -69,7 +73,8 @@ def process_object(ref: domain.ObjectRef, clients: Any, settings: Settings) -> d
         result = domain.Result(STATUS_FAILED, rejected.reason)
     except adapters.PermanentError as unusable:
         result = domain.Result(STATUS_REJECTED, unusable.reason)
-    item = domain.result_item(ref, meta, result, settings.endpoint_name, domain.utc_now())
+    model = domain.ModelIdentity(settings.model, settings.model_version, STARTED_AT)
+    item = domain.result_item(ref, meta, result, settings.endpoint_name, domain.utc_now(), model=model)
     written = adapters.put_result(clients.dynamodb, settings.results_table, item)
     if not written.written:
         stored = written.stored or {}

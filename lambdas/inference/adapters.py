@@ -4,7 +4,7 @@ outcome; retrying cannot help). Clients are low-level boto3 clients or fakes wit
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,15 +12,17 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .contract import (
+    ENVIRONMENT_STARTED_AT_ATTRIBUTE,
     REASON_ARCHIVED,
     REASON_MODEL_ERROR,
     REASON_NO_SUCH_KEY,
     REASON_NO_SUCH_VERSION,
     REASON_TOO_LARGE,
+    REASON_UNSUPPORTED_CONTENT_TYPE,
     SEQUENCER_ORDER_ATTRIBUTE,
     TABLE_PARTITION_KEY,
 )
-from .domain import ObjectMeta, OutcomeMessage
+from .domain import MODEL_VERSION, ObjectMeta, OutcomeMessage, media_type
 
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
@@ -52,6 +54,14 @@ class ObjectTooLarge(PermanentError):
     """The object exceeds the configured size limit; its body was not downloaded."""
 
 
+class UnsupportedContentType(PermanentError):
+    """The object's S3 Content-Type is not one the model decodes; its body was not downloaded."""
+
+    def __init__(self, content_type: str | None, meta: ObjectMeta) -> None:
+        super().__init__(REASON_UNSUPPORTED_CONTENT_TYPE, f"Content-Type {content_type!r}", meta)
+        self.content_type = content_type
+
+
 class ModelRejected(PermanentError):
     """The model answered a client error (4xx) for this input."""
 
@@ -72,14 +82,23 @@ def error_code(err: ClientError) -> str:
 # --- S3 -------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class FetchedObject:
-    """An object's bytes and what S3 said about the version it returned."""
+    """An object's bytes, what S3 said about the version it returned, and its Content-Type."""
 
     data: bytes
     meta: ObjectMeta
+    content_type: str | None = None
 
 
-def get_object(s3: Any, bucket: str, key: str, version_id: str | None, max_bytes: int) -> FetchedObject:
-    """Read an object of at most `max_bytes`; never downloads more than `max_bytes` + 1 bytes of it."""
+def get_object(  # noqa: PLR0917 - the request's parts, as GetObject names them
+    s3: Any,
+    bucket: str,
+    key: str,
+    version_id: str | None,
+    max_bytes: int,
+    content_types: Collection[str] | None = None,
+) -> FetchedObject:
+    """Read an object of at most `max_bytes` (and, when `content_types` is given, of one of those media
+    types); never downloads more than `max_bytes` + 1 bytes of it, nor any of an object refused."""
     request = {"Bucket": bucket, "Key": key}
     if version_id:
         request["VersionId"] = version_id
@@ -92,8 +111,11 @@ def get_object(s3: Any, bucket: str, key: str, version_id: str | None, max_bytes
                 etag=response.get("ETag"),
                 size=response.get("ContentLength"),
             )
+            content_type = response.get("ContentType")
             if meta.size is not None and meta.size > max_bytes:
                 raise ObjectTooLarge(REASON_TOO_LARGE, f"{meta.size} bytes > limit {max_bytes}", meta)
+            if content_types is not None and media_type(content_type) not in content_types:
+                raise UnsupportedContentType(content_type, meta)
             data = _read_at_most(body, max_bytes + 1)
         finally:
             body.close()
@@ -115,7 +137,26 @@ def get_object(s3: Any, bucket: str, key: str, version_id: str | None, max_bytes
         raise ObjectTooLarge(REASON_TOO_LARGE, f"more than {max_bytes} bytes", meta)
     if meta.size is None:
         meta = ObjectMeta(meta.version_id, meta.etag, len(data))
-    return FetchedObject(data=data, meta=meta)
+    return FetchedObject(data=data, meta=meta, content_type=content_type)
+
+
+def put_large_result(s3: Any, bucket: str, key: str, body: bytes) -> str:
+    """Write a result too large for its item to `s3://bucket/key` unless that key exists; returns the URI.
+
+    The key is deterministic per event and model version (domain.large_result_key), so a redelivery meets
+    the object its first delivery wrote: the conditional write (If-None-Match: *) leaves it exactly as the
+    item, written after it, may already point to it. No encryption parameters: the bucket's default
+    encryption (SSE-KMS with the stack key) applies, as S3 applies it to any PUT that names none."""
+    try:
+        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json", IfNoneMatch="*")
+    except ClientError as err:
+        # 412 PreconditionFailed: the object exists, written by an earlier delivery of this event. (A 409
+        # ConditionalRequestConflict, a concurrent write of the same key, is retried with the rest.)
+        if error_code(err) != "PreconditionFailed":
+            raise TransientError(f"PutObject failed: {error_code(err) or err}") from err
+    except BotoCoreError as err:
+        raise TransientError(f"PutObject failed: {err}") from err
+    return f"s3://{bucket}/{key}"
 
 
 def _read_at_most(body: Any, limit: int) -> bytes:
@@ -183,19 +224,35 @@ class WriteOutcome:
 
 
 def put_result(dynamodb: Any, table: str, item: dict[str, Any]) -> WriteOutcome:
-    """Write the results item unless the table already holds this event's result or a newer one."""
+    """Write the results item unless the table already holds this event's result or a newer one; a result
+    of the same event from another model version, written by an environment started later, replaces it.
+    This is domain.replaces in DynamoDB's condition language (README: results contract)."""
     order = item.get(SEQUENCER_ORDER_ATTRIBUTE)
     names = {"#pk": TABLE_PARTITION_KEY}
     values: dict[str, Any] = {}
     if order is None:
         # Without a sequencer the event cannot be ordered: it only fills an empty slot, so it never
-        # overwrites a result, and its own redelivery changes nothing.
+        # overwrites a result (nor re-scores one: it may be an older upload of the key), and its own
+        # redelivery changes nothing.
         condition = "attribute_not_exists(#pk)"
     else:
         # A result written by an unsequenced event yields to any sequenced one.
         condition = "attribute_not_exists(#pk) OR attribute_not_exists(#order) OR #order < :order"
         names["#order"] = SEQUENCER_ORDER_ATTRIBUTE
         values[":order"] = _SERIALIZER.serialize(order)
+        version, started = item.get(MODEL_VERSION), item.get(ENVIRONMENT_STARTED_AT_ATTRIBUTE)
+        if isinstance(version, str) and isinstance(started, int):
+            # The same event from another model version (a legacy item without one counts as another),
+            # written by a later environment (absent counts as started at 0): a redeploy re-scores; the same
+            # version changes nothing, and an environment of the previous deploy cannot undo the re-score.
+            condition += (
+                " OR (#order = :order"
+                " AND (attribute_not_exists(#version) OR #version <> :version)"
+                " AND (attribute_not_exists(#started) OR #started < :started))"
+            )
+            names.update({"#version": MODEL_VERSION, "#started": ENVIRONMENT_STARTED_AT_ATTRIBUTE})
+            values[":version"] = _SERIALIZER.serialize(version)
+            values[":started"] = _SERIALIZER.serialize(started)
     request: dict[str, Any] = {
         "TableName": table,
         "Item": {name: _SERIALIZER.serialize(value) for name, value in item.items()},

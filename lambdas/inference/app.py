@@ -31,6 +31,11 @@ from .settings import Settings, load_settings
 if TYPE_CHECKING:
     from .pipeline import Clients, ObjectOutcome
 
+# When this execution environment started (epoch ms): recorded on every result it writes
+# (contract.ENVIRONMENT_STARTED_AT_ATTRIBUTE), so that a result of another model version for the same event
+# replaces a stored one only when written by an environment started later (a later deployment's).
+ENVIRONMENT_STARTED_AT: int = time.time_ns() // 1_000_000
+
 SETTINGS: Settings = load_settings(os.environ)
 
 
@@ -53,22 +58,26 @@ class ClientTimeouts:
         return self.attempts * (self.connect + self.read) + backoff
 
 
-# One object's chain (get → invoke → put → publish) must fit the function timeout: see
-# contract.HANDLER_MIN_TIMEOUT_SECONDS, which tests check against these numbers. SageMaker's own limit for
-# an invocation is 60 s, so its read timeout is 60 s with one retry; the other calls are quick.
+# One object's chain (get → invoke → [put of a large result] → put → publish) must fit the function timeout:
+# see contract.HANDLER_MIN_TIMEOUT_SECONDS, which tests check against these numbers. SageMaker's own limit
+# for an invocation is 60 s, so its read timeout is 60 s with one retry; the other calls are quick. S3 makes
+# two calls in a chain with a large result, so it gets two attempts (a third would take the chain over the
+# minimum timeout); a fault that outlasts them is retried by the trigger, as any transient one.
 CLIENT_TIMEOUTS = {
-    "s3": ClientTimeouts(connect=2, read=5, attempts=3),
+    "s3": ClientTimeouts(connect=2, read=5, attempts=2),
     "sagemaker-runtime": ClientTimeouts(connect=2, read=60, attempts=2),
     "dynamodb": ClientTimeouts(connect=2, read=3, attempts=3),
     "sns": ClientTimeouts(connect=2, read=3, attempts=3),
 }
 
 # A throttled InvokeEndpoint is tried again only while the invocation's remaining time still holds, after the
-# pause, one more worst-case InvokeEndpoint and then the worst-case write and publish: retrying throttled
-# calls never makes one object's chain outlast the function timeout. At contract.HANDLER_MIN_TIMEOUT_SECONDS
-# that leaves a first invoke room for a few retries; a longer function timeout absorbs longer throttling.
+# pause, one more worst-case InvokeEndpoint and then the worst-case writes (a large result to S3, the item)
+# and publish: retrying throttled calls never makes one object's chain outlast the function timeout. At
+# contract.HANDLER_MIN_TIMEOUT_SECONDS that leaves a first invoke room for a few retries; a longer function
+# timeout absorbs longer throttling.
 MODEL_RETRY_RESERVE_SECONDS = sum(
-    CLIENT_TIMEOUTS[service].worst_case_seconds() for service in ("sagemaker-runtime", "dynamodb", "sns")
+    CLIENT_TIMEOUTS[service].worst_case_seconds()
+    for service in ("sagemaker-runtime", "s3", "dynamodb", "sns")
 )
 
 # How the pipeline waits between throttled model calls (assignable, like `clients`).
@@ -153,7 +162,15 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         remaining=lambda: context.get_remaining_time_in_millis() / 1000,
         reserve=MODEL_RETRY_RESERVE_SECONDS,
     )
-    outcomes = pipeline.process(refs, clients, SETTINGS, logger, deadline=deadline, sleep=sleep)
+    outcomes = pipeline.process(
+        refs,
+        clients,
+        SETTINGS,
+        logger,
+        deadline=deadline,
+        sleep=sleep,
+        environment_started_at=ENVIRONMENT_STARTED_AT,
+    )
     failures = _record_failures(normalised.records, outcomes)
     logger.info(
         "event processed",

@@ -126,3 +126,44 @@ ENVIRONMENT_STARTED_AT_ATTRIBUTE = "environment_started_at"
 # The handler's worst case for one object's chain of AWS calls, retries and backoff included (see
 # lambdas/inference/app.py CLIENT_TIMEOUTS); the stack's function timeout must be at least this.
 HANDLER_MIN_TIMEOUT_SECONDS = 240
+
+# --- Added by the handler for named models (additive) ------------------------------------------------------
+# json format: the object is not JSON, not an object while JSON_INPUT_FIELD is set, or lacks that field.
+# (Malformed JSON keeps REASON_MALFORMED_JSON.)
+REASON_NOT_A_JSON_OBJECT = "not_a_json_object"
+REASON_MISSING_JSON_FIELD = "missing_json_field"
+# binary format: neither ENDPOINT_CONTENT_TYPE nor the object's S3 Content-Type is one the container decodes.
+REASON_UNSUPPORTED_CONTENT_TYPE = "unsupported_content_type"
+# A human-readable explanation next to `reason` (e.g. which limit an object exceeds), when there is one.
+RESULT_DETAIL_ATTRIBUTE = "detail"
+# SNS message attribute naming the model (MODEL_NAME) of every outcome, so subscribers can filter on it.
+MESSAGE_ATTRIBUTE_MODEL = "model"
+
+# The content types the Hugging Face inference container decodes: the keys of `_decoder_map` in
+# aws/sagemaker-huggingface-inference-toolkit src/sagemaker_huggingface_inference_toolkit/decoder_encoder.py
+# (values from its content_types.py; main at 69bc5ef, v2.6.0). The container looks the request's
+# Content-Type up exactly in that map and answers 400 (UnsupportedFormatError) for any other, so a binary
+# payload is only sent with one of these. Note `audio/wave` (not audio/wav), `audio/x-flac` (not
+# audio/flac): the toolkit lists no audio/wav, audio/x-wav, audio/flac, audio/mp3 or audio/webm.
+HF_DECODED_CONTENT_TYPES = frozenset(
+    {
+        # text and arrays
+        "application/json",
+        "text/csv",
+        "application/x-npy",
+        # images (VISION_TYPES)
+        "image/jpeg",
+        "image/png",
+        "image/tiff",
+        "image/bmp",
+        "image/gif",
+        "image/webp",
+        "image/x-image",
+        # audio (AUDIO_TYPES)
+        "audio/x-flac",
+        "audio/mpeg",
+        "audio/wave",
+        "audio/ogg",
+        "audio/x-audio",
+    }
+)

@@ -1,12 +1,14 @@
 """Pure domain logic: object references and the route they must belong to, S3 sequencer ordering, model
-payloads, backoff for throttled model calls, results items and outcome messages. No boto3 and no I/O, so all
+payloads (text, json, binary) and their limits, backoff for throttled model calls, results items (and where a
+large result goes), which stored result a new one replaces, and outcome messages. No boto3 and no I/O, so all
 of it is tested without mocks."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Context, Decimal
@@ -14,16 +16,26 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from .contract import (
+    DEFAULT_LARGE_RESULTS_PREFIX,
+    ENV_MAX_PAYLOAD_BYTES,
+    ENVIRONMENT_STARTED_AT_ATTRIBUTE,
+    HF_DECODED_CONTENT_TYPES,
+    MESSAGE_ATTRIBUTE_MODEL,
     MESSAGE_ATTRIBUTE_ROUTE,
     MESSAGE_ATTRIBUTE_STATUS,
+    REALTIME_MAX_PAYLOAD_BYTES,
     REASON_EMPTY_OBJECT,
     REASON_MALFORMED_JSON,
+    REASON_MISSING_JSON_FIELD,
+    REASON_NOT_A_JSON_OBJECT,
     REASON_NOT_TEXT,
-    REASON_PREDICTION_TOO_LARGE,
+    REASON_TOO_LARGE,
+    REASON_UNSUPPORTED_CONTENT_TYPE,
     RESULT_ATTRIBUTES,
+    RESULT_DETAIL_ATTRIBUTE,
     SEQUENCER_ORDER_ATTRIBUTE,
+    SERVERLESS_MAX_PAYLOAD_BYTES,
     STATUS_COMPLETED,
-    STATUS_FAILED,
     STATUS_REJECTED,
     TABLE_PARTITION_KEY,
 )
@@ -71,6 +83,8 @@ class RouteScope:
     prefix: str = ""  # empty matches every key, as an absent S3 filter rule does
     suffix: str = ""
     via: str = ""  # the route's trigger (sns, sqs, lambda, eventbridge); empty: not known
+    # Where this pipeline writes results too large for an item (LARGE_RESULTS_PREFIX): never an input.
+    results_prefix: str = DEFAULT_LARGE_RESULTS_PREFIX
 
     def matches(self, bucket: str, key: str) -> bool:
         """Whether the object `key` (decoded, as S3 names it) in `bucket` belongs to this route."""
@@ -94,6 +108,15 @@ class RouteScope:
     def describe(self) -> str:
         """The scope as an operator reads it in a log line."""
         return f"bucket {self.bucket!r}, prefix {self.prefix!r}, suffix {self.suffix!r}"
+
+    def is_own_result(self, key: str) -> bool:
+        """Whether `key` in this route's bucket is a large result this pipeline wrote (see large_result_key).
+        Config validation keeps every route's filter off the prefix; should one still match it (a route with
+        an empty prefix, an operator's replay), the result is skipped, so a model whose every answer is large
+        cannot feed its own output back to itself."""
+        if not self.results_prefix or not key.startswith(self.results_prefix):
+            return False
+        return _LARGE_RESULT_NAME.fullmatch(key[len(self.results_prefix) :]) is not None
 
 
 def is_folder_marker(key: str, size: int | None) -> bool:
@@ -127,14 +150,18 @@ class Result:
     status: str
     reason: str | None = None
     prediction: Any = None
+    detail: str | None = None  # a human-readable explanation of `reason` (which limit, which field)
+    prediction_uri: str | None = None  # where a prediction too large for the item was written instead
 
 
 @dataclass(frozen=True)
 class Payload:
-    """A request body for the model; `text` is set when the body is exactly {"inputs": "<text>"}."""
+    """A request body for the model; `text` is set when the body is exactly {"inputs": "<text>"} (such a
+    payload can share a batched request); `content_type` when it is not the route's configured one."""
 
     body: bytes
     text: str | None = None
+    content_type: str | None = None
 
 
 def _reject_constant(name: str) -> Any:
@@ -177,8 +204,134 @@ def text_request_bytes(text: str) -> int:
     return len(_compact_json(text).encode("utf-8")) + 1
 
 
+def request_bytes(payload: Payload, batched: bool) -> int:
+    """Bytes of the request `payload` is sent in: alone, or (batched) as a one-input list at the least."""
+    if batched and payload.text is not None:
+        return BATCH_ENVELOPE_BYTES + text_request_bytes(payload.text)
+    return len(payload.body)
+
+
 def _compact_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+# `{"inputs":[` and `]}` around the texts of a batched request (text_request_bytes counts each text's comma).
+BATCH_ENVELOPE_BYTES = len(batch_body([])) - 1
+
+
+def build_json_payload(data: bytes, field: str | None, request_key: str | None) -> Payload | Result:
+    """The json format's request: the object's JSON as it is or, with `field`, that top-level member of it,
+    placed under `request_key` when set; or a `rejected` Result saying precisely why the object cannot be one.
+    A request that is exactly {"inputs": "<text>"} is a text input (it may share a batched request), as a
+    `.json` object of that shape is in the text format."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return Result(STATUS_REJECTED, REASON_NOT_TEXT, detail="the object is not UTF-8 text, so not JSON")
+    if not text:
+        return Result(STATUS_REJECTED, REASON_EMPTY_OBJECT)
+    try:
+        document = json.loads(text, parse_constant=_reject_constant)
+    except ValueError as err:
+        return Result(STATUS_REJECTED, REASON_MALFORMED_JSON, detail=f"not valid JSON: {err}")
+    if field is None and request_key is None:
+        # Sent exactly as stored (less a byte-order mark, which JSON parsers refuse).
+        return _json_request(document, text.encode("utf-8"))
+    value = document if field is None else _json_field(document, field)
+    if isinstance(value, Result):
+        return value
+    if request_key is not None:
+        value = {request_key: value}
+    return _json_request(value, _compact_json(value).encode("utf-8"))
+
+
+def _json_field(document: Any, field: str) -> Any:
+    if not isinstance(document, dict):
+        kind = _json_kind(document)
+        return Result(
+            STATUS_REJECTED,
+            REASON_NOT_A_JSON_OBJECT,
+            detail=f"the document is a JSON {kind}, not an object with a field {field!r} (JSON_INPUT_FIELD)",
+        )
+    # A null member holds nothing to score, as an absent one does.
+    if document.get(field) is None:
+        return Result(
+            STATUS_REJECTED,
+            REASON_MISSING_JSON_FIELD,
+            detail=f"the document has no field {field!r} (JSON_INPUT_FIELD), or it is null",
+        )
+    return document[field]
+
+
+def _json_request(value: Any, body: bytes) -> Payload:
+    if isinstance(value, dict) and value.keys() == {"inputs"} and isinstance(value["inputs"], str):
+        return Payload(body=body, text=value["inputs"])
+    return Payload(body=body)
+
+
+def _json_kind(value: Any) -> str:
+    names = {list: "array", str: "string", bool: "boolean", type(None): "null"}
+    return names.get(type(value), "number")
+
+
+def media_type(content_type: str | None) -> str:
+    """A Content-Type's media type, lower-case and without parameters (`Image/PNG; q=1` -> `image/png`)."""
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def binary_content_type(configured: str | None, stored: str | None) -> str | Result:
+    """The content type a binary object is sent with: the route's configured one, else the object's own S3
+    Content-Type, as a media type the Hugging Face container decodes; else a `rejected` Result saying why.
+    Parameters are dropped: the container looks the header up exactly (contract.HF_DECODED_CONTENT_TYPES).
+    """
+    if configured:
+        return configured
+    candidate = media_type(stored)
+    if candidate in HF_DECODED_CONTENT_TYPES:
+        return candidate
+    return unsupported_content_type(stored)
+
+
+def unsupported_content_type(stored: str | None) -> Result:
+    """`rejected`: a binary object whose S3 Content-Type the container does not decode, none configured."""
+    shown = repr(stored) if stored else "no Content-Type"
+    return Result(
+        STATUS_REJECTED,
+        REASON_UNSUPPORTED_CONTENT_TYPE,
+        detail=f"the object has {shown}, which the model container does not decode, and "
+        "ENDPOINT_CONTENT_TYPE is not set; upload it with its real Content-Type (e.g. image/png, "
+        "audio/x-flac) or set ENDPOINT_CONTENT_TYPE for the model",
+    )
+
+
+def binary_payload(data: bytes, content_type: str) -> Payload | Result:
+    """The binary format's request: the object's bytes, unchanged, with their content type."""
+    if not data:
+        return Result(STATUS_REJECTED, REASON_EMPTY_OBJECT)
+    return Payload(body=data, content_type=content_type)
+
+
+def too_large(size: int | None, limit: int, variable: str, what: str = "object") -> Result:
+    """`rejected`/too_large, its detail naming the limit, e.g. "object is 5.2 MiB (5452595 bytes); the
+    serverless InvokeEndpoint limit is 4 MiB (MAX_PAYLOAD_BYTES)". `size` None: only known to be larger."""
+    stated = f"{what} is more than {limit} bytes" if size is None else f"{what} is {_size(size)}"
+    return Result(STATUS_REJECTED, REASON_TOO_LARGE, detail=f"{stated}; {_describe_limit(limit, variable)}")
+
+
+def _describe_limit(limit: int, variable: str) -> str:
+    if variable == ENV_MAX_PAYLOAD_BYTES and limit == SERVERLESS_MAX_PAYLOAD_BYTES:
+        return f"the serverless InvokeEndpoint limit is 4 MiB ({variable})"
+    if variable == ENV_MAX_PAYLOAD_BYTES and limit == REALTIME_MAX_PAYLOAD_BYTES:
+        return f"the real-time InvokeEndpoint limit is 6 MiB ({variable})"
+    return f"the limit is {_size(limit)} ({variable})"
+
+
+def _size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    unit = "KiB" if size < 1024 * 1024 else "MiB"
+    scaled = size / 1024 if unit == "KiB" else size / (1024 * 1024)
+    return f"{scaled:.1f} {unit} ({size} bytes)"
 
 
 # --- throttled model calls ------------------------------------------------------------------------------
@@ -237,15 +390,53 @@ def _storable(value: Any) -> Any:
     return value
 
 
-# DynamoDB items are limited to 400 KB; keep the prediction well inside that next to the other attributes.
+# DynamoDB items are limited to 400 KB (attribute names and values, UTF-8); a prediction is stored in the
+# item only while its JSON is at most this, which leaves ~100 KB for the other attributes (the key alone may
+# take 1 KB) and for DynamoDB's per-element overhead, which JSON text does not count. Larger ones go to S3.
 MAX_PREDICTION_BYTES = 300_000
 
 
 def completed_result(prediction: Any) -> Result:
-    """`completed` with the prediction, or `failed`/prediction_too_large when it cannot be stored."""
-    if len(_compact_json(to_jsonable(prediction)).encode("utf-8")) > MAX_PREDICTION_BYTES:
-        return Result(STATUS_FAILED, REASON_PREDICTION_TOO_LARGE)
+    """`completed` with the prediction (one too large for the item is written to S3 before the item)."""
     return Result(STATUS_COMPLETED, prediction=prediction)
+
+
+def prediction_document(prediction: Any) -> bytes:
+    """The prediction as compact JSON, as it is written to S3 when too large for the item."""
+    return _compact_json(to_jsonable(prediction)).encode("utf-8")
+
+
+def needs_large_result(result: Result) -> bool:
+    """Whether `result`'s prediction is too large for the results item and must be written to S3."""
+    if result.status != STATUS_COMPLETED:
+        return False
+    return len(prediction_document(result.prediction)) > MAX_PREDICTION_BYTES
+
+
+_LARGE_RESULT_NAME = re.compile(r"[0-9a-f]{64}\.json")
+
+
+def large_result_key(prefix: str, ref: ObjectRef, meta: ObjectMeta | None, model_version: str) -> str:
+    """Where the large result of this event and model version is written: `<prefix><sha256>.json`.
+
+    Deterministic, so a redelivery (or a second environment) names the same key and its write is idempotent;
+    it names the object (URI), the version read (version id, ETag), the event (sequencer) and the model
+    version, so two uploads of one key in an unversioned bucket, or two model versions, never share a key."""
+    meta = meta or ObjectMeta()
+    parts = (
+        ref.uri,
+        meta.version_id or ref.version_id or "",
+        _clean_etag(meta.etag) or _clean_etag(ref.etag) or "",
+        ref.sequencer or "",
+        model_version,
+    )
+    digest = hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+    return f"{prefix}{digest}.json"
+
+
+def stored_elsewhere(result: Result, uri: str) -> Result:
+    """`result` with its prediction replaced by where it was written."""
+    return replace(result, prediction=None, prediction_uri=uri)
 
 
 def split_batched_prediction(prediction: Any, count: int) -> list[Any] | None:
@@ -275,11 +466,27 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+@dataclass(frozen=True)
+class ModelIdentity:
+    """Which model scored a result, and the execution environment that wrote it (for re-scoring)."""
+
+    name: str | None = None  # MODEL_NAME (or the endpoint's name)
+    version: str | None = None  # MODEL_VERSION
+    environment_started_at: int = 0  # epoch ms when the writing execution environment started
+
+
 def result_item(
-    ref: ObjectRef, meta: ObjectMeta | None, result: Result, endpoint: str, processed_at: datetime
+    ref: ObjectRef,
+    meta: ObjectMeta | None,
+    result: Result,
+    endpoint: str,
+    processed_at: datetime,
+    *,
+    model: ModelIdentity | None = None,
 ) -> dict[str, Any]:
     """The results item for one object (plain Python values; the DynamoDB adapter serialises them)."""
     meta = meta or ObjectMeta()
+    model = model or ModelIdentity()
     item = {
         TABLE_PARTITION_KEY: ref.uri,
         "status": result.status,
@@ -292,11 +499,61 @@ def result_item(
         "size": meta.size if meta.size is not None else ref.size,
         "endpoint": endpoint,
         "processed_at": iso_utc(processed_at),
+        "model": model.name,
+        "model_version": model.version,
+        ENVIRONMENT_STARTED_AT_ATTRIBUTE: model.environment_started_at,
     }
+    if result.prediction_uri is not None:
+        # Exactly one of `prediction` and `prediction_uri` is present (contract.RESULT_MODEL_ATTRIBUTES).
+        del item["prediction"]
+        item[PREDICTION_URI] = result.prediction_uri
+    if result.detail is not None:
+        item[RESULT_DETAIL_ATTRIBUTE] = result.detail
     order = sequencer_order(ref.sequencer)
     if order is not None:
         item[SEQUENCER_ORDER_ATTRIBUTE] = order
     return item
+
+
+PREDICTION_URI = "prediction_uri"
+MODEL_VERSION = "model_version"
+
+
+# --- which stored result a new one replaces -----------------------------------------------------------
+def replaces(stored: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
+    """Whether the results item `new` replaces `stored` (None: no item yet). The conditional write in
+    adapters.put_result is this rule in DynamoDB's condition language; README: results contract.
+
+    - no stored item: written;
+    - `new` unsequenced (no order): only fills an empty slot, never replaces (it cannot be ordered, and may be
+      an older upload of the key), so it never re-scores either;
+    - stored unsequenced, `new` sequenced: replaced (an unsequenced result yields to any sequenced one);
+    - stored order < new order: replaced (a newer event); stored order > new order: kept (an older event);
+    - same order (the same event): replaced only by another model version whose execution environment started
+      later (a stored item without model_version, a legacy one, counts as another version; without
+      environment_started_at, as started at 0); the same version changes nothing (a redelivery), and an
+      environment of the previous deployment (a straggler) never undoes a re-score.
+    """
+    if stored is None:
+        return True
+    new_order = new.get(SEQUENCER_ORDER_ATTRIBUTE)
+    if new_order is None:
+        return False
+    stored_order = stored.get(SEQUENCER_ORDER_ATTRIBUTE)
+    if stored_order is None or stored_order < new_order:
+        return True
+    if stored_order > new_order:
+        return False
+    version, started = new.get(MODEL_VERSION), new.get(ENVIRONMENT_STARTED_AT_ATTRIBUTE)
+    if not isinstance(version, str) or not isinstance(started, int):
+        return False  # a result of no known version or environment never re-scores
+    stored_started = stored.get(ENVIRONMENT_STARTED_AT_ATTRIBUTE)
+    return stored.get(MODEL_VERSION) != version and (stored_started is None or stored_started < started)
+
+
+def same_event(stored: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether the stored item is this event's result (same sequencer order, or both unsequenced)."""
+    return stored.get(SEQUENCER_ORDER_ATTRIBUTE) == new.get(SEQUENCER_ORDER_ATTRIBUTE)
 
 
 def _clean_etag(etag: str | None) -> str | None:
@@ -327,9 +584,16 @@ class OutcomeMessage:
         return len(self.body.encode("utf-8")) + attribute_bytes
 
 
+# Fields of an outcome message besides RESULT_ATTRIBUTES: always the model's name and version; where a large
+# prediction was written and the detail of a reason, when the item has them.
+OUTCOME_MODEL_FIELDS = ("model", MODEL_VERSION)
+OUTCOME_OPTIONAL_FIELDS = (PREDICTION_URI, RESULT_DETAIL_ATTRIBUTE)
+
+
 def outcome_message(item: dict[str, Any]) -> OutcomeMessage:
     """The notification for a results item; a prediction too large for SNS is omitted and flagged."""
-    fields = {name: to_jsonable(item.get(name)) for name in RESULT_ATTRIBUTES}
+    fields = {name: to_jsonable(item.get(name)) for name in (*RESULT_ATTRIBUTES, *OUTCOME_MODEL_FIELDS)}
+    fields.update({name: item[name] for name in OUTCOME_OPTIONAL_FIELDS if item.get(name) is not None})
     body = _compact_json(fields)
     if len(body.encode("utf-8")) > _SNS_MESSAGE_BUDGET:
         # Subscribers can read the full prediction from the results table by `pk`.
@@ -340,6 +604,9 @@ def outcome_message(item: dict[str, Any]) -> OutcomeMessage:
         MESSAGE_ATTRIBUTE_STATUS: {"DataType": "String", "StringValue": str(item["status"])},
         MESSAGE_ATTRIBUTE_ROUTE: {"DataType": "String", "StringValue": str(item["route"])},
     }
+    if item.get("model"):
+        # Subscribers of several models' routes filter on it as on status and route (SNS allows 10).
+        attributes[MESSAGE_ATTRIBUTE_MODEL] = {"DataType": "String", "StringValue": str(item["model"])}
     return OutcomeMessage(body=body, attributes=attributes)
 
 

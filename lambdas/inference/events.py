@@ -301,6 +301,11 @@ def _created(record_id: str, ref: ObjectRef, route: RouteScope) -> SourceRecord:
         return SourceRecord(
             record_id, skips=(Skip("folder marker (an empty key ending in '/')", admitted.uri),)
         )
+    if route.is_own_result(admitted.key) and (
+        admitted.fallback_key is None or route.is_own_result(admitted.fallback_key)
+    ):
+        reason = "a large result this pipeline wrote (LARGE_RESULTS_PREFIX), not an input"
+        return SourceRecord(record_id, skips=(Skip(reason, admitted.uri),))
     return SourceRecord(record_id, refs=(admitted,))
 
 

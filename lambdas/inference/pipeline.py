@@ -1,11 +1,17 @@
-"""Process object references concurrently, each in isolation: GetObject → InvokeEndpoint (text inputs
-optionally batched; throttling absorbed by backoff within the invocation's deadline) → conditional PutItem →
-PublishBatch of the outcomes.
+"""Process object references concurrently, each in isolation: GetObject → InvokeEndpoint (text, json or
+binary payloads; text inputs optionally batched; throttling absorbed by backoff within the invocation's
+deadline) → PutObject of a result too large for its item → conditional PutItem → PublishBatch of the outcomes.
+
+Admission is by bytes: objects are read while the sizes of those read but not yet past the model fit the
+memory budget (Settings.max_in_flight_bytes) and a thread is free to read them, so a batch of small objects
+runs on every thread while large ones wait for room.
 
 Stateless: clients, settings, logger, deadline, sleep and randomness are passed in, so the app, the local
 run, the tests and the benchmarks inject their own. The only client methods used (fakes need nothing else;
 errors are botocore's ClientError and BotoCoreError, as real clients raise them):
-  s3.get_object(Bucket, Key[, VersionId]) -> {"Body": .read(n)/.close(), "ContentLength", "ETag", "VersionId"}
+  s3.get_object(Bucket, Key[, VersionId]) -> {"Body": .read(n)/.close(), "ContentLength", "ETag", "VersionId",
+                                              "ContentType"}
+  s3.put_object(Bucket, Key, Body, ContentType, IfNoneMatch="*")  (only for results too large for an item)
   sagemaker_runtime.invoke_endpoint(EndpointName, Body, ContentType, Accept) -> {"Body": .read()}
   dynamodb.put_item(TableName, Item, ConditionExpression, ExpressionAttributeNames,
                     [ExpressionAttributeValues,] ReturnValuesOnConditionCheckFailure="ALL_OLD")
@@ -25,37 +31,53 @@ from typing import Any
 
 from . import adapters
 from .contract import (
+    ENV_MAX_PAYLOAD_BYTES,
+    HF_DECODED_CONTENT_TYPES,
+    PAYLOAD_BINARY,
+    PAYLOAD_JSON,
     REASON_MODEL_ERROR,
-    REASON_TOO_LARGE,
-    SEQUENCER_ORDER_ATTRIBUTE,
+    SERVERLESS_MAX_PAYLOAD_BYTES,
     STATUS_FAILED,
     STATUS_MISSING,
     STATUS_REJECTED,
 )
 from .domain import (
+    BATCH_ENVELOPE_BYTES,
+    ModelIdentity,
     ObjectMeta,
     ObjectRef,
     Payload,
     Result,
     batch_body,
+    binary_content_type,
+    binary_payload,
+    build_json_payload,
     build_payload,
     completed_result,
     full_jitter_delay,
+    large_result_key,
     leaves_room,
+    needs_large_result,
     outcome_message,
     parse_prediction,
+    prediction_document,
     publish_chunks,
+    request_bytes,
     result_item,
+    same_event,
     split_batched_prediction,
+    stored_elsewhere,
     text_payload,
     text_request_bytes,
+    too_large,
+    unsupported_content_type,
     utc_now,
 )
 from .settings import Settings
 
-# SageMaker serverless endpoints accept request bodies up to 4 MB (real-time: 6 MB); a batched request
-# stays under the smaller limit.
-MODEL_MAX_REQUEST_BYTES = 4_000_000
+# SageMaker serverless endpoints accept request bodies up to 4 MiB (real-time: 6 MiB): MAX_PAYLOAD_BYTES when
+# the stack does not set it. Every request, batched or not, stays within Settings.max_payload_bytes.
+MODEL_MAX_REQUEST_BYTES = SERVERLESS_MAX_PAYLOAD_BYTES
 
 # Dispositions of an object after one invocation.
 WRITTEN = "written"  # this event's result is now stored (and published)
@@ -115,9 +137,12 @@ def process(
     deadline: Deadline | None = None,
     sleep: Callable[[float], None] = time.sleep,
     jitter: Callable[[], float] = random.random,
+    environment_started_at: int = 0,
 ) -> list[ObjectOutcome]:
     """Process every reference and return one outcome per reference, in order; never raises for one object.
-    Without a `deadline`, throttled calls are not retried here and split inputs are resent unchecked."""
+    Without a `deadline`, throttled calls are not retried here and split inputs are resent unchecked.
+    `environment_started_at` (epoch ms) is recorded on each result: a result of another model version for
+    the same event replaces a stored one only if it was written by an environment started later."""
     if not refs:
         return []
     distinct: dict[ObjectRef, int] = {}
@@ -134,6 +159,7 @@ def process(
             deadline=deadline,
             sleep=sleep,
             jitter=jitter,
+            model=ModelIdentity(settings.model, settings.model_version, environment_started_at),
         )
         outcomes = run.run()
     return [outcomes[position] for position in positions]
@@ -145,6 +171,17 @@ class _Prepared:
     meta: ObjectMeta | None
     payload: Payload | None = None  # to send to the model
     result: Result | None = None  # concluded without the model (missing, rejected)
+
+
+def _unreadable(err: adapters.PermanentError, limit: int, variable: str) -> Result:
+    """The outcome of an object S3 would not (or was not asked to) give: missing, or rejected saying why."""
+    if isinstance(err, adapters.ObjectMissing):
+        return Result(STATUS_MISSING, err.reason)
+    if isinstance(err, adapters.ObjectTooLarge):
+        return too_large(err.meta.size if err.meta is not None else None, limit, variable)
+    if isinstance(err, adapters.UnsupportedContentType):
+        return unsupported_content_type(err.content_type)
+    return Result(STATUS_REJECTED, err.reason)
 
 
 @dataclass(frozen=True)
@@ -167,8 +204,10 @@ class _Run:
         deadline: Deadline | None,
         sleep: Callable[[float], None],
         jitter: Callable[[], float],
+        model: ModelIdentity,
     ) -> None:
         self.refs = refs
+        self.model = model
         self.deadline = deadline
         self.sleep = sleep
         self.jitter = jitter
@@ -177,11 +216,15 @@ class _Run:
         self.log = log
         self.now = now
         self.pool = pool
-        # Objects admitted but not past the model hold their payload in memory: bound how many at once.
+        # Objects admitted but not past the model hold their payload in memory: bound how many at once (no
+        # more than the threads can read, or a chunk needs) and how many bytes (the memory budget).
         self.window = max(settings.max_workers, settings.model_max_batch_size)
+        self.budget = settings.max_in_flight_bytes
         self.batching = settings.model_max_batch_size > 1
         self.next_index = 0
         self.before_write = 0
+        self.in_flight_bytes = 0
+        self.costs: dict[int, int] = {}
         self.fetching = 0
         self.pending: dict[Future, Callable[[Any], None]] = {}
         self.prepared: dict[int, _Prepared] = {}
@@ -212,29 +255,57 @@ class _Run:
         self.pending[self.pool.submit(fn, *args)] = then
 
     def _admit(self) -> None:
+        # In event order: a large object waiting for room is not overtaken by the small ones behind it, so it
+        # cannot starve. One larger than the whole budget goes alone once nothing else is in flight.
         while self.next_index < len(self.refs) and self.before_write < self.window:
             index = self.next_index
+            cost = self._cost(self.refs[index])
+            if self.in_flight_bytes and self.in_flight_bytes + cost > self.budget:
+                return
             self.next_index += 1
             self.before_write += 1
+            self.in_flight_bytes += cost
+            self.costs[index] = cost
             self.fetching += 1
             self._submit(lambda value, i=index: self._on_fetched(i, value), self._fetch, self.refs[index])
 
+    def _cost(self, ref: ObjectRef) -> int:
+        """Bytes an object may hold in memory until it is past the model: its size from the event; unknown,
+        the most that may be read; over the limit, none (it is refused without being read)."""
+        limit = self.settings.read_limit
+        if ref.size is None:
+            return limit
+        return ref.size if ref.size <= limit else 0
+
+    def _release(self, indexes: Sequence[int]) -> None:
+        """These objects are past the model (or concluded without it): their bytes leave the budget."""
+        self.before_write -= len(indexes)
+        self.in_flight_bytes -= sum(self.costs.pop(index, 0) for index in indexes)
+
     # --- stage 1: read and prepare ----------------------------------------------------------------------
     def _fetch(self, ref: ObjectRef) -> _Prepared:
-        limit = self.settings.max_object_bytes
+        settings = self.settings
+        limit, variable = settings.read_limit, settings.read_limit_variable
+        if ref.size is not None and ref.size > limit:
+            # The event already says it is too large: no need to touch the object.
+            return _Prepared(ref, None, result=too_large(ref.size, limit, variable))
+        # A binary object with no configured content type is sent with its own: S3's answer decides, before
+        # the body is read, whether the model can decode it.
+        content_types = None
+        if settings.payload_format == PAYLOAD_BINARY and settings.binary_content_type is None:
+            content_types = HF_DECODED_CONTENT_TYPES
         try:
-            if ref.size is not None and ref.size > limit:
-                # The event already says it is too large: no need to touch the object.
-                raise adapters.ObjectTooLarge(REASON_TOO_LARGE, f"event size {ref.size} > limit {limit}")
             try:
-                fetched = adapters.get_object(self.clients.s3, ref.bucket, ref.key, ref.version_id, limit)
+                fetched = adapters.get_object(
+                    self.clients.s3, ref.bucket, ref.key, ref.version_id, limit, content_types
+                )
             except adapters.ObjectMissing:
                 if not ref.fallback_key:
                     raise
                 as_given = replace(ref, key=ref.fallback_key, fallback_key=None)
                 try:
                     fetched = adapters.get_object(
-                        self.clients.s3, ref.bucket, as_given.key, ref.version_id, limit
+                        self.clients.s3, ref.bucket, as_given.key, ref.version_id, limit, content_types
                     )
                 except adapters.ObjectMissing:
                     raise  # neither exists: "missing" names the decoded key
@@ -242,24 +313,43 @@ class _Run:
                     ref = as_given  # it exists under the key as given
                     raise
                 ref = as_given
-        except adapters.ObjectMissing as err:
-            return _Prepared(ref, err.meta, result=Result(STATUS_MISSING, err.reason))
         except adapters.PermanentError as err:
-            return _Prepared(ref, err.meta, result=Result(STATUS_REJECTED, err.reason))
-        built = build_payload(ref.key, fetched.data)
+            return _Prepared(ref, err.meta, result=_unreadable(err, limit, variable))
+        built = self._build(ref, fetched)
         if isinstance(built, Result):
             return _Prepared(ref, fetched.meta, result=built)
         return _Prepared(ref, fetched.meta, payload=built)
 
+    def _build(self, ref: ObjectRef, fetched: adapters.FetchedObject) -> Payload | Result:
+        """The model request for an object read, in the route's payload format, within InvokeEndpoint's
+        limit; or the Result that concludes the object without the model."""
+        settings = self.settings
+        if settings.payload_format == PAYLOAD_BINARY:
+            # The bytes are the request: read_limit (MAX_PAYLOAD_BYTES) has already bounded them.
+            content_type = binary_content_type(settings.binary_content_type, fetched.content_type)
+            if isinstance(content_type, Result):
+                return content_type
+            return binary_payload(fetched.data, content_type)
+        if settings.payload_format == PAYLOAD_JSON:
+            built = build_json_payload(fetched.data, settings.json_input_field, settings.json_request_key)
+        else:
+            built = build_payload(ref.key, fetched.data)
+        if isinstance(built, Payload):
+            # Escaping can make a request larger than its object (a control character is 6 bytes in JSON).
+            size = request_bytes(built, self.batching)
+            if size > settings.max_payload_bytes:
+                return too_large(size, settings.max_payload_bytes, ENV_MAX_PAYLOAD_BYTES, "the model request")
+        return built
+
     def _on_fetched(self, index: int, value: Any) -> None:
         self.fetching -= 1
         if isinstance(value, Exception):
-            self.before_write -= 1
+            self._release([index])
             self._fail(index, self.refs[index], value)
             return
         self.prepared[index] = value
         if value.result is not None:
-            self.before_write -= 1
+            self._release([index])
             self._write(index, value.result)
         elif self.batching and value.payload.text is not None:
             self._add_to_chunk(index)
@@ -269,7 +359,7 @@ class _Run:
     # --- stage 2: the model -----------------------------------------------------------------------------
     def _add_to_chunk(self, index: int) -> None:
         size = text_request_bytes(self.prepared[index].payload.text)
-        if self.chunk and self.chunk_bytes + size > MODEL_MAX_REQUEST_BYTES:
+        if self.chunk and BATCH_ENVELOPE_BYTES + self.chunk_bytes + size > self.settings.max_payload_bytes:
             self._flush_chunk()
         self.chunk.append(index)
         self.chunk_bytes += size
@@ -297,7 +387,7 @@ class _Run:
 
     def _invoke_one(self, payload: Payload, uris: list[str], resend: bool = False) -> list[Result]:
         try:
-            response = self._call_model(payload.body, uris, resend)
+            response = self._call_model(payload.body, uris, resend, payload.content_type)
         except adapters.ModelRejected:
             return [Result(STATUS_FAILED, REASON_MODEL_ERROR)]
         return [completed_result(parse_prediction(response))]
@@ -329,8 +419,11 @@ class _Run:
         # the configuration.
         return self._invoke_one(text_payload(texts[0]), uris, resend=True)
 
-    def _call_model(self, body: bytes, uris: list[str], resend: bool) -> bytes:
-        """InvokeEndpoint; a throttled call is retried whole, after a jittered pause, while time allows."""
+    def _call_model(
+        self, body: bytes, uris: list[str], resend: bool, content_type: str | None = None
+    ) -> bytes:
+        """InvokeEndpoint (with the route's content type unless the payload has its own); a throttled call is
+        retried whole, after a jittered pause, while time allows."""
         if resend and self.deadline is not None and not self.deadline.has_room_after(0):
             # An input sent again (its chunk split, or its model not batching) is one more call in its chain:
             # like a throttled retry, it starts only if its worst case, the write and the publish still fit.
@@ -344,7 +437,7 @@ class _Run:
                     self.clients.sagemaker_runtime,
                     self.settings.endpoint_name,
                     body,
-                    self.settings.content_type,
+                    content_type or self.settings.content_type,
                 )
             except adapters.ModelThrottled as err:
                 delay = full_jitter_delay(attempt, self.jitter())
@@ -378,7 +471,7 @@ class _Run:
                 self._info("batched request split: sending the input alone", index, why=value.why)
                 self._invoke_alone(index, resend=True)
             return
-        self.before_write -= len(indexes)
+        self._release(indexes)
         if isinstance(value, Exception):
             for index in indexes:
                 self._fail(index, self.prepared.pop(index).ref, value)
@@ -386,11 +479,37 @@ class _Run:
         for index, result in zip(indexes, value, strict=True):
             self._write(index, result)
 
-    # --- stage 3: the conditional write -----------------------------------------------------------------
+    # --- stage 3: a large result to S3, then the conditional write ---------------------------------------
     def _write(self, index: int, result: Result) -> None:
         prepared = self.prepared.pop(index)
+        if not needs_large_result(result):
+            self._put_item(index, prepared, result)
+            return
+        # Written before the item, so no item ever points to a result that is not there; if the item then
+        # turns out older than the stored one, the S3 object is left unreferenced (nothing reads it).
+        key = large_result_key(
+            self.settings.large_results_prefix, prepared.ref, prepared.meta, self.settings.model_version
+        )
+        self._submit(
+            lambda value: self._on_large_result_written(index, prepared, result, value),
+            adapters.put_large_result,
+            self.clients.s3,
+            self.settings.bucket,
+            key,
+            prediction_document(result.prediction),
+        )
+
+    def _on_large_result_written(self, index: int, prepared: _Prepared, result: Result, value: Any) -> None:
+        if isinstance(value, Exception):
+            self._fail(index, prepared.ref, value)
+            return
+        self._put_item(index, prepared, stored_elsewhere(result, value))
+
+    def _put_item(self, index: int, prepared: _Prepared, result: Result) -> None:
         ref = prepared.ref
-        item = result_item(ref, prepared.meta, result, self.settings.endpoint_name, self.now())
+        item = result_item(
+            ref, prepared.meta, result, self.settings.endpoint_name, self.now(), model=self.model
+        )
         self._submit(
             lambda value: self._on_written(index, ref, result, item, value),
             adapters.put_result,
@@ -409,9 +528,10 @@ class _Run:
             return
         self.outcomes[index] = ObjectOutcome(ref, UNCHANGED, result)
         stored = value.stored or {}
-        if stored.get(SEQUENCER_ORDER_ATTRIBUTE) == item.get(SEQUENCER_ORDER_ATTRIBUTE):
-            # This event's result is already stored (a redelivery). Its outcome may never have been
-            # published (that is why events are redelivered after a write), so publish the stored one again.
+        if same_event(stored, item):
+            # This event's result is already stored (a redelivery, or a later deployment's re-score). Its
+            # outcome may never have been published (that is why events are redelivered after a write), so
+            # publish the stored one again.
             self.to_publish.append((index, stored))
         else:
             self._info("a newer result is already stored; this older event changes nothing", index, ref=ref)

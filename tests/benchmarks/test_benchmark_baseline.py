@@ -17,10 +17,13 @@ OBJECTS = 3
 NO_LATENCY = Latencies(0, 0, 0, 0, 0)
 
 
+# When the item was written, and when the writing execution environment started: differ between runs.
+_TIMES = ("processed_at", "environment_started_at")
+
+
 def _without_processing_time(items: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {
-        pk: {name: value for name, value in item.items() if name != "processed_at"}
-        for pk, item in items.items()
+        pk: {name: value for name, value in item.items() if name not in _TIMES} for pk, item in items.items()
     }
 
 

@@ -11,8 +11,9 @@ from urllib.parse import quote_plus
 
 from botocore.exceptions import ClientError
 
+from lambdas.inference import contract
 from lambdas.inference.contract import HANDLER_MIN_TIMEOUT_SECONDS
-from lambdas.inference.domain import RouteScope
+from lambdas.inference.domain import RouteScope, sequencer_order
 from lambdas.inference.settings import Settings
 
 BUCKET = "ingest-bucket"
@@ -65,13 +66,37 @@ class Body:
 
 
 class FakeS3:
-    """Objects by key; keys listed in `errors` raise that ClientError."""
+    """Objects by key; keys listed in `errors` raise that ClientError; `content_types` gives an object's
+    Content-Type (absent: none). PutObject stores into `written`, honouring IfNoneMatch="*"; keys listed in
+    `put_errors` raise that ClientError."""
 
-    def __init__(self, objects: dict[str, bytes] | None = None, errors: dict[str, ClientError] | None = None):
+    def __init__(
+        self,
+        objects: dict[str, bytes] | None = None,
+        errors: dict[str, ClientError] | None = None,
+        content_types: dict[str, str] | None = None,
+        put_errors: dict[str, ClientError] | None = None,
+    ):
         self.objects = dict(objects or {})
         self.errors = dict(errors or {})
+        self.content_types = dict(content_types or {})
+        self.put_errors = dict(put_errors or {})
         self.calls: list[dict[str, Any]] = []
         self.bodies: list[Body] = []
+        self.puts: list[dict[str, Any]] = []
+        self.written: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def put_object(self, **request: Any) -> dict[str, Any]:
+        with self._lock:
+            self.puts.append(request)
+            key = request["Key"]
+            if key in self.put_errors:
+                raise self.put_errors[key]
+            if request.get("IfNoneMatch") == "*" and key in self.written:
+                raise client_error("PreconditionFailed", "PutObject", 412)
+            self.written[key] = request["Body"]
+        return {"ETag": '"written"'}
 
     def get_object(self, **request: Any) -> dict[str, Any]:
         self.calls.append(request)
@@ -82,26 +107,37 @@ class FakeS3:
             raise client_error("NoSuchKey", "GetObject", 404)
         body = Body(self.objects[key])
         self.bodies.append(body)
-        return {"Body": body, "ContentLength": len(self.objects[key]), "ETag": '"etag-of-object"'}
+        response = {"Body": body, "ContentLength": len(self.objects[key]), "ETag": '"etag-of-object"'}
+        if key in self.content_types:
+            response["ContentType"] = self.content_types[key]
+        return response
 
 
 class FakeModel:
-    """Answers each request with `respond(request_document)`; `respond` may raise a ClientError."""
+    """Answers each request with `respond(request_document)`; `respond` may raise a ClientError. A body that
+    is not JSON (a binary payload) is passed to `respond` as its bytes. `calls` keeps every request whole."""
 
     def __init__(self, respond: Callable[[Any], Any]) -> None:
         self.respond = respond
         self.requests: list[Any] = []
+        self.calls: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
     def invoke_endpoint(self, **request: Any) -> dict[str, Any]:
-        document = json.loads(request["Body"])
+        try:
+            document = json.loads(request["Body"])
+        except ValueError:
+            document = request["Body"]
         with self._lock:
             self.requests.append(document)
+            self.calls.append(request)
         return {"Body": Body(json.dumps(self.respond(document)).encode())}
 
 
 def echo_model(document: Any) -> Any:
     """A model that labels each input with its own text (lists answered with lists)."""
+    if isinstance(document, bytes):
+        return {"label": "bytes", "size": len(document)}
     inputs = document.get("inputs") if isinstance(document, dict) else None
     if isinstance(inputs, list):
         return [{"label": text, "score": 0.5} for text in inputs]
@@ -155,6 +191,52 @@ class FakeTopic:
     @property
     def messages(self) -> list[dict[str, Any]]:
         return [entry for call in self.calls for entry in call]
+
+
+# --- stored results items and the re-scoring rule's cases -----------------------------------------------
+OLD_SEQ, NEW_SEQ = "0055AED6DCD90281E5", "0055AED6DCD90281E6"
+
+
+def stored_item(sequencer=OLD_SEQ, version="v1", started=1000, *, legacy_version=False, legacy_started=False):
+    item = {"pk": f"s3://{BUCKET}/data/a.json", "status": "completed", "prediction": "stored"}
+    if sequencer is not None:
+        item[contract.SEQUENCER_ORDER_ATTRIBUTE] = sequencer_order(sequencer)
+    if not legacy_version:
+        item["model_version"] = version
+    if not legacy_started:
+        item[contract.ENVIRONMENT_STARTED_AT_ATTRIBUTE] = started
+    return item
+
+
+# (name, stored, new, replaced): the rule of README's results contract, both directions.
+# test_inference_models.py checks domain.replaces on them, test_inference_adapters.py the conditional write.
+REPLACEMENT_CASES = [
+    ("first result", None, stored_item(), True),
+    ("newer event", stored_item(OLD_SEQ), stored_item(NEW_SEQ), True),
+    ("older event", stored_item(NEW_SEQ), stored_item(OLD_SEQ), False),
+    ("older event of a newer version", stored_item(NEW_SEQ), stored_item(OLD_SEQ, "v2", 2000), False),
+    ("redelivery, same version", stored_item(), stored_item(), False),
+    ("same version from a later environment", stored_item(), stored_item(started=2000), False),
+    ("newer version from a later environment", stored_item(), stored_item(version="v2", started=2000), True),
+    (
+        "straggler: older version from an earlier environment",
+        stored_item("0055AED6DCD90281E5", "v2", 2000),
+        stored_item(version="v1", started=1000),
+        False,
+    ),
+    ("other version from the same environment start", stored_item(), stored_item(version="v2"), False),
+    ("legacy item without a version", stored_item(legacy_version=True), stored_item(started=2000), True),
+    (
+        "legacy item without a start",
+        stored_item(legacy_started=True),
+        stored_item(version="v2", started=1),
+        True,
+    ),
+    ("unsequenced event, empty slot", None, stored_item(None), True),
+    ("unsequenced event over a result", stored_item(None), stored_item(None, "v2", 2000), False),
+    ("unsequenced event over a sequenced result", stored_item(), stored_item(None, "v2", 2000), False),
+    ("sequenced event over an unsequenced result", stored_item(None, "v2", 2000), stored_item(), True),
+]
 
 
 # --- event builders -------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from botocore.exceptions import ReadTimeoutError
 from conftest import TABLE
-from inference_fakes import BUCKET, FakeS3, FakeTable, FakeTopic, client_error
+from inference_fakes import BUCKET, REPLACEMENT_CASES, FakeS3, FakeTable, FakeTopic, client_error, stored_item
 
 from lambdas.inference import adapters, contract
 from lambdas.inference.domain import OutcomeMessage, sequencer_order
@@ -179,6 +179,72 @@ def test_an_empty_object_is_read(world):
     assert adapters.get_object(world.s3, BUCKET, "empty.txt", None, 1024).data == b""
 
 
+def test_an_objects_content_type_is_returned_with_its_bytes(world):
+    world.s3.put_object(Bucket=BUCKET, Key="cat.png", Body=b"\x89PNG", ContentType="image/png")
+    fetched = adapters.get_object(world.s3, BUCKET, "cat.png", None, 1024, contract.HF_DECODED_CONTENT_TYPES)
+    assert (fetched.data, fetched.content_type) == (b"\x89PNG", "image/png")
+
+
+def test_an_object_of_a_type_the_model_does_not_decode_is_refused_before_its_body_is_read():
+    s3 = FakeS3({"blob": b"\x00" * 100}, content_types={"blob": "binary/octet-stream"})
+    with pytest.raises(adapters.UnsupportedContentType) as raised:
+        adapters.get_object(s3, BUCKET, "blob", None, 1024, contract.HF_DECODED_CONTENT_TYPES)
+    assert (raised.value.reason, raised.value.content_type) == (
+        contract.REASON_UNSUPPORTED_CONTENT_TYPE,
+        "binary/octet-stream",
+    )
+    assert s3.bodies[0].bytes_read == 0 and s3.bodies[0].closed
+
+
+def test_a_binary_object_over_the_payload_limit_is_refused_before_its_body_is_read(world):
+    world.s3.put_object(Bucket=BUCKET, Key="big.png", Body=b"x" * 2048, ContentType="image/png")
+    with pytest.raises(adapters.ObjectTooLarge) as raised:
+        adapters.get_object(world.s3, BUCKET, "big.png", None, 1024, contract.HF_DECODED_CONTENT_TYPES)
+    assert raised.value.meta.size == 2048
+
+
+# --- S3: large results ----------------------------------------------------------------------------------
+LARGE_KEY = "results/" + "ab" * 32 + ".json"
+
+
+def test_a_large_result_is_written_as_json_encrypted_by_the_buckets_default_key(world):
+    kms = boto3.client("kms", region_name="us-east-1")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    world.s3.put_bucket_encryption(
+        Bucket=BUCKET,
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_id}}
+            ]
+        },
+    )
+    uri = adapters.put_large_result(world.s3, BUCKET, LARGE_KEY, b'{"vectors": [1, 2]}')
+    head = world.s3.head_object(Bucket=BUCKET, Key=LARGE_KEY)
+    assert uri == f"s3://{BUCKET}/{LARGE_KEY}"
+    assert (head["ContentType"], head["ServerSideEncryption"]) == ("application/json", "aws:kms")
+    assert head["SSEKMSKeyId"].endswith(key_id)
+
+
+def test_a_large_result_write_names_no_encryption_so_the_bucket_default_applies():
+    s3 = FakeS3()
+    adapters.put_large_result(s3, BUCKET, LARGE_KEY, b"{}")
+    assert not {name for name in s3.puts[0] if name.startswith("ServerSideEncryption") or "KMS" in name}
+
+
+def test_a_redelivered_large_result_leaves_the_first_write_as_it_is(world):
+    adapters.put_large_result(world.s3, BUCKET, LARGE_KEY, b'{"first": true}')
+    uri = adapters.put_large_result(world.s3, BUCKET, LARGE_KEY, b'{"second": true}')
+    body = world.s3.get_object(Bucket=BUCKET, Key=LARGE_KEY)["Body"].read()
+    assert (uri, body) == (f"s3://{BUCKET}/{LARGE_KEY}", b'{"first": true}')
+
+
+@pytest.mark.parametrize("code", ["ConditionalRequestConflict", "AccessDenied", "SlowDown"])
+def test_a_large_result_write_that_fails_otherwise_is_transient(code):
+    s3 = FakeS3(put_errors={LARGE_KEY: client_error(code, "PutObject", 409)})
+    with pytest.raises(adapters.TransientError, match=code):
+        adapters.put_large_result(s3, BUCKET, LARGE_KEY, b"{}")
+
+
 def test_access_denied_is_transient_because_a_permission_fix_makes_a_retry_succeed():
     s3 = FakeS3(errors={"a.txt": client_error("AccessDenied", "GetObject", 403)})
     with pytest.raises(adapters.TransientError, match="AccessDenied"):
@@ -229,6 +295,38 @@ def test_an_unsequenced_event_does_not_overwrite_an_existing_result(world):
 def test_a_sequenced_event_overwrites_a_result_from_an_unsequenced_one(world):
     adapters.put_result(world.dynamodb, TABLE, item(None, "failed"))
     assert adapters.put_result(world.dynamodb, TABLE, item("0055AED6DCD90281E5", "completed")).written
+
+
+# Re-scoring: the conditional write is domain.replaces, case for case (both directions) against moto.
+@pytest.mark.parametrize(
+    ("stored", "new", "replaced"),
+    [case[1:] for case in REPLACEMENT_CASES],
+    ids=[case[0] for case in REPLACEMENT_CASES],
+)
+def test_the_conditional_write_replaces_exactly_when_the_results_contract_says(world, stored, new, replaced):
+    if stored is not None:
+        assert adapters.put_result(world.dynamodb, TABLE, stored).written
+    outcome = adapters.put_result(world.dynamodb, TABLE, {**new, "prediction": "new"})
+    assert outcome.written is replaced
+    assert world.dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": new["pk"]}})["Item"]["prediction"] == {
+        "S": "new" if replaced else "stored"
+    }
+
+
+def test_a_newer_model_version_from_a_later_environment_re_scores_the_stored_result(world):
+    adapters.put_result(world.dynamodb, TABLE, stored_item(version="v1", started=1000))
+    assert adapters.put_result(world.dynamodb, TABLE, stored_item(version="v2", started=2000)).written
+
+
+def test_an_older_model_versions_straggler_leaves_the_re_scored_result_and_returns_it(world):
+    adapters.put_result(world.dynamodb, TABLE, stored_item(version="v2", started=2000))
+    outcome = adapters.put_result(world.dynamodb, TABLE, stored_item(version="v1", started=1000))
+    assert (outcome.written, outcome.stored["model_version"]) == (False, "v2")
+
+
+def test_the_same_model_version_again_writes_nothing(world):
+    adapters.put_result(world.dynamodb, TABLE, stored_item(version="v1", started=1000))
+    assert not adapters.put_result(world.dynamodb, TABLE, stored_item(version="v1", started=5000)).written
 
 
 def test_dynamodb_throttling_is_transient():

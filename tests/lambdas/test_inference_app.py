@@ -74,7 +74,13 @@ def test_each_route_shape_ends_as_a_completed_item_scored_by_the_endpoint(app, w
 def test_a_completed_item_holds_exactly_the_contract_attributes(app, world, context):
     world.put("a.txt", b"text")
     app.handler(s3_event(s3_record("a.txt", size=4)), context)
-    assert set(world.item("a.txt")) == {*contract.RESULT_ATTRIBUTES, contract.SEQUENCER_ORDER_ATTRIBUTE}
+    assert set(world.item("a.txt")) == {
+        *contract.RESULT_ATTRIBUTES,
+        "model",
+        "model_version",
+        contract.SEQUENCER_ORDER_ATTRIBUTE,
+        contract.ENVIRONMENT_STARTED_AT_ATTRIBUTE,
+    }
 
 
 def test_an_outcome_is_published_with_status_and_route_attributes(app, world, context):

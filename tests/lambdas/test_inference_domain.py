@@ -14,6 +14,7 @@ from lambdas.inference.domain import (
     SNS_MAX_REQUEST_BYTES,
     THROTTLE_BACKOFF_BASE_SECONDS,
     THROTTLE_BACKOFF_CAP_SECONDS,
+    ModelIdentity,
     ObjectMeta,
     ObjectRef,
     Payload,
@@ -26,6 +27,7 @@ from lambdas.inference.domain import (
     is_folder_marker,
     iso_utc,
     leaves_room,
+    needs_large_result,
     outcome_message,
     parse_prediction,
     publish_chunks,
@@ -46,6 +48,9 @@ REF = ObjectRef(
     route="uploads",
 )
 WHEN = datetime(2024, 5, 1, 12, 0, 1, 234000, tzinfo=UTC)
+# The model attributes every item and outcome carries (prediction_uri replaces a large prediction only).
+MODEL_FIELDS = ("model", "model_version")
+assert set(MODEL_FIELDS) < set(contract.RESULT_MODEL_ATTRIBUTES)
 
 
 # --- route scope ----------------------------------------------------------------------------------------
@@ -258,10 +263,11 @@ def test_overly_precise_numbers_are_rounded_to_38_digits():
     assert len(value.as_tuple().digits) == 38
 
 
-def test_a_prediction_too_large_to_store_fails_the_object():
-    assert completed_result("x" * 400_000) == Result(
-        contract.STATUS_FAILED, contract.REASON_PREDICTION_TOO_LARGE
-    )
+def test_a_prediction_too_large_for_the_item_is_completed_and_goes_to_s3():
+    # Replaces prediction_too_large (a failed result): the prediction is written to S3 instead of the item.
+    result = completed_result("x" * 400_000)
+    assert result == Result(contract.STATUS_COMPLETED, prediction="x" * 400_000)
+    assert needs_large_result(result)
 
 
 def test_a_batched_response_of_the_right_length_splits_by_position():
@@ -276,11 +282,19 @@ def test_a_batched_response_of_another_shape_cannot_be_split(response):
 # --- results items --------------------------------------------------------------------------------------
 def test_a_results_item_has_exactly_the_contract_attributes_plus_the_ordering_attribute():
     item = result_item(REF, None, Result(contract.STATUS_COMPLETED, prediction={"label": "x"}), "ep", WHEN)
-    assert set(item) == {*contract.RESULT_ATTRIBUTES, contract.SEQUENCER_ORDER_ATTRIBUTE}
+    # The contract's attributes now include the model's name and version (RESULT_MODEL_ATTRIBUTES; a
+    # prediction_uri only replaces a large prediction); environment_started_at is internal, like the order.
+    assert set(item) == {
+        *contract.RESULT_ATTRIBUTES,
+        *MODEL_FIELDS,
+        contract.SEQUENCER_ORDER_ATTRIBUTE,
+        contract.ENVIRONMENT_STARTED_AT_ATTRIBUTE,
+    }
 
 
 def test_a_results_item_records_provenance():
-    item = result_item(REF, None, Result(contract.STATUS_COMPLETED, prediction=[1]), "ep", WHEN)
+    model = ModelIdentity("sentiment", "sha256:3f2a9c1b0d4e5f60", 1_714_564_800_000)
+    item = result_item(REF, None, Result(contract.STATUS_COMPLETED, prediction=[1]), "ep", WHEN, model=model)
     assert item == {
         "pk": "s3://ingest-bucket/docs/a b+c.txt",
         "status": "completed",
@@ -293,6 +307,9 @@ def test_a_results_item_records_provenance():
         "size": 5,
         "endpoint": "ep",
         "processed_at": "2024-05-01T12:00:01.234Z",
+        "model": "sentiment",
+        "model_version": "sha256:3f2a9c1b0d4e5f60",
+        contract.ENVIRONMENT_STARTED_AT_ATTRIBUTE: 1_714_564_800_000,
         contract.SEQUENCER_ORDER_ATTRIBUTE: sequencer_order("0055AED6DCD90281E5"),
     }
 
@@ -320,7 +337,7 @@ def test_an_outcome_message_carries_the_item_fields_as_json():
     body = json.loads(outcome_message(item).body)
     assert body["pk"] == "s3://ingest-bucket/docs/a b+c.txt"
     assert body["prediction"] == {"score": 0.5}
-    assert set(body) == set(contract.RESULT_ATTRIBUTES)
+    assert set(body) == {*contract.RESULT_ATTRIBUTES, *MODEL_FIELDS}
 
 
 def test_an_outcome_message_has_status_and_route_attributes():

@@ -384,6 +384,29 @@ def test_a_folder_marker_outside_the_route_is_refused_like_any_created_object():
     assert refusals_of(s3_event(s3_record("uploads/", size=0)))
 
 
+# --- large results the pipeline wrote ------------------------------------------------------------------
+OWN_RESULT = "results/" + "3f2a" * 16 + ".json"
+
+
+def test_a_large_result_the_pipeline_wrote_is_skipped_not_scored_again():
+    # A route whose filter matches every key would otherwise score its own large results, and a model whose
+    # answers are all large would feed itself forever.
+    record = only_record(s3_event(s3_record(OWN_RESULT, size=500_000)))
+    assert (record.refs, record.refusals) == ((), ())
+    assert [s.object_uri for s in record.skips] == [f"s3://{BUCKET}/{OWN_RESULT}"]
+
+
+def test_an_eventbridge_event_for_a_large_result_the_pipeline_wrote_is_skipped():
+    assert "LARGE_RESULTS_PREFIX" in only_record(eventbridge_event(OWN_RESULT, size=500_000)).skips[0].reason
+
+
+def test_a_large_result_under_another_functions_prefix_is_an_input_here():
+    scope = RouteScope(ROUTE, BUCKET, results_prefix="elsewhere/")
+    assert [ref.key for ref in only_record(s3_event(s3_record(OWN_RESULT, size=9)), scope).refs] == [
+        OWN_RESULT
+    ]
+
+
 # --- the route's trigger --------------------------------------------------------------------------------
 def _via(via: str) -> RouteScope:
     return RouteScope(ROUTE, BUCKET, via=via)
@@ -415,4 +438,3 @@ def test_a_replayed_event_of_another_shape_is_processed_within_the_route(via, ev
     normalised = normalise_event(event, _via(via))
     assert normalised.problem is None
     assert [ref.uri for record in normalised.records for ref in record.refs] == [f"s3://{BUCKET}/a.txt"]
-

@@ -320,7 +320,7 @@ def test_a_chunk_is_cut_before_its_request_would_exceed_the_model_payload_limit(
     objects = {f"big{index}.txt": text for index in range(3)}
     clients = world(objects, model=labels_for_every_input)
     outcomes = process(
-        [ref(key) for key in objects],
+        [ref(key, size=len(text)) for key in objects],
         clients,
         settings(model_max_batch_size=3, max_object_bytes=MODEL_MAX_REQUEST_BYTES),
     )
