@@ -134,6 +134,7 @@ class _LogStream:
                         self._condition.notify_all()
                     elif line:
                         self.lines.append(line)
+        self._socket.close()
         with self._condition:
             self._ended.add("*")  # closed: nothing more will come
             self._condition.notify_all()
@@ -241,12 +242,15 @@ class ExecutionEnvironment:
         self.runtime.flush_logs(self)
 
     def stop(self) -> None:
-        """End the process, as Lambda's shutdown does (a process that does not exit is killed)."""
+        """End the process, as Lambda's shutdown does (a process that does not exit is killed); idempotent."""
+        if self._control.fileno() == -1:
+            return
         self.alive = False
         with contextlib.suppress(OSError):  # already gone
             self._send("stop")
         self._control.shutdown(socket.SHUT_RDWR)
         self._control.close()
+        self._connection.close()
         try:
             self.process.wait(STOP_GRACE_SECONDS)
         except subprocess.TimeoutExpired:

@@ -31,6 +31,9 @@ PROBE = """
 import importlib, json, os, sys, time
 
 def handler(event, context):
+    if event.get("spin"):
+        while True:
+            pass
     if event.get("exit") is not None:
         os._exit(event["exit"])
     if event.get("print"):
@@ -225,3 +228,13 @@ def test_an_error_raised_at_import_is_logged_and_fails_the_invocation(runtime):
             env.stop()
     assert (result.error_type, result.error_message) == ("ValueError", "bad setting")
     assert any("ValueError: bad setting" in line for line in runtime.logged)
+
+
+def test_an_invocation_that_outlasts_the_timeout_in_real_seconds_is_stopped(runtime):
+    function = ProbeFunction(probe_zip(), timeout=1)
+    with mock_aws():
+        env = ExecutionEnvironment(runtime, function, FunctionExtras())  # type: ignore[arg-type]
+        result = env.invoke({"spin": True}, "request-5", cold_start=False)
+        env.stop()  # a second stop changes nothing
+    assert (result.ok, result.error_type, env.alive) == (False, "Sandbox.Timedout", False)
+    assert env.process.returncode is not None
