@@ -41,13 +41,42 @@ def object_text(index: int, size: int) -> bytes:
     return (line * (size // len(line) + 1))[:size]
 
 
-def store_objects(fake: FakeAws, count: int, size: int, prefix: str = f"{ROUTE}/") -> list[dict[str, Any]]:
-    """Put `count` text objects of `size` bytes into the fake S3; return their S3 notification records."""
+# The json benchmark's field (JSON_INPUT_FIELD), sent under JSON_REQUEST_KEY "inputs", as HF expects.
+JSON_FIELD = "text"
+# What the binary benchmark's objects are uploaded as (their S3 Content-Type, sent to the model).
+BINARY_CONTENT_TYPE = "image/png"
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def object_json(index: int, size: int) -> bytes:
+    """A JSON object of `size` bytes whose JSON_FIELD holds text (plus an id the model is not sent)."""
+    envelope = json.dumps({JSON_FIELD: "", "id": index}).encode()
+    text = object_text(index, max(1, size - len(envelope))).decode()
+    return json.dumps({JSON_FIELD: text, "id": index}).encode()
+
+
+def object_binary(index: int, size: int) -> bytes:
+    """`size` bytes that begin as a PNG does and are not UTF-8 (so nothing can treat them as text)."""
+    body = bytes((index + offset) % 256 for offset in range(256)) * (size // 256 + 1)
+    return (_PNG_SIGNATURE + body)[:size]
+
+
+_MAKERS = {"text": (object_text, ".txt", "text/plain"), "json": (object_json, ".json", "application/json")}
+_MAKERS["binary"] = (object_binary, ".png", BINARY_CONTENT_TYPE)
+
+
+def store_objects(
+    fake: FakeAws, count: int, size: int, prefix: str = f"{ROUTE}/", payload_format: str = "text"
+) -> list[dict[str, Any]]:
+    """Put `count` objects of about `size` bytes in `payload_format` (text, json, binary) into the fake S3;
+    return their S3 notification records."""
+    make, suffix, content_type = _MAKERS[payload_format]
     records = []
     for index in range(count):
-        key = f"{prefix}object {index:04d}.txt"  # a space, so the URL-decoding path is exercised too
-        stored = fake.put_object(BUCKET, key, object_text(index, size))
-        records.append(_s3_record(key, size, stored.etag.strip('"'), stored.version_id, index))
+        key = f"{prefix}object {index:04d}{suffix}"  # a space, so the URL-decoding path is exercised too
+        data = make(index, size)
+        stored = fake.put_object(BUCKET, key, data, content_type=content_type)
+        records.append(_s3_record(key, len(data), stored.etag.strip('"'), stored.version_id, index))
     return records
 
 

@@ -9,8 +9,8 @@ the Logger is created, and a botocore session resolves credentials and region fr
 four clients are created once, on the first invocation, from that session and reused: creating them costs
 about 0.7x `import boto3`, which would nearly double the module's import cost. The processing modules, event
 data classes and batch utility are imported on first use for the same reason. Tests and benchmarks may
-assign `clients` (a pipeline.Clients of fakes), `SETTINGS` and `sleep` (how a throttled model call waits)
-before invoking the handler.
+assign `clients` (a pipeline.Clients of fakes), `SETTINGS`, `sleep` (how a throttled model call waits) and
+`ENVIRONMENT_STARTED_AT` (when this environment started, recorded on results) before invoking the handler.
 """
 
 from __future__ import annotations
