@@ -29,11 +29,15 @@ test-lambda-runtime:
 ifeq ($(strip $(PYTHON_LAMBDA)),)
 	@echo "test-lambda-runtime: SKIPPED, no python3.13 interpreter on this machine"
 else
-	@test -f $(VENV_LAMBDA)/.installed || { $(PYTHON_LAMBDA) -m venv $(VENV_LAMBDA) \
-		&& $(VENV_LAMBDA)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt \
-		&& touch $(VENV_LAMBDA)/.installed; }
+	@$(MAKE) --no-print-directory $(VENV_LAMBDA)/.installed
 	$(VENV_LAMBDA)/bin/python -m pytest -q -p no:cacheprovider tests/lambdas
 endif
+
+# Reinstalled whenever a pin changes, like $(VENV).
+$(VENV_LAMBDA)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON_LAMBDA) -m venv $(VENV_LAMBDA)
+	$(VENV_LAMBDA)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
 
 demo: install
 	$(PY) -m localrun.demo
