@@ -86,6 +86,10 @@ def main(ctx: click.Context, outputs: Path | None) -> None:
     ctx.obj = Context(outputs)
 
 
+class BadInput(click.ClickException):
+    exit_code = 2
+
+
 def _run(fn: Any) -> Any:
     """OpsError and AWS errors become a one-line message and exit code 2 / 1, never a traceback."""
 
@@ -93,7 +97,7 @@ def _run(fn: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except OpsError as err:
-            raise click.ClickException(str(err)) from err
+            raise BadInput(str(err)) from err
         except aws.AWS_ERRORS as err:
             stderr.print(f"[red]AWS error:[/red] {err}")
             sys.exit(EXIT_FAILURES)

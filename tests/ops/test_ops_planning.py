@@ -9,7 +9,7 @@ from ops_samples import ACCOUNT, BUCKET, REGION, dev_outputs
 
 from lambdas.inference.domain import RouteScope, sequencer_order
 from lambdas.inference.events import normalise_event
-from ops.aws import Pacer
+from ops.aws import Pacer, start_move_task
 from ops.cli import select_results
 from ops.outputs import parse_outputs
 from ops.planning import LOWEST_SEQUENCER, Planned, Skipped, inventory_keys, next_sequencer, plan_object
@@ -142,3 +142,28 @@ def test_results_are_selected_by_status_route_and_key_prefix():
     ]
     chosen = select_results(items, "completed", "batch", "batch/", BUCKET)
     assert [i["pk"] for i in chosen] == [f"s3://{BUCKET}/batch/a.txt", f"s3://{BUCKET}/batch/b.txt"]
+
+
+class _MoveTaskSqs:
+    """Answers StartMessageMoveTask as SQS does, or as an endpoint without the API."""
+
+    def __init__(self, supported: bool) -> None:
+        self.supported, self.calls = supported, []
+
+    def start_message_move_task(self, **params):
+        self.calls.append(params)
+        if not self.supported:
+            raise NotImplementedError("StartMessageMoveTask")
+        return {"TaskHandle": "handle-1"}
+
+
+def test_sqs_route_redrive_starts_a_move_task_from_its_dlq_to_its_queue_at_the_rate():
+    sqs, batch = _MoveTaskSqs(supported=True), STACK.route("batch")
+    assert start_move_task(sqs, batch, 25) == "handle-1"
+    assert sqs.calls == [
+        {"SourceArn": batch.dlq_arn, "DestinationArn": batch.queue_arn, "MaxNumberOfMessagesPerSecond": 25}
+    ]
+
+
+def test_an_endpoint_without_move_tasks_gives_none_so_messages_move_one_by_one():
+    assert start_move_task(_MoveTaskSqs(supported=False), STACK.route("batch"), None) is None
