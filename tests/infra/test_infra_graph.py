@@ -68,7 +68,9 @@ EXPECTED_DEV_COUNTS = {
     PROVIDER: 1,
 }
 
-COMPONENT_TOKEN = re.compile(r"^ai-event-pipeline:(storage|messaging|iam|compute|ml|observability|dashboard):[A-Z]\w+$")
+COMPONENT_TOKEN = re.compile(
+    r"^ai-event-pipeline:(storage|messaging|iam|compute|ml|observability|dashboard):[A-Z]\w+$"
+)
 
 
 def test_dev_stack_declares_exactly_the_expected_resources_per_type(dev):
