@@ -15,7 +15,7 @@ Deploys, from the stack config (infra/config.py validates it before anything is 
   environment naming its model and version, Powertools packaged in its zip, async retries to the DLQ,
   trigger wiring);
 - alarms (DLQ depth, function errors and throttles, queue age, per owned endpoint 5XX and latency,
-  endpoint-state delivery failures) to `ops`;
+  endpoint-state delivery failures) to `ops`, and one CloudWatch dashboard from the same registry;
 - the bucket's single notification configuration once every grant exists.
 """
 
@@ -30,6 +30,7 @@ from infra.compute import (
     log_group_arn,
 )
 from infra.config import load_config
+from infra.dashboard import Dashboard, DashboardArgs
 from infra.iam import KeyAccess, KeyAccessArgs
 from infra.messaging import (
     BucketEvents,
@@ -175,6 +176,21 @@ for route in config.routes:
         within_stack,
     )
 
+# One registry of what is watched, per route and per owned endpoint: the alarms and the dashboard read it.
+route_targets = [
+    RouteAlarmTargets(
+        route_name=route.name,
+        function_name=functions[route.name].function.name,
+        dead_letter_queue_name=channels[route.name].dead_letter_queue.name,
+        queue_name=channels[route.name].queue.name if channels[route.name].queue else None,
+    )
+    for route in config.routes
+]
+endpoint_targets = [
+    EndpointAlarmTargets(name, e.endpoint_name, e.variant_name)
+    for name, e in endpoints.items()
+    if e.variant_name
+]
 alarms = Alarms(
     "alarms",
     AlarmsArgs(
@@ -182,24 +198,24 @@ alarms = Alarms(
         stack=config.stack,
         ops_topic_arn=topics.ops.arn,
         account_id=account_id,
-        routes=[
-            RouteAlarmTargets(
-                route_name=route.name,
-                function_name=functions[route.name].function.name,
-                dead_letter_queue_name=channels[route.name].dead_letter_queue.name,
-                queue_name=channels[route.name].queue.name if channels[route.name].queue else None,
-            )
-            for route in config.routes
-        ],
-        endpoints=[
-            EndpointAlarmTargets(name, e.endpoint_name, e.variant_name)
-            for name, e in endpoints.items()
-            if e.variant_name
-        ],
+        routes=route_targets,
+        endpoints=endpoint_targets,
         endpoint_state=EndpointStateAlarmTargets(
             endpoint_events.rule.name, endpoint_events.dead_letter_queue.name
         ),
         queue_oldest_message_age_seconds=config.alarms.queue_oldest_message_age_seconds,
+    ),
+    within_stack,
+)
+dashboard = Dashboard(
+    "dashboard",
+    DashboardArgs(
+        project=config.project,
+        stack=config.stack,
+        region=config.region,
+        routes=route_targets,
+        endpoints=endpoint_targets,
+        serverless_models=frozenset(n for n, m in config.models.items() if m.mode == "serverless"),
     ),
     within_stack,
 )

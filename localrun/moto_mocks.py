@@ -137,6 +137,7 @@ CREATORS: dict[str, Creator] = {
     "aws:cloudwatch/eventTarget:EventTarget": events.event_target,
     "aws:cloudwatch/logGroup:LogGroup": logs.log_group,
     "aws:cloudwatch/metricAlarm:MetricAlarm": cloudwatch.metric_alarm,
+    "aws:cloudwatch/dashboard:Dashboard": cloudwatch.dashboard,
     "aws:dynamodb/table:Table": dynamodb.table,
     "aws:iam/role:Role": iam.role,
     "aws:iam/rolePolicy:RolePolicy": iam.role_policy,

@@ -1,4 +1,4 @@
-"""CloudWatch: metric alarms, stored in moto (never evaluated)."""
+"""CloudWatch: metric alarms, stored in moto (never evaluated), and the dashboard (stored, never drawn)."""
 
 from __future__ import annotations
 
@@ -37,3 +37,11 @@ def metric_alarm(m: MotoMocks, i: Inputs) -> tuple[str, dict[str, Any]]:
     m.note_not_emulated(i, "alarm evaluation and actions (moto stores alarms but never evaluates them)")
     arn = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["AlarmArn"]
     return name, {"arn": arn, "name": name}
+
+
+def dashboard(m: MotoMocks, i: Inputs) -> tuple[str, dict[str, Any]]:
+    name = i.req("dashboardName")
+    cloudwatch = m.client("cloudwatch")
+    cloudwatch.put_dashboard(DashboardName=name, DashboardBody=i.req("dashboardBody"))
+    arn = cloudwatch.get_dashboard(DashboardName=name)["DashboardArn"]
+    return name, {"dashboardArn": arn, "dashboardName": name}

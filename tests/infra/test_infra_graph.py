@@ -51,6 +51,8 @@ EXPECTED_DEV_COUNTS = {
     "aws:sagemaker/endpoint:Endpoint": 2,
     # observability: 3 per route, queue age for the 2 sqs routes, 2 per endpoint, 2 endpoint-state alarms
     "aws:cloudwatch/metricAlarm:MetricAlarm": 23,
+    # observability: one dashboard from the alarms' registry
+    "aws:cloudwatch/dashboard:Dashboard": 1,
     # components
     "ai-event-pipeline:storage:Storage": 1,
     "ai-event-pipeline:messaging:Topics": 1,
@@ -62,10 +64,13 @@ EXPECTED_DEV_COUNTS = {
     "ai-event-pipeline:iam:KeyAccess": 1,
     "ai-event-pipeline:ml:InferenceEndpoint": 2,
     "ai-event-pipeline:observability:Alarms": 1,
+    "ai-event-pipeline:dashboard:Dashboard": 1,
     PROVIDER: 1,
 }
 
-COMPONENT_TOKEN = re.compile(r"^ai-event-pipeline:(storage|messaging|iam|compute|ml|observability):[A-Z]\w+$")
+COMPONENT_TOKEN = re.compile(
+    r"^ai-event-pipeline:(storage|messaging|iam|compute|ml|observability|dashboard):[A-Z]\w+$"
+)
 
 
 def test_dev_stack_declares_exactly_the_expected_resources_per_type(dev):

@@ -1,0 +1,149 @@
+"""One CloudWatch dashboard for the stack, built from the same per-route and per-endpoint registry as the
+alarms (`observability.RouteAlarmTargets`, `EndpointAlarmTargets`).
+
+`Dashboard` (`ai-event-pipeline:dashboard:Dashboard`) creates `aws.cloudwatch.Dashboard`
+`<project>-<stack>`: per route, its function's invocations, errors, throttles and duration, its DLQ's depth
+and (sqs routes) its queue's depth and oldest-message age; per owned endpoint, invocations, model and
+overhead latency, 5XX errors and (serverless) model setup time. Exposes `dashboard` and `dashboard_name`.
+
+Metric names and dimensions, as AWS documents them:
+- AWS/Lambda `Invocations`, `Errors`, `Throttles`, `Duration` by `FunctionName` (Lambda Developer Guide,
+  "Types of metrics for Lambda functions", https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html);
+- AWS/SQS `ApproximateNumberOfMessagesVisible`, `ApproximateAgeOfOldestMessage` by `QueueName` (SQS
+  Developer Guide, "Available CloudWatch metrics for Amazon SQS",
+  https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html);
+- AWS/SageMaker `Invocations`, `ModelLatency`, `OverheadLatency` (microseconds), `Invocation5XXErrors` and,
+  for serverless endpoints, `ModelSetupTime` by `EndpointName` and `VariantName` (SageMaker Developer
+  Guide, "Alarms and logs for tracking metrics from serverless endpoints",
+  https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints-monitoring.html).
+The dashboard body format: CloudWatch API Reference, "Dashboard Body Structure and Syntax"
+(https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.observability import EndpointAlarmTargets, RouteAlarmTargets
+
+WIDGET_WIDTH = 8  # three widgets per row of the 24-column grid
+WIDGET_HEIGHT = 6
+PERIOD = 60
+
+
+def metric_widget(
+    title: str, region: str, metrics: list[list[Any]], stat: str, *, x: int, y: int
+) -> dict[str, Any]:
+    return {
+        "type": "metric",
+        "x": x,
+        "y": y,
+        "width": WIDGET_WIDTH,
+        "height": WIDGET_HEIGHT,
+        "properties": {
+            "title": title,
+            "view": "timeSeries",
+            "region": region,
+            "stat": stat,
+            "period": PERIOD,
+            "metrics": metrics,
+        },
+    }
+
+
+def dashboard_widgets(
+    region: str,
+    routes: Sequence[RouteAlarmTargets],
+    endpoints: Sequence[EndpointAlarmTargets],
+    serverless_models: frozenset[str],
+) -> list[dict[str, Any]]:
+    """Every widget (pure: names may be Outputs, rendered by Output.json_dumps)."""
+    panels: list[tuple[str, list[list[Any]], str]] = []
+    for route in routes:
+        fn = ("FunctionName", route.function_name)
+        name = route.route_name
+        panels.append(
+            (
+                f"{name}: invocations, errors, throttles",
+                [["AWS/Lambda", metric, *fn] for metric in ("Invocations", "Errors", "Throttles")],
+                "Sum",
+            )
+        )
+        panels.append((f"{name}: duration (ms)", [["AWS/Lambda", "Duration", *fn]], "p90"))
+        queues = [
+            ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", route.dead_letter_queue_name]
+        ]
+        if route.queue_name is not None:
+            queues.append(["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", route.queue_name])
+        panels.append(
+            (f"{name}: DLQ depth" + (", queue depth" if route.queue_name else ""), queues, "Maximum")
+        )
+        if route.queue_name is not None:
+            panels.append(
+                (
+                    f"{name}: oldest queued event (s)",
+                    [["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", route.queue_name]],
+                    "Maximum",
+                )
+            )
+    for endpoint in endpoints:
+        dims = ["EndpointName", endpoint.endpoint_name, "VariantName", endpoint.variant_name]
+        model = endpoint.model_name
+        panels.append(
+            (
+                f"model {model}: invocations, 5XX",
+                [["AWS/SageMaker", m, *dims] for m in ("Invocations", "Invocation5XXErrors")],
+                "Sum",
+            )
+        )
+        panels.append(
+            (
+                f"model {model}: model and overhead latency (µs)",
+                [["AWS/SageMaker", m, *dims] for m in ("ModelLatency", "OverheadLatency")],
+                "p90",
+            )
+        )
+        if model in serverless_models:
+            panels.append(
+                (
+                    f"model {model}: model setup time (µs)",
+                    [["AWS/SageMaker", "ModelSetupTime", *dims]],
+                    "Maximum",
+                )
+            )
+    per_row = 24 // WIDGET_WIDTH
+    return [
+        metric_widget(
+            title, region, metrics, stat, x=(i % per_row) * WIDGET_WIDTH, y=(i // per_row) * WIDGET_HEIGHT
+        )
+        for i, (title, metrics, stat) in enumerate(panels)
+    ]
+
+
+@dataclass
+class DashboardArgs:
+    project: str
+    stack: str
+    region: str
+    routes: Sequence[RouteAlarmTargets]
+    endpoints: Sequence[EndpointAlarmTargets]
+    serverless_models: frozenset[str]
+
+
+class Dashboard(pulumi.ComponentResource):
+    def __init__(self, name: str, args: DashboardArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ai-event-pipeline:dashboard:Dashboard", name, None, opts)
+        widgets = dashboard_widgets(args.region, args.routes, args.endpoints, args.serverless_models)
+        self.dashboard_name = f"{args.project}-{args.stack}"
+        self.dashboard = aws.cloudwatch.Dashboard(
+            name,
+            dashboard_name=self.dashboard_name,
+            dashboard_body=pulumi.Output.json_dumps({"widgets": widgets}),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"dashboard_name": self.dashboard.dashboard_name})

@@ -1,0 +1,5 @@
+"""`python -m ops`."""
+
+from ops.cli import main
+
+main()

@@ -1,0 +1,250 @@
+"""The AWS side of the CLI, thin: boto3 clients by the standard credential chain and `AWS_ENDPOINT_URL`
+(botocore reads it, so the same commands run against the local cloud), and the few calls each command
+makes. Decisions live in the pure modules; this module only moves messages and events."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from lambdas.inference.contract import TABLE_PARTITION_KEY
+
+from .dead_letters import DeadLetter, Kind, Unreadable, decode
+from .outputs import Route, Stack
+from .s3_events import ObjectVersion
+
+# SQS ReceiveMessage returns at most 10 messages per call (SQS API Reference, ReceiveMessage).
+RECEIVE_BATCH = 10
+# Long enough for a redrive to redeliver a batch before SQS shows its messages again; every message the run
+# does not delete is made visible again at the end (ChangeMessageVisibility to 0).
+HOLD_SECONDS = 300
+# The states of a message move task that end it (SQS API Reference, ListMessageMoveTasks).
+MOVE_TASK_DONE = ("COMPLETED", "CANCELLED", "FAILED")
+INVOKE_ACCEPTED = 202  # Lambda Invoke, InvocationType=Event: 202 when the event is queued
+
+
+class Clients:
+    """One boto3 session for the stack's region; clients made on first use."""
+
+    def __init__(self, region: str) -> None:
+        self.session = boto3.session.Session(region_name=region)
+        self._clients: dict[str, Any] = {}
+
+    def __getattr__(self, service: str) -> Any:
+        if service.startswith("_"):
+            raise AttributeError(service)
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service)
+        return self._clients[service]
+
+
+class Pacer:
+    """At most `rate` operations per second (None: no limit); clock and sleep are injectable."""
+
+    def __init__(
+        self,
+        rate: float | None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.interval = 1.0 / rate if rate else 0.0
+        self.clock, self.sleep = clock, sleep
+        self._next = 0.0
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        now = self.clock()
+        if now < self._next:
+            self.sleep(self._next - now)
+            now = self._next
+        self._next = now + self.interval
+
+
+@dataclass
+class Held:
+    """A received DLQ message, with its decoding."""
+
+    message: dict[str, Any]
+    decoded: DeadLetter | Unreadable
+
+
+@dataclass
+class QueueLook:
+    url: str
+    visible: int
+    in_flight: int
+    held: list[Held] = field(default_factory=list)
+
+    def oldest_age_seconds(self, now: datetime) -> float | None:
+        sent = [h.decoded.sent_at_ms for h in self.held if h.decoded.sent_at_ms is not None]
+        return (now.timestamp() * 1000 - min(sent)) / 1000 if sent else None
+
+
+def queue_counts(sqs: Any, url: str) -> tuple[int, int]:
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attributes.get("ApproximateNumberOfMessages", 0)), int(
+        attributes.get("ApproximateNumberOfMessagesNotVisible", 0)
+    )
+
+
+def receive(sqs: Any, url: str, hold_seconds: int = HOLD_SECONDS) -> list[dict[str, Any]]:
+    return sqs.receive_message(
+        QueueUrl=url,
+        MaxNumberOfMessages=RECEIVE_BATCH,
+        VisibilityTimeout=hold_seconds,
+        WaitTimeSeconds=0,
+        MessageSystemAttributeNames=["SentTimestamp", "ApproximateReceiveCount"],
+        MessageAttributeNames=["All"],
+    ).get("Messages", [])
+
+
+def release(sqs: Any, url: str, messages: list[dict[str, Any]]) -> None:
+    """Make held messages visible again at once (visibility timeout 0), ten per request."""
+    for start in range(0, len(messages), RECEIVE_BATCH):
+        chunk = messages[start : start + RECEIVE_BATCH]
+        sqs.change_message_visibility_batch(
+            QueueUrl=url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                for i, m in enumerate(chunk)
+            ],
+        )
+
+
+def each_dead_letter(sqs: Any, route: Route, bucket: str, limit: int | None) -> Iterator[Held]:
+    """Every DLQ message once (up to `limit`), held invisible until the caller releases or deletes it."""
+    seen: set[str] = set()
+    while limit is None or len(seen) < limit:
+        messages = receive(sqs, route.dlq_url)
+        fresh = [m for m in messages if m["MessageId"] not in seen]
+        if not fresh:
+            release(sqs, route.dlq_url, messages)
+            return
+        for message in fresh:
+            if limit is not None and len(seen) >= limit:
+                release(sqs, route.dlq_url, [message])
+                continue
+            seen.add(message["MessageId"])
+            yield Held(message, decode(message, route, bucket))
+
+
+def look(sqs: Any, route: Route, bucket: str, sample: int) -> QueueLook:
+    """Counts and up to `sample` decoded messages of a route's DLQ; nothing is deleted."""
+    visible, in_flight = queue_counts(sqs, route.dlq_url)
+    held = list(each_dead_letter(sqs, route, bucket, sample)) if visible else []
+    release(sqs, route.dlq_url, [h.message for h in held])
+    return QueueLook(route.dlq_url, visible, in_flight, held)
+
+
+def redeliver(clients: Clients, route: Route, letter: DeadLetter) -> None:
+    """Send a dead letter back through the route's own function; raises if not accepted."""
+    if letter.kind is Kind.SQS_REDRIVE:
+        clients.sqs.send_message(QueueUrl=route.queue_url, MessageBody=letter.redelivery)
+        return
+    invoke(clients, route, json.dumps(letter.redelivery))
+
+
+def invoke(clients: Clients, route: Route, payload: str) -> None:
+    answer = clients.__getattr__("lambda").invoke(
+        FunctionName=route.function_name, InvocationType="Event", Payload=payload.encode("utf-8")
+    )
+    if answer.get("StatusCode") != INVOKE_ACCEPTED:
+        raise RuntimeError(f"Lambda answered {answer.get('StatusCode')} to an asynchronous invoke")
+
+
+def send_to_entry(clients: Clients, route: Route, payload: str) -> None:
+    """An event into the route's own entry: its queue, its topic, or its function."""
+    if route.via == "sqs":
+        clients.sqs.send_message(QueueUrl=route.queue_url, MessageBody=payload)
+    elif route.via == "sns":
+        clients.sns.publish(TopicArn=route.topic_arn, Message=payload)
+    else:
+        invoke(clients, route, payload)
+
+
+def start_move_task(sqs: Any, route: Route, rate: int | None) -> str | None:
+    """StartMessageMoveTask from the DLQ back to the route queue; None when the endpoint lacks it."""
+    params: dict[str, Any] = {"SourceArn": route.dlq_arn, "DestinationArn": route.queue_arn}
+    if rate:
+        params["MaxNumberOfMessagesPerSecond"] = rate
+    try:
+        return sqs.start_message_move_task(**params)["TaskHandle"]
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") in ("UnsupportedOperation", "InvalidAction", "501"):
+            return None
+        raise
+    # An SQS-compatible endpoint without the API (moto raises NotImplementedError in-process).
+    except NotImplementedError:
+        return None
+
+
+def move_task_status(sqs: Any, route: Route) -> dict[str, Any]:
+    tasks = sqs.list_message_move_tasks(SourceArn=route.dlq_arn, MaxResults=1).get("Results", [])
+    return tasks[0] if tasks else {"Status": "COMPLETED"}
+
+
+def current_objects(s3: Any, bucket: str, prefix: str) -> Iterator[ObjectVersion]:
+    """The current version of every object under `prefix` (ListObjectVersions: real version ids)."""
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
+        for version in page.get("Versions", []):
+            if version.get("IsLatest"):
+                yield _object(bucket, version)
+
+
+def head_object(s3: Any, bucket: str, key: str, version_id: str | None) -> ObjectVersion | None:
+    params = {"Bucket": bucket, "Key": key} | ({"VersionId": version_id} if version_id else {})
+    try:
+        head = s3.head_object(**params)
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NoSuchVersion", "403"):
+            return None
+        raise
+    return ObjectVersion(
+        bucket, key, head.get("VersionId"), head["ETag"], int(head["ContentLength"]), head["LastModified"]
+    )
+
+
+def _object(bucket: str, version: dict[str, Any]) -> ObjectVersion:
+    modified = version["LastModified"]
+    if modified.tzinfo is None:
+        modified = modified.replace(tzinfo=UTC)
+    return ObjectVersion(
+        bucket, version["Key"], version.get("VersionId"), version["ETag"], int(version["Size"]), modified
+    )
+
+
+_DESERIALIZER = TypeDeserializer()
+
+
+def item(dynamodb: Any, table: str, uri: str) -> dict[str, Any] | None:
+    raw = dynamodb.get_item(TableName=table, Key={TABLE_PARTITION_KEY: {"S": uri}}, ConsistentRead=True)
+    return {k: _DESERIALIZER.deserialize(v) for k, v in raw["Item"].items()} if "Item" in raw else None
+
+
+def items(dynamodb: Any, table: str) -> Iterator[dict[str, Any]]:
+    for page in dynamodb.get_paginator("scan").paginate(TableName=table):
+        for raw in page["Items"]:
+            yield {k: _DESERIALIZER.deserialize(v) for k, v in raw.items()}
+
+
+def account_of(route: Route) -> str:
+    return route.function_arn.split(":")[4]
+
+
+AWS_ERRORS = (ClientError, BotoCoreError)
+
+
+def check_stack_reachable(clients: Clients, stack: Stack) -> None:
+    """DescribeTable: outputs of a stack that is not deployed here fail now, not midway."""
+    clients.dynamodb.describe_table(TableName=stack.table)

@@ -1,0 +1,445 @@
+"""`python -m ops`: inspect dead-letter queues, redrive them, reprocess or backfill objects, read results.
+
+Conventions of the AWS and Pulumi CLIs: subcommands, `--dry-run` before anything that changes state,
+`--json` for scripts, a progress bar (on stderr, only on a terminal) on long work, standard boto3 credentials
+and `AWS_ENDPOINT_URL` (e.g. the local cloud's). Exit codes: 0 done, 1 some work failed (each failure is
+listed), 2 bad input (unknown route, outputs that are not this project's, a bad date or manifest).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import aws
+from .dead_letters import DeadLetter, Unreadable
+from .outputs import OpsError, Route, Stack, read_outputs
+from .planning import Planned, Skipped, dedupe, in_window, inventory_keys, plan_object
+from .s3_events import entry_payload
+
+EXIT_FAILURES = 1
+MOVE_TASK_POLL_SECONDS = 2.0
+
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True)
+
+
+def progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=True,
+        disable=not stderr.is_terminal,
+    )
+
+
+class Context:
+    def __init__(self, outputs: Path | None) -> None:
+        self.outputs_path = outputs
+        self._stack: Stack | None = None
+        self._clients: aws.Clients | None = None
+
+    @property
+    def stack(self) -> Stack:
+        if self._stack is None:
+            self._stack = read_outputs(self.outputs_path)
+        return self._stack
+
+    @property
+    def clients(self) -> aws.Clients:
+        if self._clients is None:
+            self._clients = aws.Clients(self.stack.region)
+        return self._clients
+
+
+def emit_json(document: Any) -> None:
+    click.echo(json.dumps(document, indent=2, default=str, ensure_ascii=False))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--outputs",
+    "outputs",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Stack outputs as `pulumi stack output --json` prints them (default: run that command), "
+    "e.g. .localcloud/outputs.json for the local cloud.",
+)
+@click.pass_context
+def main(ctx: click.Context, outputs: Path | None) -> None:
+    """Operate the ai-event-pipeline stack: dead-letter queues, redrive, reprocess and backfill, results."""
+    ctx.obj = Context(outputs)
+
+
+class BadInput(click.ClickException):
+    exit_code = 2
+
+
+def _run(fn: Any) -> Any:
+    """OpsError and AWS errors become a one-line message and exit code 2 / 1, never a traceback."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except OpsError as err:
+            raise BadInput(str(err)) from err
+        except aws.AWS_ERRORS as err:
+            stderr.print(f"[red]AWS error:[/red] {err}")
+            sys.exit(EXIT_FAILURES)
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+# -- dlq -------------------------------------------------------------------------------------------------
+@main.command()
+@click.option("--route", "route_name", help="Only this route's DLQ (default: every route).")
+@click.option("--sample", default=10, show_default=True, help="Messages decoded per DLQ (none is deleted).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+@_run
+def dlq(obj: Context, route_name: str | None, sample: int, as_json: bool) -> None:
+    """Per route DLQ: message count, oldest age, and decoded samples (objects, kind, failure reason)."""
+    stack, now = obj.stack, datetime.now(UTC)
+    report = []
+    for route in stack.selected(route_name):
+        look = aws.look(obj.clients.sqs, route, stack.bucket, sample)
+        age = look.oldest_age_seconds(now)
+        report.append(
+            {
+                "route": route.name,
+                "via": route.via,
+                "dlq_url": route.dlq_url,
+                "messages": look.visible,
+                "in_flight": look.in_flight,
+                "oldest_sampled_age_seconds": round(age, 1) if age is not None else None,
+                "samples": [_describe(h.decoded) for h in look.held],
+            }
+        )
+    if as_json:
+        emit_json(report)
+        return
+    table = Table("route", "via", "messages", "oldest (s)", "kind", "objects", "reason")
+    for entry in report:
+        samples = entry["samples"] or [{}]
+        for index, s in enumerate(samples):
+            first = index == 0
+            table.add_row(
+                entry["route"] if first else "",
+                entry["via"] if first else "",
+                str(entry["messages"]) if first else "",
+                str(entry["oldest_sampled_age_seconds"] or "") if first else "",
+                s.get("kind", ""),
+                "\n".join(s.get("objects", [])) or s.get("refused", ""),
+                s.get("reason", s.get("skipped", "")),
+            )
+    stdout.print(table)
+
+
+def _describe(decoded: DeadLetter | Unreadable) -> dict[str, Any]:
+    if isinstance(decoded, Unreadable):
+        return {"message_id": decoded.message_id, "kind": "unreadable", "skipped": decoded.why}
+    described: dict[str, Any] = {
+        "message_id": decoded.message_id,
+        "kind": decoded.kind.value,
+        "objects": list(decoded.object_uris),
+        "reason": decoded.reason,
+    }
+    if decoded.refused_uris:
+        described["refused"] = ", ".join(decoded.refused_uris)
+    return described
+
+
+# -- redrive ---------------------------------------------------------------------------------------------
+@main.command()
+@click.option("--route", "route_name", required=True, help="The route whose DLQ is redriven.")
+@click.option("--dry-run", is_flag=True, help="Decode and count; send and delete nothing.")
+@click.option("--rate", type=click.IntRange(1, 500), help="At most N redeliveries per second.")
+@click.option("--max", "max_messages", type=click.IntRange(min=1), help="At most M messages.")
+@click.option("--keep", is_flag=True, help="Redeliver, but delete nothing from the DLQ.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+@_run
+def redrive(  # noqa: PLR0917 - click passes each option
+    obj: Context,
+    route_name: str,
+    dry_run: bool,
+    rate: int | None,
+    max_messages: int | None,
+    keep: bool,
+    as_json: bool,
+) -> None:
+    """Put every dead-lettered event of a route back through the route's own function.
+
+    sqs route: SQS StartMessageMoveTask back to the route queue where the endpoint has it and no --max,
+    --keep or --dry-run asks for message-by-message work; otherwise (and for every other kind) each message
+    is decoded, redelivered (queue message to the route queue; invocation record, SNS or EventBridge dead
+    letter to the function, asynchronously) and deleted only once the redelivery was accepted. Messages in
+    an unexpected shape, or naming no object of the route, are skipped (with why) and stay in the DLQ.
+    Safe to repeat: results are written conditionally on the S3 sequencer, so an event processed twice
+    leaves one item unchanged and publishes its outcome again.
+    """
+    stack = obj.stack
+    route = stack.route(route_name)
+    clients = obj.clients
+    summary: dict[str, Any] = {"route": route.name, "dry_run": dry_run, "kept": keep}
+    if route.via == "sqs" and not (dry_run or keep or max_messages):
+        handle = aws.start_move_task(clients.sqs, route, rate)
+        if handle is not None:
+            summary.update(
+                method="StartMessageMoveTask", task_handle=handle, **_await_move_task(clients, route)
+            )
+            _print_summary(summary, as_json)
+            return
+        summary["method_note"] = "StartMessageMoveTask is not available at this endpoint: moved one by one"
+    summary["method"] = "receive, redeliver, delete"
+    counts: Counter[str] = Counter()
+    skipped: Counter[str] = Counter()
+    failures: list[str] = []
+    release: list[dict[str, Any]] = []
+    pacer = aws.Pacer(rate)
+    visible, _ = aws.queue_counts(clients.sqs, route.dlq_url)
+    with progress() as bar:
+        task = bar.add_task(f"redrive {route.name}", total=min(visible, max_messages or visible) or None)
+        for held in aws.each_dead_letter(clients.sqs, route, stack.bucket, max_messages):
+            bar.advance(task)
+            letter = held.decoded
+            if isinstance(letter, Unreadable) or not letter.redeliverable:
+                why = letter.why if isinstance(letter, Unreadable) else letter.why_not_redeliverable
+                skipped[why] += 1
+                release.append(held.message)
+                continue
+            if dry_run:
+                counts["would redeliver"] += 1
+                release.append(held.message)
+                continue
+            pacer.wait()
+            try:
+                aws.redeliver(clients, route, letter)
+            except (*aws.AWS_ERRORS, RuntimeError) as err:
+                failures.append(f"{letter.message_id}: {err}")
+                release.append(held.message)
+                continue
+            counts["redelivered"] += 1
+            if keep:
+                release.append(held.message)
+            else:
+                clients.sqs.delete_message(
+                    QueueUrl=route.dlq_url, ReceiptHandle=held.message["ReceiptHandle"]
+                )
+                counts["deleted"] += 1
+    aws.release(clients.sqs, route.dlq_url, release)
+    summary.update(counts=dict(counts), skipped=dict(skipped), failures=failures)
+    _print_summary(summary, as_json)
+    if failures:
+        sys.exit(EXIT_FAILURES)
+
+
+def _await_move_task(clients: aws.Clients, route: Route) -> dict[str, Any]:
+    with progress() as bar:
+        task = bar.add_task(f"move task {route.name}", total=None)
+        while True:
+            status = aws.move_task_status(clients.sqs, route)
+            bar.update(
+                task,
+                completed=status.get("ApproximateNumberOfMessagesMoved", 0),
+                total=status.get("ApproximateNumberOfMessagesToMove"),
+            )
+            if status.get("Status") in aws.MOVE_TASK_DONE:
+                return {
+                    "status": status.get("Status"),
+                    "moved": status.get("ApproximateNumberOfMessagesMoved"),
+                    "failure_reason": status.get("FailureReason"),
+                }
+            time.sleep(MOVE_TASK_POLL_SECONDS)
+
+
+def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit_json(summary)
+        return
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            for name, count in value.items():
+                stdout.print(f"{key}: {name}: {count}")
+        elif isinstance(value, list):
+            for line in value:
+                stdout.print(f"{key}: {line}")
+        else:
+            stdout.print(f"{key}: {value}")
+
+
+# -- reprocess -------------------------------------------------------------------------------------------
+def _parse_since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as err:
+        raise OpsError(
+            f"--since {value!r} is not an ISO date or time (e.g. 2025-01-31 or 2025-01-31T12:00Z)"
+        ) from err
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _list_prefix(route: Route, prefix: str | None) -> str:
+    if not prefix or route.prefix.startswith(prefix):
+        return route.prefix
+    if prefix.startswith(route.prefix):
+        return prefix
+    raise OpsError(f"--prefix {prefix!r} is outside route {route.name!r}'s prefix {route.prefix!r}")
+
+
+def _manifest_objects(clients: aws.Clients, stack: Stack, path: Path) -> Iterable[Any]:
+    try:
+        raw = path.read_bytes()
+        text = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode("utf-8")
+    except (OSError, UnicodeDecodeError, EOFError, gzip.BadGzipFile) as err:
+        raise OpsError(f"--manifest {path}: not a readable S3 Inventory CSV file ({err})") from err
+    rows = list(inventory_keys(text))
+    if not rows:
+        raise OpsError(f"--manifest {path}: no `bucket,key[,version]` rows")
+    for bucket, key, version in rows:
+        if bucket != stack.bucket:
+            raise OpsError(f"--manifest {path}: lists bucket {bucket!r}, not this stack's {stack.bucket!r}")
+        found = aws.head_object(clients.s3, bucket, key, version)
+        if found is not None:
+            yield found
+
+
+@main.command()
+@click.option("--route", "route_name", required=True, help="The route whose function processes the objects.")
+@click.option("--prefix", help="Only keys under this prefix (within the route's).")
+@click.option("--since", help="Only objects last modified at or after this ISO date/time (UTC if no zone).")
+@click.option(
+    "--manifest",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="An S3 Inventory CSV data file (optionally gzip): these objects instead of a listing.",
+)
+@click.option("--rate", type=click.IntRange(1, 1000), help="At most N events per second.")
+@click.option("--dry-run", is_flag=True, help="Plan and count; send nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+@_run
+def reprocess(  # noqa: PLR0917 - click passes each option
+    obj: Context,
+    route_name: str,
+    prefix: str | None,
+    since: str | None,
+    manifest: Path | None,
+    rate: int | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Send existing objects through a route's own entry (queue, topic or function), rate-limited.
+
+    Each object goes as the S3 event that entry delivers, with its real version id, ETag and size and a
+    sequencer chosen from its stored result: an unchanged model writes nothing new, a new model version
+    re-scores, an object without a result is scored (backfill).
+    """
+    stack = obj.stack
+    route = stack.route(route_name)
+    since_at = _parse_since(since)
+    clients = obj.clients
+    if manifest is not None:
+        objects = dedupe(_manifest_objects(clients, stack, manifest))
+    else:
+        objects = list(aws.current_objects(clients.s3, stack.bucket, _list_prefix(route, prefix)))
+    objects = [o for o in objects if in_window(o, prefix, since_at)]
+    pacer = aws.Pacer(rate)
+    account = aws.account_of(route)
+    counts: Counter[str] = Counter()
+    skipped: Counter[str] = Counter()
+    failures: list[str] = []
+    with progress() as bar:
+        task = bar.add_task(f"reprocess {route.name}", total=len(objects))
+        for candidate in objects:
+            bar.advance(task)
+            plan = plan_object(candidate, aws.item(clients.dynamodb, stack.table, candidate.uri), route)
+            if isinstance(plan, Skipped):
+                skipped[plan.why] += 1
+                continue
+            assert isinstance(plan, Planned)
+            counts[plan.why] += 1
+            if dry_run:
+                continue
+            pacer.wait()
+            payload = entry_payload(route.via, plan.obj, plan.sequencer, stack.region, account)
+            try:
+                aws.send_to_entry(clients, route, payload)
+            except (*aws.AWS_ERRORS, RuntimeError) as err:
+                failures.append(f"{plan.obj.uri}: {err}")
+                continue
+            counts["sent"] += 1
+    summary = {
+        "route": route.name,
+        "entry": route.entry,
+        "dry_run": dry_run,
+        "objects": len(objects),
+        "planned": dict(counts),
+        "skipped": dict(skipped),
+        "failures": failures,
+    }
+    _print_summary(summary, as_json)
+    if failures:
+        sys.exit(EXIT_FAILURES)
+
+
+# -- results ---------------------------------------------------------------------------------------------
+RESULT_COLUMNS = ("pk", "status", "reason", "route", "model_version", "processed_at")
+
+
+def select_results(
+    items: Iterable[dict[str, Any]], status: str | None, route: str | None, prefix: str | None, bucket: str
+) -> list[dict[str, Any]]:
+    """Items matching every filter given, by key (pure)."""
+    chosen = [
+        item
+        for item in items
+        if (status is None or item.get("status") == status)
+        and (route is None or item.get("route") == route)
+        and (prefix is None or str(item.get("pk", "")).startswith(f"s3://{bucket}/{prefix}"))
+    ]
+    return sorted(chosen, key=lambda item: str(item.get("pk")))
+
+
+@main.command()
+@click.option("--status", type=click.Choice(["completed", "failed", "rejected", "missing"]))
+@click.option("--route", "route_name", help="Only results written by this route.")
+@click.option("--prefix", help="Only objects whose key starts with this.")
+@click.option("--json", "as_json", is_flag=True, help="Every attribute, as JSON.")
+@click.pass_obj
+@_run
+def results(
+    obj: Context, status: str | None, route_name: str | None, prefix: str | None, as_json: bool
+) -> None:
+    """What the results table holds, filtered by status, route or key prefix."""
+    stack = obj.stack
+    if route_name:
+        stack.route(route_name)
+    chosen = select_results(
+        aws.items(obj.clients.dynamodb, stack.table), status, route_name, prefix, stack.bucket
+    )
+    if as_json:
+        emit_json(chosen)
+        return
+    table = Table(*RESULT_COLUMNS, title=f"{len(chosen)} results")
+    for item in chosen:
+        table.add_row(*("" if item.get(c) is None else str(item[c]) for c in RESULT_COLUMNS))
+    stdout.print(table)

@@ -1,0 +1,250 @@
+"""Dead-letter queue messages, decoded (pure): what failed, why, and the event that goes back.
+
+One route DLQ collects up to three kinds of message (infra/messaging.py `RouteChannel`):
+
+- `sqs-redrive` (sqs routes): SQS moved the route queue's message after `maxReceiveCount` receives; the body
+  is the S3 notification as S3 sent it. Goes back to the route's queue.
+- `lambda-on-failure` (sns, lambda, eventbridge routes): Lambda's invocation record of an asynchronous
+  invocation that failed every retry: `requestContext` (`condition`, `approximateInvokeCount`,
+  `functionArn`), `requestPayload` (the original event), `responseContext`, `responsePayload` (the error)
+  (Lambda Developer Guide, "Capturing records of Lambda asynchronous invocations",
+  https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html). The event goes back
+  to the function as an asynchronous invocation.
+- `sns-subscription` (sns routes): a message the topic could not deliver to the function (subscription
+  redrive policy; SNS Developer Guide, "Amazon SNS dead-letter queues",
+  https://docs.aws.amazon.com/sns/latest/dg/sns-dead-letter-queues.html). Its body is the SNS message
+  envelope, or the raw message; it goes back to the function as the SNS event Lambda would have received.
+- `eventbridge-target` (eventbridge routes): an event the rule could not deliver to its target; the body is
+  the event and the message attributes `RULE_ARN`, `TARGET_ARN`, `ERROR_CODE`, `ERROR_MESSAGE`,
+  `EXHAUSTED_RETRY_CONDITION`, `RETRY_ATTEMPTS` say why (EventBridge User Guide, "Using dead-letter queues
+  to process undelivered events", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html).
+  The event goes back to the target, the function.
+
+Anything else is `Unreadable`, with the reason: the CLI counts it as skipped and leaves it in the queue.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from lambdas.inference.domain import RouteScope
+from lambdas.inference.events import normalise_event
+
+from .outputs import Route
+
+EVENTBRIDGE_ATTRIBUTES = (
+    "RULE_ARN",
+    "TARGET_ARN",
+    "ERROR_CODE",
+    "ERROR_MESSAGE",
+    "EXHAUSTED_RETRY_CONDITION",
+    "RETRY_ATTEMPTS",
+)
+# Where each kind may appear (RouteChannel's DLQ senders per route kind).
+KINDS_BY_VIA = {
+    "sqs": ("sqs-redrive",),
+    "sns": ("lambda-on-failure", "sns-subscription"),
+    "lambda": ("lambda-on-failure",),
+    "eventbridge": ("lambda-on-failure", "eventbridge-target"),
+}
+REASON_LIMIT = 300
+
+
+class Kind(StrEnum):
+    SQS_REDRIVE = "sqs-redrive"
+    LAMBDA_ON_FAILURE = "lambda-on-failure"
+    SNS_SUBSCRIPTION = "sns-subscription"
+    EVENTBRIDGE_TARGET = "eventbridge-target"
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A decoded DLQ message and what a redrive sends back."""
+
+    message_id: str
+    kind: Kind
+    reason: str
+    # The objects the event names inside the route (what a redrive would process), and outside it.
+    object_uris: tuple[str, ...]
+    refused_uris: tuple[str, ...]
+    # sqs-redrive: the message body to send to the route queue; else the event to invoke the function with.
+    redelivery: str | dict[str, Any]
+    sent_at_ms: int | None = None
+
+    @property
+    def redeliverable(self) -> bool:
+        """Only an event naming objects of this route is sent back: the function would refuse anything else
+        again, straight back into the DLQ."""
+        return bool(self.object_uris)
+
+    @property
+    def why_not_redeliverable(self) -> str:
+        if self.refused_uris:
+            return f"names objects outside the route: {', '.join(self.refused_uris)}"
+        return "names no object (the function would refuse it again)"
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A DLQ message in a shape none of the route's senders writes."""
+
+    message_id: str
+    why: str
+    sent_at_ms: int | None = None
+
+
+def decode(message: dict[str, Any], route: Route, bucket: str) -> DeadLetter | Unreadable:
+    """Decode one SQS ReceiveMessage entry from `route`'s DLQ."""
+    message_id = str(message.get("MessageId", "?"))
+    sent_at = _int((message.get("Attributes") or {}).get("SentTimestamp"))
+    body = message.get("Body")
+    attributes = {
+        name: value.get("StringValue")
+        for name, value in (message.get("MessageAttributes") or {}).items()
+        if isinstance(value, dict)
+    }
+    try:
+        document = json.loads(body) if isinstance(body, str) else None
+    except json.JSONDecodeError:
+        document = None
+    if not isinstance(document, dict):
+        return Unreadable(message_id, f"body is not a JSON object: {_preview(body)}", sent_at)
+
+    decoded = _classify(document, attributes, route)
+    if isinstance(decoded, str):
+        return Unreadable(message_id, decoded, sent_at)
+    kind, reason, event, redelivery = decoded
+    if kind.value not in KINDS_BY_VIA[route.via]:
+        return Unreadable(
+            message_id, f"a {kind.value} message, which a {route.via} route's DLQ never receives", sent_at
+        )
+    scope = RouteScope(name=route.name, bucket=bucket, prefix=route.prefix, suffix=route.suffix)
+    normalised = normalise_event(event, scope)
+    if normalised.problem:
+        return Unreadable(message_id, normalised.problem, sent_at)
+    uris = tuple(ref.uri for record in normalised.records for ref in record.refs)
+    refused = tuple(r.object_uri for record in normalised.records for r in record.refusals)
+    problems = [p for record in normalised.records for p in record.problems]
+    if not uris and not refused and problems:
+        return Unreadable(message_id, "; ".join(problems), sent_at)
+    return DeadLetter(message_id, kind, reason, uris, refused, redelivery, sent_at)
+
+
+Classified = tuple[Kind, str, dict[str, Any], str | dict[str, Any]]
+
+
+def _classify(  # noqa: PLR0911 - one return per message shape
+    document: dict[str, Any], attributes: dict[str, Any], route: Route
+) -> Classified | str:
+    if "requestContext" in document and "requestPayload" in document:
+        return _invocation_record(document, route)
+    if any(name in attributes for name in EVENTBRIDGE_ATTRIBUTES):
+        return Kind.EVENTBRIDGE_TARGET, _eventbridge_reason(attributes), document, document
+    if document.get("Type") == "Notification" and "TopicArn" in document and "Message" in document:
+        return (
+            Kind.SNS_SUBSCRIPTION,
+            _sns_reason(attributes),
+            sns_lambda_event(document),
+            sns_lambda_event(document),
+        )
+    if isinstance(document.get("Records"), list):
+        if route.via == "sqs":
+            reason = "the function failed it on every receive; SQS moved it after maxReceiveCount"
+            return Kind.SQS_REDRIVE, reason, document, json.dumps(document)
+        if route.via == "sns":
+            # Raw message delivery: the body is the message itself (the S3 notification).
+            envelope = {"Type": "Notification", "TopicArn": route.topic_arn, "Message": json.dumps(document)}
+            return Kind.SNS_SUBSCRIPTION, _sns_reason(attributes), document, sns_lambda_event(envelope)
+        return (
+            f"an S3 notification, which a {route.via} route's DLQ receives only inside an invocation record"
+        )
+    if "detail-type" in document and "detail" in document:
+        return Kind.EVENTBRIDGE_TARGET, _eventbridge_reason(attributes), document, document
+    return f"not a shape any DLQ sender writes (keys: {', '.join(sorted(document)[:8])})"
+
+
+def _invocation_record(record: dict[str, Any], route: Route) -> Classified | str:
+    context = record.get("requestContext") if isinstance(record.get("requestContext"), dict) else {}
+    function_arn = str(context.get("functionArn") or "")
+    # functionArn carries the qualifier (`:$LATEST` or a version): the record's function is ours or not.
+    if function_arn and not (
+        function_arn == route.function_arn or function_arn.startswith(route.function_arn + ":")
+    ):
+        return f"an invocation record of function {function_arn}, not of route {route.name!r}'s function"
+    payload = record.get("requestPayload")
+    if not isinstance(payload, dict):
+        return "the invocation record's requestPayload is not an event object"
+    condition = context.get("condition") or "failed"
+    attempts = context.get("approximateInvokeCount")
+    reason = f"{condition}" + (f" after {attempts} attempts" if attempts else "")
+    error = _function_error(record.get("responsePayload"), record.get("responseContext"))
+    if error:
+        reason += f": {error}"
+    return Kind.LAMBDA_ON_FAILURE, _cut(reason), payload, payload
+
+
+def _function_error(payload: Any, context: Any) -> str:
+    if isinstance(payload, dict) and (payload.get("errorType") or payload.get("errorMessage")):
+        return f"{payload.get('errorType') or 'Error'}: {payload.get('errorMessage') or ''}".strip()
+    if isinstance(payload, str) and payload:
+        return payload
+    if isinstance(context, dict) and context.get("functionError"):
+        return f"function error ({context['functionError']})"
+    return ""
+
+
+def _eventbridge_reason(attributes: dict[str, Any]) -> str:
+    code, message = attributes.get("ERROR_CODE"), attributes.get("ERROR_MESSAGE")
+    reason = f"{code or 'undelivered'}" + (f": {message}" if message else "")
+    if attributes.get("EXHAUSTED_RETRY_CONDITION"):
+        reason += f" ({attributes['EXHAUSTED_RETRY_CONDITION']})"
+    if attributes.get("RETRY_ATTEMPTS") is not None:
+        reason += f", {attributes['RETRY_ATTEMPTS']} retries"
+    return _cut(reason)
+
+
+def _sns_reason(attributes: dict[str, Any]) -> str:
+    details = ", ".join(f"{k}={v}" for k, v in sorted(attributes.items()) if v)
+    return _cut("SNS could not deliver it to the function" + (f" ({details})" if details else ""))
+
+
+def sns_lambda_event(envelope: dict[str, Any]) -> dict[str, Any]:
+    """The event Lambda gives a function subscribed to a topic, for one SNS message envelope."""
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": envelope.get("SubscriptionArn")
+                or f"{envelope.get('TopicArn')}:redrive",
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": envelope.get("MessageId"),
+                    "TopicArn": envelope.get("TopicArn"),
+                    "Subject": envelope.get("Subject"),
+                    "Message": envelope["Message"],
+                    "Timestamp": envelope.get("Timestamp"),
+                    "MessageAttributes": envelope.get("MessageAttributes") or {},
+                },
+            }
+        ]
+    }
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= REASON_LIMIT else text[: REASON_LIMIT - 1] + "…"
+
+
+def _preview(value: Any, limit: int = 60) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -1,0 +1,102 @@
+"""Which objects a reprocess sends, and with which sequencer (pure).
+
+The handler orders results by the S3 sequencer and re-scores an event only when it carries one (README,
+"The results item"): an unsequenced event only fills an empty slot. So each object is sent with:
+
+- the stored item's own sequencer when the item describes this very object version (same version id, or
+  the same ETag for an unversioned object): to the handler it is the same event again, so an unchanged model
+  writes nothing and a new model version re-scores it;
+- a sequencer just after the stored one when the item describes an older upload of the key: the live object
+  is newer, so its result must replace the stale one (S3 orders sequencers by right-padding with zeros and
+  comparing the strings; appending a digit is the least greater value, so any later real upload still wins);
+- the lowest sequencer when there is no item: it fills the empty slot, and the real event, should it still
+  arrive, replaces it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import unquote
+
+from lambdas.inference.domain import SEQUENCER_WIDTH, sequencer_order
+
+from .outputs import Route
+from .s3_events import ObjectVersion
+
+LOWEST_SEQUENCER = "0" * 16
+
+
+@dataclass(frozen=True)
+class Planned:
+    obj: ObjectVersion
+    sequencer: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    uri: str
+    why: str
+
+
+def next_sequencer(stored: str) -> str:
+    """The least sequencer ordering after `stored` (see the module docstring)."""
+    if len(stored) >= SEQUENCER_WIDTH:
+        raise ValueError(f"sequencer {stored!r} is already {SEQUENCER_WIDTH} digits long")
+    return stored + "1"
+
+
+def same_version(item: Mapping[str, Any], obj: ObjectVersion) -> bool:
+    stored_version = item.get("version_id")
+    if obj.version_id and obj.version_id != "null":
+        return stored_version == obj.version_id
+    return str(item.get("etag") or "").strip('"') == obj.etag.strip('"')
+
+
+def plan_object(obj: ObjectVersion, item: Mapping[str, Any] | None, route: Route) -> Planned | Skipped:
+    if not route.matches(obj.key):
+        return Skipped(
+            obj.uri, f"outside route {route.name!r} (prefix {route.prefix!r}, suffix {route.suffix!r})"
+        )
+    if obj.key.endswith("/") and obj.size == 0:
+        return Skipped(obj.uri, "folder marker")
+    if item is None:
+        return Planned(obj, LOWEST_SEQUENCER, "no result yet")
+    stored = item.get("sequencer")
+    if not isinstance(stored, str) or sequencer_order(stored) is None:
+        return Planned(obj, LOWEST_SEQUENCER, "stored result has no usable sequencer")
+    if same_version(item, obj):
+        return Planned(obj, stored, "same object version: re-scored only by a new model version")
+    return Planned(obj, next_sequencer(stored), "the stored result is of an older upload")
+
+
+def in_window(obj: ObjectVersion, prefix: str | None, since: datetime | None) -> bool:
+    return (not prefix or obj.key.startswith(prefix)) and (since is None or obj.last_modified >= since)
+
+
+def inventory_keys(manifest_csv: str) -> Iterator[tuple[str, str, str | None]]:
+    """(bucket, key, version id) of each row of an S3 Inventory CSV data file.
+
+    Rows are `Bucket, Key[, VersionId, IsLatest, ...]`, keys URL-encoded (S3 User Guide, "Amazon S3
+    Inventory", https://docs.aws.amazon.com/AmazonS3/latest/userguide/storage-inventory.html). Rows that are
+    not the latest version are left out: only current objects are reprocessed.
+    """
+    for row in csv.reader(io.StringIO(manifest_csv)):
+        if len(row) < 2 or not row[1]:
+            continue
+        version = row[2] if len(row) > 2 and row[2] else None
+        if len(row) > 3 and row[3].lower() == "false":
+            continue
+        yield row[0], unquote(row[1]), version
+
+
+def dedupe(objects: Iterable[ObjectVersion]) -> list[ObjectVersion]:
+    seen: dict[str, ObjectVersion] = {}
+    for obj in objects:
+        seen.setdefault(obj.uri, obj)
+    return list(seen.values())

@@ -1,0 +1,134 @@
+"""Stack outputs and DLQ messages shaped as the dev stack exports and AWS writes them, for the pure tests."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+BUCKET = "ingest-abc1234"
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+
+def function_arn(route: str) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:inference-{route}-1234567"
+
+
+def route_outputs(name: str, via: str, prefix: str, suffix: str | None = None) -> dict[str, Any]:
+    outputs: dict[str, Any] = {
+        "via": via,
+        "prefix": prefix,
+        "suffix": suffix,
+        "model": "text-classifier",
+        "endpoint_name": "ai-event-pipeline-dev-text-classifier",
+        "function_name": f"inference-{name}-1234567",
+        "function_arn": function_arn(name),
+        "role_arn": f"arn:aws:iam::{ACCOUNT}:role/inference-{name}-role",
+        "dlq_url": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}-dlq",
+        "dlq_arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}-dlq",
+    }
+    if via == "sns":
+        outputs["topic_arn"] = f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}-object-events"
+    if via == "sqs":
+        outputs["queue_url"] = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}-queue"
+        outputs["queue_arn"] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}-queue"
+    if via == "eventbridge":
+        outputs.update(
+            rule_name=f"{name}-object-created", rule_arn=f"arn:aws:events:{REGION}:{ACCOUNT}:rule/x"
+        )
+    return outputs
+
+
+def dev_outputs() -> dict[str, Any]:
+    return {
+        "region": REGION,
+        "bucket_name": BUCKET,
+        "bucket_arn": f"arn:aws:s3:::{BUCKET}",
+        "results_table_name": "results-1234567",
+        "notifications_topic_arn": f"arn:aws:sns:{REGION}:{ACCOUNT}:notifications",
+        "models": {"text-classifier": {"model_version": "sha256:0123456789abcdef"}},
+        "routes": {
+            "uploads": route_outputs("uploads", "sns", "uploads/"),
+            "batch": route_outputs("batch", "sqs", "batch/"),
+            "data": route_outputs("data", "lambda", "data/", ".json"),
+            "events": route_outputs("events", "eventbridge", "events/"),
+        },
+    }
+
+
+def s3_notification(key: str, bucket: str = BUCKET, sequencer: str = "0055AED6DCD90281E5") -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": REGION,
+                "eventTime": "2025-01-01T00:00:00.000Z",
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                    "object": {"key": key, "size": 20, "eTag": "abc", "sequencer": sequencer},
+                },
+            }
+        ]
+    }
+
+
+def sns_envelope(message: dict[str, Any], topic_arn: str) -> dict[str, Any]:
+    return {
+        "Type": "Notification",
+        "MessageId": "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
+        "TopicArn": topic_arn,
+        "Message": json.dumps(message),
+        "Timestamp": "2025-01-01T00:00:01.000Z",
+    }
+
+
+def invocation_record(route: str, event: dict[str, Any], function: str | None = None) -> dict[str, Any]:
+    return {
+        "version": "1.0",
+        "timestamp": "2025-01-01T00:03:00.000Z",
+        "requestContext": {
+            "requestId": "e4b46cbf-b738-xmpl-8880-a18cdf61200e",
+            "functionArn": f"{function or function_arn(route)}:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": 3,
+        },
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": {"errorMessage": "model timed out", "errorType": "TransientError"},
+    }
+
+
+def eventbridge_event(key: str, bucket: str = BUCKET) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": "f5f1e65c-dc3a-93ca-6c1e-b1647eac7963",
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": ACCOUNT,
+        "time": "2025-01-01T00:00:00Z",
+        "region": REGION,
+        "resources": [f"arn:aws:s3:::{bucket}"],
+        "detail": {
+            "version": "0",
+            "bucket": {"name": bucket},
+            "object": {"key": key, "size": 20, "etag": "abc", "sequencer": "0055AED6DCD90281E5"},
+            "reason": "PutObject",
+        },
+    }
+
+
+def sqs_message(
+    body: Any, attributes: dict[str, str] | None = None, message_id: str = "m-1"
+) -> dict[str, Any]:
+    return {
+        "MessageId": message_id,
+        "ReceiptHandle": f"rh-{message_id}",
+        "Body": body if isinstance(body, str) else json.dumps(body),
+        "Attributes": {"SentTimestamp": "1735689600000"},
+        "MessageAttributes": {
+            name: {"DataType": "String", "StringValue": value} for name, value in (attributes or {}).items()
+        },
+    }

@@ -1,0 +1,301 @@
+"""`python -m ops` against the deployed stack in the local run: the CLI talks to AWS only through boto3.
+
+One dev-stack deployment (LocalCloud + moto) for the module. Failures are injected into each kind of DLQ the
+stack has: the SQS route DLQ (SQS redrive after 5 receives), Lambda's on-failure destination (every async
+retry throttled), an SNS subscription dead letter and an EventBridge target dead letter (the same events,
+as SNS and EventBridge write them). Verdicts come from `localrun/delivery_contract.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
+from local_cloud_helpers import deployed, route, text_payload, upload
+
+from lambdas.inference.contract import STATUS_COMPLETED, TABLE_PARTITION_KEY
+from localrun.delivery_contract import DELIVERED, fates
+from localrun.emulator import LocalCloud
+from localrun.standin_model import EndpointFaults
+from ops.cli import main
+
+ROUTES = ("uploads", "batch", "data", "events")
+
+
+@pytest.fixture(scope="module")
+def cloud() -> Iterator[LocalCloud]:
+    with deployed() as cloud:
+        yield cloud
+
+
+@pytest.fixture(scope="module")
+def outputs_file(cloud: LocalCloud, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ops") / "outputs.json"
+    path.write_text(json.dumps(cloud.outputs, indent=2), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def empty_dead_letter_queues_afterwards(cloud: LocalCloud) -> Iterator[None]:
+    yield
+    cloud.endpoint.faults = EndpointFaults()
+    sqs = cloud.client("sqs")
+    for details in cloud.outputs["routes"].values():  # PurgeQueue allows one call a minute: delete instead
+        while messages := sqs.receive_message(QueueUrl=details["dlq_url"], MaxNumberOfMessages=10).get(
+            "Messages"
+        ):
+            for message in messages:
+                sqs.delete_message(QueueUrl=details["dlq_url"], ReceiptHandle=message["ReceiptHandle"])
+
+
+def ops(outputs_file: Path, *args: str) -> Result:
+    return CliRunner().invoke(main, ["--outputs", str(outputs_file), *args], catch_exceptions=False)
+
+
+def ops_json(outputs_file: Path, *args: str) -> dict:
+    result = ops(outputs_file, *args, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def dead_letters(cloud: LocalCloud, route_name: str) -> list[dict]:
+    return cloud.queue_messages(route(cloud, route_name)["dlq_url"])
+
+
+def fail_every_attempt(cloud: LocalCloud, uploads: list[tuple[str, str]]) -> list[str]:
+    """Upload with the endpoint throttling every call: each event ends in its route's DLQ."""
+    cloud.endpoint.faults = EndpointFaults(throttle_fraction=1.0)
+    uris = [upload(cloud, name, key, text_payload("great and friendly")) for name, key in uploads]
+    cloud.run_until_idle()
+    cloud.endpoint.faults = EndpointFaults()
+    return uris
+
+
+def successful_writes(cloud: LocalCloud, uri: str) -> int:
+    return sum(
+        1
+        for c in cloud.recorder.calls
+        if c.operation == "PutItem"
+        and c.error_code is None
+        and c.params["Item"][TABLE_PARTITION_KEY]["S"] == uri
+    )
+
+
+def outcomes_published(cloud: LocalCloud, uri: str) -> int:
+    count = 0
+    for text in cloud.published(cloud.outputs["notifications_topic_arn"]):
+        try:
+            message = json.loads(text)
+        except json.JSONDecodeError:
+            continue
+        count += isinstance(message, dict) and message.get(TABLE_PARTITION_KEY) == uri
+    return count
+
+
+def as_sns_subscription_dead_letter(cloud: LocalCloud, route_name: str, uri: str) -> None:
+    """Replace the route's invocation record for `uri` by the message SNS dead-letters for the same event."""
+    sqs, details = cloud.client("sqs"), route(cloud, route_name)
+    record = _take(cloud, route_name, uri)
+    envelope = dict(record["requestPayload"]["Records"][0]["Sns"])
+    envelope.pop("MessageAttributes", None)
+    sqs.send_message(QueueUrl=details["dlq_url"], MessageBody=json.dumps(envelope))
+
+
+def as_eventbridge_target_dead_letter(cloud: LocalCloud, route_name: str, uri: str) -> None:
+    """Replace the route's invocation record for `uri` by the message EventBridge dead-letters for it."""
+    sqs, details = cloud.client("sqs"), route(cloud, route_name)
+    event = _take(cloud, route_name, uri)["requestPayload"]
+    attributes = {
+        "RULE_ARN": details["rule_arn"],
+        "TARGET_ARN": details["function_arn"],
+        "ERROR_CODE": "SDK_CLIENT_ERROR",
+        "ERROR_MESSAGE": "Lambda was unable to process the request (injected)",
+        "EXHAUSTED_RETRY_CONDITION": "MaximumRetryAttempts",
+        "RETRY_ATTEMPTS": "2",
+    }
+    sqs.send_message(
+        QueueUrl=details["dlq_url"],
+        MessageBody=json.dumps(event),
+        MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+    )
+
+
+def _take(cloud: LocalCloud, route_name: str, uri: str) -> dict:
+    sqs, details = cloud.client("sqs"), route(cloud, route_name)
+    taken = None
+    for message in sqs.receive_message(QueueUrl=details["dlq_url"], MaxNumberOfMessages=10)["Messages"]:
+        if taken is None and uri.split("/", 3)[3] in message["Body"]:
+            sqs.delete_message(QueueUrl=details["dlq_url"], ReceiptHandle=message["ReceiptHandle"])
+            taken = json.loads(message["Body"])
+        else:  # the others stay receivable
+            sqs.change_message_visibility(
+                QueueUrl=details["dlq_url"], ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
+    assert taken is not None, f"no dead letter for {uri}"
+    return taken
+
+
+def test_redrive_empties_every_kind_of_dlq_and_each_file_ends_as_one_item_and_one_outcome(
+    cloud: LocalCloud, outputs_file: Path
+) -> None:
+    uris = fail_every_attempt(
+        cloud,
+        [
+            ("batch", "redrive-sqs.txt"),
+            ("data", "redrive-on-failure.json"),
+            ("uploads", "redrive-on-failure.txt"),
+            ("uploads", "redrive-subscription.txt"),
+            ("events", "redrive-on-failure.txt"),
+            ("events", "redrive-target.txt"),
+        ],
+    )
+    as_sns_subscription_dead_letter(cloud, "uploads", uris[3])
+    as_eventbridge_target_dead_letter(cloud, "events", uris[5])
+    kinds = {
+        name: sorted(s["kind"] for s in entry["samples"])
+        for entry in ops_json(outputs_file, "dlq")
+        for name in [entry["route"]]
+        if name in ROUTES
+    }
+    assert kinds == {
+        "batch": ["sqs-redrive"],
+        "data": ["lambda-on-failure"],
+        "uploads": ["lambda-on-failure", "sns-subscription"],
+        "events": ["eventbridge-target", "lambda-on-failure"],
+    }
+
+    for name in ROUTES:
+        summary = ops_json(outputs_file, "redrive", "--route", name)
+        assert summary["failures"] == [] and summary["skipped"] == {}, summary
+    cloud.run_until_idle()
+
+    assert {u: f.verdict for u, f in fates(cloud, uris).items()} == dict.fromkeys(uris, DELIVERED)
+    items = cloud.results()
+    assert {u: items[u]["status"] for u in uris} == dict.fromkeys(uris, STATUS_COMPLETED)
+    assert {u: successful_writes(cloud, u) for u in uris} == dict.fromkeys(uris, 1)
+    assert {u: outcomes_published(cloud, u) for u in uris} == dict.fromkeys(uris, 1)
+    assert {name: dead_letters(cloud, name) for name in ROUTES} == {name: [] for name in ROUTES}
+
+
+def test_dlq_reports_count_oldest_age_and_the_decoded_failure(cloud: LocalCloud, outputs_file: Path) -> None:
+    (uri,) = fail_every_attempt(cloud, [("data", "inspected.json")])
+    (entry,) = ops_json(outputs_file, "dlq", "--route", "data")
+    assert entry["messages"] == 1
+    assert entry["oldest_sampled_age_seconds"] is not None and entry["oldest_sampled_age_seconds"] >= 0
+    (sample,) = entry["samples"]
+    assert sample["objects"] == [uri]
+    assert sample["reason"].startswith("RetriesExhausted after 3 attempts: ")
+    assert "ThrottlingException" in sample["reason"]
+    assert len(dead_letters(cloud, "data")) == 1  # looking deletes nothing
+
+
+def test_redrive_dry_run_sends_and_deletes_nothing(cloud: LocalCloud, outputs_file: Path) -> None:
+    (uri,) = fail_every_attempt(cloud, [("data", "dry-run.json")])
+    before = [m["MessageId"] for m in dead_letters(cloud, "data")]
+    summary = ops_json(outputs_file, "redrive", "--route", "data", "--dry-run")
+    cloud.run_until_idle()
+    assert summary["counts"] == {"would redeliver": 1}
+    assert [m["MessageId"] for m in dead_letters(cloud, "data")] == before
+    assert uri not in cloud.results()
+
+
+def test_redrive_keep_redelivers_deletes_nothing_and_a_second_redrive_changes_nothing(
+    cloud: LocalCloud, outputs_file: Path
+) -> None:
+    (uri,) = fail_every_attempt(cloud, [("uploads", "kept.txt")])
+    kept = ops_json(outputs_file, "redrive", "--route", "uploads", "--keep")
+    cloud.run_until_idle()
+    assert kept["counts"] == {"redelivered": 1}
+    assert len(dead_letters(cloud, "uploads")) == 1
+    first = cloud.results()[uri]
+
+    # The same event again (idempotent writes: the item is conditional on the S3 sequencer).
+    again = ops_json(outputs_file, "redrive", "--route", "uploads")
+    cloud.run_until_idle()
+    assert again["counts"] == {"redelivered": 1, "deleted": 1}
+    assert cloud.results()[uri] == first
+    assert successful_writes(cloud, uri) == 1
+    assert dead_letters(cloud, "uploads") == []
+
+
+def test_redrive_skips_a_message_in_an_unexpected_shape_and_leaves_it_in_the_dlq(
+    cloud: LocalCloud, outputs_file: Path
+) -> None:
+    dlq_url = route(cloud, "data")["dlq_url"]
+    cloud.client("sqs").send_message(QueueUrl=dlq_url, MessageBody="not an event")
+    summary = ops_json(outputs_file, "redrive", "--route", "data")
+    assert summary["skipped"] == {"body is not a JSON object: not an event": 1}
+    assert summary["counts"] == {}
+    assert [m["Body"] for m in dead_letters(cloud, "data")] == ["not an event"]
+
+
+@pytest.mark.parametrize("route_name", ROUTES)
+def test_reprocess_backfills_objects_without_results_and_a_second_run_writes_nothing(
+    cloud: LocalCloud, outputs_file: Path, route_name: str
+) -> None:
+    key = "backfill.json" if route_name == "data" else "backfill.txt"
+    uri = upload(cloud, route_name, key, text_payload("great and friendly"))
+    cloud.run_until_idle()
+    cloud.client("dynamodb").delete_item(
+        TableName=cloud.outputs["results_table_name"], Key={TABLE_PARTITION_KEY: {"S": uri}}
+    )
+    prefix = uri.split("/", 3)[3]
+
+    first = ops_json(outputs_file, "reprocess", "--route", route_name, "--prefix", prefix)
+    cloud.run_until_idle()
+    assert first["planned"] == {"no result yet": 1, "sent": 1}, first
+    item = cloud.results()[uri]
+    assert item["status"] == STATUS_COMPLETED
+    assert item["version_id"] and item["sequencer"]
+    writes = successful_writes(cloud, uri)
+
+    second = ops_json(outputs_file, "reprocess", "--route", route_name, "--prefix", prefix)
+    cloud.run_until_idle()
+    assert second["planned"] == {"same object version: re-scored only by a new model version": 1, "sent": 1}
+    assert successful_writes(cloud, uri) == writes
+    assert cloud.results()[uri] == item
+
+
+def test_reprocess_dry_run_sends_nothing(cloud: LocalCloud, outputs_file: Path) -> None:
+    uri = upload(cloud, "batch", "dry-reprocess.txt", "great")
+    cloud.run_until_idle()
+    cloud.client("dynamodb").delete_item(
+        TableName=cloud.outputs["results_table_name"], Key={TABLE_PARTITION_KEY: {"S": uri}}
+    )
+    summary = ops_json(outputs_file, "reprocess", "--route", "batch", "--prefix", "batch/dry-", "--dry-run")
+    cloud.run_until_idle()
+    assert summary["planned"] == {"no result yet": 1}
+    assert uri not in cloud.results()
+
+
+def test_results_lists_the_table_filtered_as_json(cloud: LocalCloud, outputs_file: Path) -> None:
+    uri = upload(cloud, "batch", "listed.txt", "great and friendly")
+    cloud.run_until_idle()
+    listed = ops_json(outputs_file, "results", "--route", "batch", "--prefix", "batch/listed")
+    assert [(i["pk"], i["status"]) for i in listed] == [(uri, STATUS_COMPLETED)]
+
+
+def test_unknown_route_exits_2_naming_the_routes(outputs_file: Path) -> None:
+    result = ops(outputs_file, "redrive", "--route", "nope")
+    assert result.exit_code == 2
+    assert "unknown route 'nope'; this stack's routes: batch, data, events, images, uploads" in result.output
+
+
+def test_outputs_of_another_project_exit_2_before_any_aws_call(tmp_path: Path) -> None:
+    other = tmp_path / "outputs.json"
+    other.write_text(json.dumps({"vpc_id": "vpc-123"}), encoding="utf-8")
+    result = ops(other, "dlq")
+    assert result.exit_code == 2
+    assert "is not the stack output of ai-event-pipeline" in result.output
+
+
+def test_since_that_is_not_a_date_exits_2(outputs_file: Path) -> None:
+    result = ops(outputs_file, "reprocess", "--route", "batch", "--since", "yesterday")
+    assert result.exit_code == 2
+    assert "--since 'yesterday' is not an ISO date" in result.output
