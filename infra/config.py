@@ -288,7 +288,7 @@ class FunctionSettings(_Schema):
     max_workers: Annotated[StrictInt | None, _setting(
         None,
         description="`MAX_WORKERS`: threads of one invocation's pool (default one per 16 MB of memory, "
-        "8–64); how many objects are read at once is bounded by their bytes, 1/32 of the memory.",
+        "8 to 64); how many objects are read at once is bounded by their bytes, 1/32 of the memory.",
         ge=1,
         le=64,
         meaning="threads per invocation",
