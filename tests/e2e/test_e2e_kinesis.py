@@ -1,6 +1,6 @@
 """The kinesis route end to end in the local run: records of each shard reach the function in order, a
-poison record is bisected into the DLQ while the rest complete, 30% throttling loses and duplicates nothing, a re-read
-changes nothing, and the function role's stream grants are exactly the ones the mapping uses."""
+poison record is bisected into the DLQ while the rest complete, 30% throttling loses and duplicates nothing,
+a re-read changes nothing, and the function role's stream grants are exactly the ones the mapping uses."""
 
 from __future__ import annotations
 
