@@ -9,11 +9,12 @@ Deploys, from the stack config (infra/config.py validates it before anything is 
 - per named model: a SageMaker model, serverless endpoint configuration and endpoint with the model's own
   execution role (or a reference to an existing endpoint), and one EventBridge rule forwarding the endpoints'
   state changes to `notifications` (retries, then its own DLQ);
-- per route (sns / sqs / lambda / eventbridge): a dead-letter queue and the route's topic, queue or rule;
+- per route (sns / sqs / lambda / eventbridge / kinesis): a dead-letter queue and the route's topic, queue,
+  rule or Kinesis data stream (under the stack key, with a managed policy for its producers);
 - the key policy, before anything whose creation AWS checks against it;
 - per route, one inference function (own role invoking only its model's endpoint, encrypted log group and
   environment naming its model and version, Powertools packaged in its zip, async retries to the DLQ,
-  trigger wiring);
+  trigger wiring: a kinesis route's stream event source mapping with bisection, retries and the DLQ);
 - alarms (DLQ depth, function errors and throttles, queue age, per owned endpoint 5XX and latency,
   endpoint-state delivery failures) to `ops`, and one CloudWatch dashboard from the same registry;
 - the bucket's single notification configuration once every grant exists.
@@ -116,6 +117,7 @@ for route in config.routes:
             account_id=account_id,
             function_timeout_seconds=config.function.timeout_seconds,
             batching_window_seconds=config.sqs.maximum_batching_window_seconds,
+            kinesis=config.kinesis,
         ),
         within_stack,
     )
@@ -172,6 +174,7 @@ for route in config.routes:
             endpoint_arn=endpoints[route.model].endpoint_arn,
             notifications_topic_arn=topics.notifications.arn,
             key_arn=storage.key.arn,
+            kinesis=config.kinesis,
         ),
         within_stack,
     )
@@ -259,6 +262,13 @@ def route_outputs(name: str) -> dict:
         outputs.update(queue_url=channel.queue.url, queue_arn=channel.queue.arn)
     if channel.rule:
         outputs.update(rule_name=channel.rule.name, rule_arn=channel.rule.arn)
+    if channel.stream and channel.producer_policy:
+        # What a producer needs: where to put records, and the policy to attach to its role.
+        outputs.update(
+            stream_name=channel.stream.name,
+            stream_arn=channel.stream.arn,
+            producer_policy_arn=channel.producer_policy.arn,
+        )
     return outputs
 
 

@@ -3,7 +3,8 @@
 `InferenceFunction` (`ai-event-pipeline:compute:InferenceFunction`) creates the function's log group (under
 the stack key), its own execution role (least privilege for its route), the function (environment under
 the stack key), its recursion guard, the async invoke config (async routes), and the trigger wiring of its
-route: SNS subscription, SQS event source mapping, S3 invoke permission, or EventBridge target.
+route: SNS subscription, SQS event source mapping, S3 invoke permission, EventBridge target, or Kinesis
+event source mapping (bisection, retries, record age, on-failure destination to the route's DLQ).
 `function_code_files()` lists what the deployment zip holds: our code and the vendored Powertools.
 """
 
@@ -21,6 +22,7 @@ from infra.config import (
     AsyncInvokeSettings,
     ExistingModel,
     FunctionSettings,
+    KinesisSettings,
     Route,
     ServerlessModel,
     SqsSettings,
@@ -114,6 +116,7 @@ def function_environment(
     table_name: pulumi.Input[str],
     endpoint_name: pulumi.Input[str],
     notifications_topic_arn: pulumi.Input[str],
+    stream_name: pulumi.Input[str] | None = None,
 ) -> dict[str, pulumi.Input[str]]:
     """Physical names reach the handler only through these variables (names from the shared contract).
 
@@ -127,7 +130,7 @@ def function_environment(
         contract.ENV_NOTIFICATIONS_TOPIC_ARN: notifications_topic_arn,
         contract.ENV_ROUTE_NAME: route.name,
         contract.ENV_BUCKET_NAME: bucket_name,
-        contract.ENV_ROUTE_PREFIX: route.prefix,
+        contract.ENV_ROUTE_PREFIX: route.key_prefix,
         contract.ENV_ROUTE_SUFFIX: route.suffix or "",
         contract.ENV_ROUTE_VIA: route.via,
         contract.ENV_MAX_OBJECT_BYTES: str(function.max_object_bytes),
@@ -146,6 +149,8 @@ def function_environment(
         contract.ENV_JSON_REQUEST_KEY: model.json_request_key,
     }
     variables.update({name: str(value) for name, value in optional.items() if value is not None})
+    if stream_name is not None:
+        variables[contract.ENV_STREAM_NAME] = stream_name
     return variables
 
 
@@ -171,6 +176,7 @@ class InferenceFunctionArgs:
     endpoint_arn: pulumi.Input[str]
     notifications_topic_arn: pulumi.Input[str]
     key_arn: pulumi.Input[str]
+    kinesis: KinesisSettings | None = None  # kinesis routes: the mapping's settings
 
 
 class InferenceFunction(pulumi.ComponentResource):
@@ -196,9 +202,19 @@ class InferenceFunction(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.key_policy]),
         )
 
+        # A kinesis route reads records, never objects: no GetObject, no ListBucket. It keeps the put of large
+        # results, because a model's answer may outgrow a table item whatever the input (a json model's
+        # embeddings, say), and without it such a record could never complete.
+        reads = (
+            [
+                iam.allow_read_objects(args.bucket_arn, route.key_prefix),
+                iam.allow_list_bucket(args.bucket_arn),
+            ]
+            if route.reads_objects
+            else []
+        )
         statements = [
-            iam.allow_read_objects(args.bucket_arn, route.prefix),
-            iam.allow_list_bucket(args.bucket_arn),
+            *reads,
             iam.allow_invoke_endpoint(args.endpoint_arn),
             iam.allow_put_result(args.table_arn),
             iam.allow_write_large_results(args.bucket_arn, args.large_results_prefix),
@@ -210,9 +226,12 @@ class InferenceFunction(pulumi.ComponentResource):
         if channel.queue is not None:
             statements.append(iam.allow_consume_queue(channel.queue.arn))
         else:
-            # Async routes only: Lambda sends on-failure records with the execution role. An sqs route's
-            # DLQ is filled by SQS redrive, which needs no grant from the role.
+            # Async and stream routes: Lambda sends on-failure records with the execution role. An sqs
+            # route's DLQ is filled by SQS redrive, which needs no grant from the role.
             statements.append(iam.allow_send_to_dead_letter_queue(channel.dead_letter_queue.arn))
+        if channel.stream is not None:
+            # The stream is under the stack key: GetRecords needs kms:Decrypt, which allow_use_key grants.
+            statements.append(iam.allow_read_stream(channel.stream.arn))
         self.role = iam.ExecutionRole(
             name,
             iam.ExecutionRoleArgs(
@@ -252,6 +271,7 @@ class InferenceFunction(pulumi.ComponentResource):
                     table_name=args.table_name,
                     endpoint_name=args.endpoint_name,
                     notifications_topic_arn=args.notifications_topic_arn,
+                    stream_name=channel.stream.name if channel.stream is not None else None,
                 )
             ),
             # The policy and log group must exist before the first event can arrive.
@@ -315,6 +335,33 @@ class InferenceFunction(pulumi.ComponentResource):
                 function_response_types=["ReportBatchItemFailures"],
                 scaling_config=aws.lambda_.EventSourceMappingScalingConfigArgs(
                     maximum_concurrency=args.sqs.maximum_concurrency
+                ),
+                opts=after_policy,
+            )
+        elif route.via == "kinesis" and channel.stream is not None:
+            settings = args.kinesis or KinesisSettings()
+            # Lambda Developer Guide, "Process Amazon Kinesis Data Streams records with Lambda" and
+            # "Configuring partial batch response with Kinesis Data Streams and Lambda": the handler reports
+            # the first failed sequence number; Lambda checkpoints there and retries from it, bisecting the
+            # batch at it when BisectBatchOnFunctionError is on (a split uses no retry), until
+            # MaximumRetryAttempts or MaximumRecordAgeInSeconds; then the batch's metadata (shard, sequence
+            # range) goes to the on-failure destination, the route's DLQ, and the shard moves on.
+            self.event_source_mapping = aws.lambda_.EventSourceMapping(
+                f"{name}-stream-mapping",
+                event_source_arn=channel.stream.arn,
+                function_name=self.function.arn,
+                starting_position=settings.starting_position,
+                batch_size=settings.batch_size,
+                maximum_batching_window_in_seconds=settings.maximum_batching_window_seconds,
+                parallelization_factor=settings.parallelization_factor,
+                bisect_batch_on_function_error=settings.bisect_batch_on_function_error,
+                maximum_retry_attempts=settings.maximum_retry_attempts,
+                maximum_record_age_in_seconds=settings.maximum_record_age_seconds,
+                function_response_types=["ReportBatchItemFailures"],
+                destination_config=aws.lambda_.EventSourceMappingDestinationConfigArgs(
+                    on_failure=aws.lambda_.EventSourceMappingDestinationConfigOnFailureArgs(
+                        destination_arn=channel.dead_letter_queue.arn
+                    )
                 ),
                 opts=after_policy,
             )

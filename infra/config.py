@@ -10,6 +10,7 @@ declared. `infra/config_doc.py` renders README's configuration table from the sa
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -42,11 +43,13 @@ from lambdas.inference.settings import default_max_workers
 
 PROJECT = "ai-event-pipeline"
 
-Via = Literal["sns", "sqs", "eventbridge", "lambda"]
+Via = Literal["sns", "sqs", "eventbridge", "lambda", "kinesis"]
 VIAS: tuple[str, ...] = typing.get_args(Via)
 # S3 delivers these itself; EventBridge routes filter in their rule instead.
 S3_NOTIFICATION_VIAS: tuple[str, ...] = ("sns", "sqs", "lambda")
 ASYNC_VIAS: tuple[str, ...] = ("sns", "eventbridge", "lambda")
+# Routes that read a stream (records, not objects): no S3 filter, no object reads.
+STREAM_VIAS: tuple[str, ...] = ("kinesis",)
 
 PayloadFormat = Literal["text", "json", "binary"]
 assert typing.get_args(PayloadFormat) == contract.PAYLOAD_FORMATS
@@ -192,14 +195,15 @@ class Route(_Schema):
         fix="rename the route, e.g. `pulumi config set --path '{path}' uploads`",
         doc_type="`[a-z][a-z0-9-]{0,31}`",
     )]  # fmt: skip
-    prefix: Annotated[StrictStr, _setting(
+    prefix: Annotated[StrictStr | None, _setting(
+        None,
         description="Key prefix. An sns/sqs/lambda route may not have an empty prefix when other routes "
-        "exist.",
+        "exist; a kinesis route has none (it reads records, not objects).",
         max_length=1024,
         meaning="S3 filter rule limit",
         fix="`pulumi config set --path '{path}' <key-prefix/>` (may be \"\")",
         doc_type="string, ≤1024 chars",
-        doc_default='required (may be `""`)',
+        doc_default='required but on kinesis routes (may be `""`)',
     )]  # fmt: skip
     suffix: Annotated[StrictStr | None, _setting(
         None,
@@ -212,7 +216,7 @@ class Route(_Schema):
     )]  # fmt: skip
     via: Annotated[Via, _setting(
         description="sns/sqs/lambda filters must not overlap (S3 refuses it); eventbridge routes may overlap "
-        "anything.",
+        "anything; kinesis: a stream of records of its own (see `kinesis.*`), no prefix or suffix.",
     )]  # fmt: skip
     model: Annotated[StrictStr | None, _setting(
         None,
@@ -231,10 +235,43 @@ class Route(_Schema):
         """Async triggers retry inside Lambda and end in the on-failure destination."""
         return self.via in ASYNC_VIAS
 
+    @property
+    def reads_objects(self) -> bool:
+        """Whether the route's inputs are S3 objects (every route but a stream's)."""
+        return self.via not in STREAM_VIAS
+
+    @property
+    def key_prefix(self) -> str:
+        """The route's S3 key prefix ("" for a stream route, which has none)."""
+        return self.prefix or ""
+
+    def cross_key_problems(self) -> list[Problem]:
+        problems = super().cross_key_problems()
+        if self.reads_objects and self.prefix is None:
+            problems.append(
+                Problem(
+                    "prefix",
+                    "is required",
+                    "`pulumi config set --path '{path}' <key-prefix/>` (may be \"\")",
+                )
+            )
+        if not self.reads_objects:
+            for key, value in (("prefix", self.prefix), ("suffix", self.suffix)):
+                if value is not None:
+                    problems.append(
+                        Problem(
+                            key,
+                            f"is set on {self.via} route {self.name!r} ({value!r}), which reads records "
+                            "from its stream, not objects from the bucket",
+                            "remove it: `pulumi config rm --path '{path}'`",
+                        )
+                    )
+        return problems
+
 
 def filters_overlap(first: Route, second: Route) -> bool:
     """S3's rule: two filters overlap when one prefix starts the other and one suffix ends the other."""
-    prefix_a, prefix_b = first.prefix, second.prefix
+    prefix_a, prefix_b = first.key_prefix, second.key_prefix
     suffix_a, suffix_b = first.suffix or "", second.suffix or ""
     prefixes_overlap = prefix_a.startswith(prefix_b) or prefix_b.startswith(prefix_a)
     suffixes_overlap = suffix_a.endswith(suffix_b) or suffix_b.endswith(suffix_a)
@@ -340,6 +377,135 @@ class SqsSettings(_Schema):
                 )
             )
         return problems
+
+
+# Lambda's Kinesis event source mapping and the stream, each range as the AWS API reference states it:
+# CreateEventSourceMapping (https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html):
+# BatchSize 1-10000 for Kinesis, MaximumBatchingWindowInSeconds 0-300, MaximumRetryAttempts -1 (infinite) to
+# 10000, MaximumRecordAgeInSeconds -1 (infinite) or 60-604800, ParallelizationFactor 1-10, StartingPosition
+# TRIM_HORIZON | LATEST | AT_TIMESTAMP (the last needs a timestamp, which this stack does not take).
+# Retention: 24-8760 hours (Kinesis Data Streams Developer Guide, "Change the data retention period",
+# https://docs.aws.amazon.com/streams/latest/dev/kinesis-extended-retention.html).
+RECORD_AGE_UNLIMITED = -1
+RECORD_AGE_MIN_SECONDS, RECORD_AGE_MAX_SECONDS = 60, 604800
+STREAM_MODES: tuple[str, ...] = ("ON_DEMAND", "PROVISIONED")
+
+
+class KinesisSettings(_Schema):
+    """Every kinesis route's stream and event source mapping."""
+
+    stream_mode: Annotated[Literal["ON_DEMAND", "PROVISIONED"], _setting(
+        "ON_DEMAND",
+        description="The stream's capacity mode: `ON_DEMAND` (Kinesis adds shards as traffic grows: no bound "
+        "on the route's concurrent calls, preview warns) or `PROVISIONED` with `shardCount` shards.",
+    )]  # fmt: skip
+    shard_count: Annotated[StrictInt | None, _setting(
+        None,
+        description="PROVISIONED only (required there, refused for ON_DEMAND): shards per stream; the "
+        "route's concurrent invocations are shards x `parallelizationFactor`.",
+        ge=1,
+        le=10000,
+        meaning="shards (the account's shard quota applies)",
+        doc_default="none",
+    )]  # fmt: skip
+    retention_hours: Annotated[StrictInt, _setting(
+        24, description="How long records stay readable (and retryable).", ge=24, le=8760,
+        meaning="Kinesis keeps records 24 hours to 365 days",
+    )]  # fmt: skip
+    batch_size: Annotated[StrictInt, _setting(
+        100, description="Records per invocation (Lambda's Kinesis range).", ge=1, le=10000,
+        meaning="records per invocation",
+    )]  # fmt: skip
+    maximum_batching_window_seconds: Annotated[StrictInt, _setting(
+        0, description="Seconds Lambda gathers records before invoking.", ge=0, le=300,
+        meaning="seconds Lambda waits to fill a batch",
+    )]  # fmt: skip
+    starting_position: Annotated[Literal["TRIM_HORIZON", "LATEST"], _setting(
+        "TRIM_HORIZON",
+        description="Where a new mapping starts reading: `TRIM_HORIZON` (every record still kept, so none "
+        "put before the mapping existed is lost) or `LATEST`.",
+    )]  # fmt: skip
+    bisect_batch_on_function_error: Annotated[StrictBool, _setting(
+        True,
+        description="Split a failing batch in two (at the reported sequence number) to isolate a poison "
+        "record; splitting does not use up retries.",
+    )]  # fmt: skip
+    maximum_retry_attempts: Annotated[StrictInt, _setting(
+        5,
+        description="Retries of a failing batch before its records go to the route's DLQ (-1: until the "
+        "record expires, which stalls its shard up to `retentionHours`).",
+        ge=-1,
+        le=10000,
+        meaning="-1 for unlimited",
+    )]  # fmt: skip
+    maximum_record_age_seconds: Annotated[StrictInt, _setting(
+        RECORD_AGE_UNLIMITED,
+        description="Records older than this go to the DLQ instead of the function: -1 (no limit) or "
+        "60-604800.",
+        ge=-1,
+        le=RECORD_AGE_MAX_SECONDS,
+        meaning="-1, or 60 to 604800 seconds",
+        doc_type="-1 or int 60\u2013604800",
+    )]  # fmt: skip
+    parallelization_factor: Annotated[StrictInt, _setting(
+        1,
+        description="Concurrent batches per shard (records of one partition key stay in order).",
+        ge=1,
+        le=10,
+        meaning="batches per shard at once",
+    )]  # fmt: skip
+
+    @field_validator("maximum_record_age_seconds")
+    @classmethod
+    def _age_or_unlimited(cls, seconds: int) -> int:
+        if (
+            seconds != RECORD_AGE_UNLIMITED
+            and not RECORD_AGE_MIN_SECONDS <= seconds <= RECORD_AGE_MAX_SECONDS
+        ):
+            raise _value_error(
+                f"must be -1 (no limit) or from {RECORD_AGE_MIN_SECONDS} to {RECORD_AGE_MAX_SECONDS} "
+                f"seconds, as Lambda accepts (got {seconds})",
+                "`pulumi config set --path 'kinesis.maximumRecordAgeSeconds' 3600`",
+            )
+        return seconds
+
+    def cross_key_problems(self) -> list[Problem]:
+        problems = super().cross_key_problems()
+        # CreateStream: ShardCount sets a provisioned stream's shards; an on-demand stream manages its own
+        # (Kinesis API Reference, CreateStream and StreamModeDetails).
+        if self.stream_mode == "PROVISIONED" and self.shard_count is None:
+            problems.append(
+                Problem(
+                    "shardCount",
+                    "is required with streamMode PROVISIONED (the stream's shards)",
+                    "`pulumi config set --path 'kinesis.shardCount' 1`, or set kinesis.streamMode ON_DEMAND",
+                )
+            )
+        if self.stream_mode == "ON_DEMAND" and self.shard_count is not None:
+            problems.append(
+                Problem(
+                    "shardCount",
+                    f"({self.shard_count}) is set with streamMode ON_DEMAND, whose shards Kinesis manages",
+                    "remove kinesis.shardCount, or set kinesis.streamMode PROVISIONED",
+                )
+            )
+        retention_seconds = self.retention_hours * 3600
+        if self.maximum_record_age_seconds > retention_seconds:
+            problems.append(
+                Problem(
+                    "maximumRecordAgeSeconds",
+                    f"({self.maximum_record_age_seconds}) exceeds the stream's retention "
+                    f"({self.retention_hours} h = {retention_seconds} s): records expire before they reach "
+                    "that age, so a failing record would be lost instead of sent to the DLQ",
+                    "lower kinesis.maximumRecordAgeSeconds, or raise kinesis.retentionHours",
+                )
+            )
+        return problems
+
+    @property
+    def shards(self) -> int | None:
+        """Shards per stream when fixed (PROVISIONED); None when Kinesis scales them (ON_DEMAND)."""
+        return self.shard_count if self.stream_mode == "PROVISIONED" else None
 
 
 class AsyncInvokeSettings(_Schema):
@@ -860,6 +1026,7 @@ class StackSettings(_Schema):
     )]  # fmt: skip
     function: Annotated[FunctionSettings, _setting(FunctionSettings(), description="Lambda settings.")]
     sqs: Annotated[SqsSettings, _setting(SqsSettings(), description="sqs routes.")]
+    kinesis: Annotated[KinesisSettings, _setting(KinesisSettings(), description="kinesis routes.")]
     async_invoke: Annotated[AsyncInvokeSettings, _setting(AsyncInvokeSettings(), description="Async routes.")]
     notifications: Annotated[NotificationSettings, _setting(NotificationSettings(), description="Outcomes.")]
     ops: Annotated[OpsSettings, _setting(OpsSettings(), description="Alarms.")]
@@ -960,9 +1127,21 @@ def _route_model_problems(settings: StackSettings) -> list[Problem]:
                 )
             )
             continue
-        problem = _suffix_problem(
-            route, settings.model_name_of(route), settings.models[settings.model_name_of(route)]
-        )
+        model_name = settings.model_name_of(route)
+        model = settings.models[model_name]
+        if not route.reads_objects and model.payload_format == contract.PAYLOAD_BINARY:
+            problems.append(
+                Problem(
+                    path,
+                    f"names model {model_name!r} (payloadFormat binary) for {route.via} route "
+                    f"{route.name!r}: a stream record is text or a JSON object, and a binary model takes "
+                    "files' bytes",
+                    f"route {route.name!r} to a text or json model, or send its inputs as objects through "
+                    "an S3 route",
+                )
+            )
+            continue
+        problem = _suffix_problem(route, model_name, model)
         if problem:
             problems.append(Problem(f"routes[{index}].suffix", *problem))
     return problems
@@ -994,6 +1173,8 @@ def _large_results_problems(settings: StackSettings) -> list[Problem]:
     prefix = settings.bucket.large_results_prefix
     problems: list[Problem] = []
     for index, route in enumerate(settings.routes):
+        if route.prefix is None:
+            continue  # a stream route reads no keys
         if prefix.startswith(route.prefix) or route.prefix.startswith(prefix):
             problems.append(
                 Problem(
@@ -1050,30 +1231,49 @@ def _queue_poller_problems(settings: StackSettings) -> list[Problem]:
 
 
 def model_calls_per_invocation(
-    route: Route, function: FunctionSettings, sqs: SqsSettings, model: _ModelBase
+    route: Route,
+    function: FunctionSettings,
+    sqs: SqsSettings,
+    model: _ModelBase,
+    kinesis: KinesisSettings | None = None,
 ) -> int:
     """Concurrent InvokeEndpoint calls one invocation of the route's function makes in steady state.
 
     S3 sends one record per notification, so an async route's event holds one object; an SQS batch holds
-    `sqs.batchSize` objects, sent the model's `maxBatchSize` per call, at most one call per worker thread.
+    `sqs.batchSize` objects (a Kinesis batch `kinesis.batchSize` records), sent the model's `maxBatchSize` per
+    call, at most one call per worker thread.
     """
-    if route.via != "sqs":
+    if route.via == "sqs":
+        batch_size = sqs.batch_size
+    elif route.via == "kinesis":
+        batch_size = (kinesis or KinesisSettings()).batch_size
+    else:
         return 1
     workers = function.max_workers or default_max_workers(function.memory_mb)
     per_call = model.max_batch_size or 1
-    return min(workers, -(-sqs.batch_size // per_call))
+    return min(workers, -(-batch_size // per_call))
 
 
-def route_concurrent_invocations(route: Route, function: FunctionSettings, sqs: SqsSettings) -> int | None:
+def route_concurrent_invocations(
+    route: Route, function: FunctionSettings, sqs: SqsSettings, kinesis: KinesisSettings | None = None
+) -> int | None:
     """The most invocations of the route's function that can run at once, or None when nothing bounds it.
 
     Async routes (sns, lambda, eventbridge) scale with their events, up to the account's unreserved
     concurrency, unless the function has reserved concurrency; an sqs route is also capped by its mapping's
-    maximum concurrency.
+    maximum concurrency; a kinesis route runs one batch per shard and parallelization factor at once (Lambda
+    Developer Guide, "Polling and batching streams"), unbounded on an ON_DEMAND stream, whose shards grow.
     """
     reserved = function.reserved_concurrency
     if route.via == "sqs":
         return min(sqs.maximum_concurrency, reserved) if reserved is not None else sqs.maximum_concurrency
+    if route.via == "kinesis":
+        kinesis = kinesis or KinesisSettings()
+        shards = kinesis.shards
+        if shards is None:
+            return reserved
+        pollers = shards * kinesis.parallelization_factor
+        return min(pollers, reserved) if reserved is not None else pollers
     return reserved
 
 
@@ -1083,7 +1283,7 @@ def check_endpoint_concurrency(settings: StackSettings) -> tuple[list[Problem], 
     The stack does not size an endpoint it does not own."""
     problems: list[Problem] = []
     warnings: list[str] = []
-    function, sqs = settings.function, settings.sqs
+    function, sqs, kinesis = settings.function, settings.sqs, settings.kinesis
     for name, model in settings.models.items():
         max_concurrency = getattr(model, "max_concurrency", None)
         routes = _routes_of(settings, name)
@@ -1092,11 +1292,12 @@ def check_endpoint_concurrency(settings: StackSettings) -> tuple[list[Problem], 
         bounded: list[tuple[Route, int]] = []
         unbounded: list[Route] = []
         for route in routes:
-            invocations = route_concurrent_invocations(route, function, sqs)
+            invocations = route_concurrent_invocations(route, function, sqs, kinesis)
             if invocations is None:
                 unbounded.append(route)
             else:
-                bounded.append((route, invocations * model_calls_per_invocation(route, function, sqs, model)))
+                calls = model_calls_per_invocation(route, function, sqs, model, kinesis)
+                bounded.append((route, invocations * calls))
         total = sum(calls for _, calls in bounded)
         key = f"models.{name}.maxConcurrency"
         if total > max_concurrency:
@@ -1113,7 +1314,9 @@ def check_endpoint_concurrency(settings: StackSettings) -> tuple[list[Problem], 
             )
         warnings += [
             f"route {route.name!r} ({route.via}) has no bound on its concurrent calls to the endpoint of "
-            f"model {name!r} (function.reservedConcurrency is unset): above {key} ({max_concurrency}) "
+            f"model {name!r} (function.reservedConcurrency is unset"
+            f"{', and an ON_DEMAND stream adds shards' if route.via == 'kinesis' else ''}): above {key} "
+            f"({max_concurrency}) "
             "SageMaker "
             "throttles, and the handler backs off and retries until the invocation runs out of time. "
             "Set function.reservedConcurrency to bound it (README: Deploying for real, concurrency quota)."
@@ -1148,6 +1351,7 @@ class StackConfig:
     deletion_protection: bool
     # Problems that do not stop a deploy (pulumi.log.warn at preview), e.g. an unbounded endpoint caller.
     warnings: tuple[str, ...] = ()
+    kinesis: KinesisSettings = dataclasses.field(default_factory=KinesisSettings)
 
     def model_of(self, route: Route) -> ServerlessModel | ExistingModel:
         assert route.model is not None
@@ -1242,6 +1446,7 @@ def parse_config(values: Mapping[str, Any], *, stack: str, region: str | None) -
         function=settings.function,
         sqs=settings.sqs,
         async_invoke=settings.async_invoke,
+        kinesis=settings.kinesis,
         models=dict(settings.models),
         notification_subscriptions=settings.notifications.subscriptions,
         ops_subscriptions=settings.ops.subscriptions,

@@ -94,8 +94,41 @@ def allow_consume_queue(queue_arn: Arn) -> Statement:
     )
 
 
+# What Lambda's Kinesis event source mapping does with the execution role on a standard iterator (Lambda
+# Developer Guide, "Process Amazon Kinesis Data Streams records with Lambda",
+# https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-create.html). Not granted: SubscribeToShard
+# (enhanced fan-out consumers only; the mapping reads the stream itself) and ListStreams, which the managed
+# AWSLambdaKinesisExecutionRole policy carries but the page does not list, and which would name every stream
+# of the account.
+STREAM_CONSUMER_ACTIONS = [
+    "kinesis:DescribeStream",
+    "kinesis:DescribeStreamSummary",
+    "kinesis:GetRecords",
+    "kinesis:GetShardIterator",
+    "kinesis:ListShards",
+]
+# What a producer needs (Kinesis Data Streams Developer Guide, "Permissions to use user-generated KMS keys",
+# https://docs.aws.amazon.com/streams/latest/dev/permissions-user-key-KMS.html): PutRecord(s) on the stream
+# and kms:GenerateDataKey on the key the stream is encrypted with.
+STREAM_PRODUCER_ACTIONS = ["kinesis:PutRecord", "kinesis:PutRecords"]
+
+
+def allow_read_stream(stream_arn: Arn) -> Statement:
+    """The event source mapping reads exactly the route's stream with the execution role."""
+    return _allow("ReadRouteStream", STREAM_CONSUMER_ACTIONS, stream_arn)
+
+
+def allow_put_records(stream_arn: Arn) -> Statement:
+    return _allow("PutStreamRecords", STREAM_PRODUCER_ACTIONS, stream_arn)
+
+
+def allow_encrypt_records(key_arn: Arn) -> Statement:
+    """Producers encrypt records with a data key of the stream's key: kms:GenerateDataKey, nothing else."""
+    return _allow("EncryptStreamRecords", ["kms:GenerateDataKey"], key_arn)
+
+
 def allow_send_to_dead_letter_queue(queue_arn: Arn) -> Statement:
-    """Lambda sends async on-failure records to the destination with the execution role."""
+    """Lambda sends async (and stream) on-failure records to the destination with the execution role."""
     return _allow("SendFailuresToDeadLetterQueue", ["sqs:SendMessage"], queue_arn)
 
 

@@ -3,7 +3,8 @@
 Components (type tokens `ai-event-pipeline:messaging:<Class>`):
 - `Topics`: the notifications topic (outcomes, subscriptions with filter policies) and the ops topic (alarms).
 - `RouteChannel`: per route, its DLQ and the resource carrying S3 events (SNS topic, SQS queue or EventBridge
-  rule), each with a policy granting exactly its publisher.
+  rule), each with a policy granting exactly its publisher; a kinesis route's Kinesis data stream (under the
+  stack key) and the managed policy its producers attach.
 - `EndpointStateEvents`: SageMaker endpoint state changes forwarded to the notifications topic.
 - `BucketEvents`: the bucket's one and only notification configuration, built from every route.
 """
@@ -16,8 +17,15 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import OpsSubscription, Route, Subscription
-from infra.iam import allow_service, deny_insecure_transport, policy_document, render
+from infra.config import KinesisSettings, OpsSubscription, Route, Subscription
+from infra.iam import (
+    allow_encrypt_records,
+    allow_put_records,
+    allow_service,
+    deny_insecure_transport,
+    policy_document,
+    render,
+)
 from lambdas.inference import contract
 
 # SQS's maximum retention: a dead letter must outlive every retry path that feeds it.
@@ -48,10 +56,10 @@ def object_created_pattern(bucket_name: pulumi.Input[str], route: Route) -> dict
     """EventBridge pattern for S3 "Object Created" events of one bucket under the route's prefix/suffix."""
     detail: dict = {"bucket": {"name": [bucket_name]}}
     if route.suffix:
-        key_filter = {"wildcard": f"{_escape_wildcard(route.prefix)}*{_escape_wildcard(route.suffix)}"}
+        key_filter = {"wildcard": f"{_escape_wildcard(route.key_prefix)}*{_escape_wildcard(route.suffix)}"}
         detail["object"] = {"key": [key_filter]}
-    elif route.prefix:
-        detail["object"] = {"key": [{"prefix": route.prefix}]}
+    elif route.key_prefix:
+        detail["object"] = {"key": [{"prefix": route.key_prefix}]}
     return {"source": ["aws.s3"], "detail-type": ["Object Created"], "detail": detail}
 
 
@@ -186,13 +194,26 @@ class RouteChannelArgs:
     account_id: pulumi.Input[str]
     function_timeout_seconds: int
     batching_window_seconds: int
+    kinesis: KinesisSettings | None = None  # kinesis routes: the stream's settings
+
+
+def stream_capacity(settings: KinesisSettings) -> dict:
+    """The stream's capacity arguments: on-demand takes no shard count, provisioned needs one (Kinesis API
+    Reference, CreateStream: ShardCount with StreamModeDetails PROVISIONED)."""
+    if settings.stream_mode == "PROVISIONED":
+        return {
+            "stream_mode_details": aws.kinesis.StreamStreamModeDetailsArgs(stream_mode="PROVISIONED"),
+            "shard_count": settings.shard_count,
+        }
+    return {"stream_mode_details": aws.kinesis.StreamStreamModeDetailsArgs(stream_mode="ON_DEMAND")}
 
 
 class RouteChannel(pulumi.ComponentResource):
     """Everything that carries one route's S3 events to its function, and the route's dead-letter queue.
 
     Exposes `dead_letter_queue` and, by route kind, `topic` + `topic_policy` (sns), `queue` + `queue_policy`
-    (sqs) or `rule` (eventbridge); `publisher_grant` is the policy S3 needs before the bucket notification.
+    (sqs), `rule` (eventbridge) or `stream` + `producer_policy` (kinesis); `publisher_grant` is the policy S3
+    needs before the bucket notification.
     """
 
     def __init__(self, name: str, args: RouteChannelArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -205,6 +226,8 @@ class RouteChannel(pulumi.ComponentResource):
         self.queue: aws.sqs.Queue | None = None
         self.queue_policy: aws.sqs.QueuePolicy | None = None
         self.rule: aws.cloudwatch.EventRule | None = None
+        self.stream: aws.kinesis.Stream | None = None
+        self.producer_policy: aws.iam.Policy | None = None
 
         # One DLQ per route: the SQS redrive target (sqs), or the async on-failure destination
         # (sns, lambda, eventbridge), plus SNS delivery failures and EventBridge target failures.
@@ -279,6 +302,32 @@ class RouteChannel(pulumi.ComponentResource):
                 )
             )
 
+        elif route.via == "kinesis":
+            settings = args.kinesis or KinesisSettings()
+            # Server-side encryption under the stack key: producers need kms:GenerateDataKey, consumers
+            # kms:Decrypt (Kinesis Data Streams Developer Guide, "Permissions to use user-generated KMS
+            # keys"). The stream's on-failure records go to the DLQ, sent by Lambda with the function's role
+            # (no queue policy grant: the role's own SendMessage is enough within the account).
+            self.stream = aws.kinesis.Stream(
+                f"{name}-stream",
+                retention_period=settings.retention_hours,
+                encryption_type="KMS",
+                kms_key_id=args.key_arn,
+                **stream_capacity(settings),
+                opts=child,
+            )
+            # Producers attach this managed policy to their own role: exactly PutRecord/PutRecords on this
+            # stream and the key use encryption needs. (A customer managed policy, attached to no role here,
+            # so it never mixes with a role's inline policy.)
+            self.producer_policy = aws.iam.Policy(
+                f"{name}-producer",
+                description=f"Put records on the stream of route {route.name}",
+                policy=render(
+                    policy_document(allow_put_records(self.stream.arn), allow_encrypt_records(args.key_arn))
+                ),
+                opts=child,
+            )
+
         self.dead_letter_queue_policy = tls_only_queue_policy(
             f"{name}-dlq-policy", self.dead_letter_queue, *senders, opts=child
         )
@@ -290,6 +339,12 @@ class RouteChannel(pulumi.ComponentResource):
             outputs.update(queue_arn=self.queue.arn, queue_url=self.queue.url)
         if self.rule:
             outputs.update(rule_arn=self.rule.arn, rule_name=self.rule.name)
+        if self.stream and self.producer_policy:
+            outputs.update(
+                stream_name=self.stream.name,
+                stream_arn=self.stream.arn,
+                producer_policy_arn=self.producer_policy.arn,
+            )
         self.register_outputs(outputs)
 
 
@@ -426,7 +481,7 @@ class BucketEvents(pulumi.ComponentResource):
                     {
                         "id": r.route.name,
                         "events": OBJECT_CREATED_EVENTS,
-                        "filter_prefix": r.route.prefix or None,
+                        "filter_prefix": r.route.key_prefix or None,
                         "filter_suffix": r.route.suffix,
                     },
                 )

@@ -122,6 +122,8 @@ def upload_samples(cloud: LocalCloud) -> list[Upload]:
     s3 = cloud.s3
     uploads: list[Upload] = []
     for route, details in outputs["routes"].items():
+        if details["prefix"] is None:
+            continue  # a kinesis route takes records, not files (put on its stream: see put_stream_records)
         prefix, suffix = details["prefix"], details.get("suffix") or ""
         limit = int(
             _function_environment(cloud, details["function_name"]).get(ENV_MAX_OBJECT_BYTES, 1024 * 1024)

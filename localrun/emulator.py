@@ -37,6 +37,7 @@ from .access import AccessEnforcer
 from .calls import CallRecorder
 from .clock import SdkBackoff, SimClock
 from .deliveries import Deliveries
+from .lambda_.kinesis_poller import KinesisEventSourcePoller
 from .lambda_.runtime import LambdaRuntime
 from .lambda_.sqs_poller import SqsEventSourcePoller, shift_sqs_timers
 from .limits import LimitEnforcer
@@ -88,6 +89,7 @@ class LocalCloud:
         self.trace.use_clock(self.clock.now)
         self.runtime = LambdaRuntime(self.account, region, self.clock, self.recorder, self.trace)
         self.poller = SqsEventSourcePoller(self.runtime, self.recorder, self.trace)
+        self.stream_poller = KinesisEventSourcePoller(self.runtime, self.recorder, self.trace)
         self.deliveries = Deliveries(self.runtime, self.trace)
         self.endpoint = StandInEndpoint()
         self.sns_faults = SnsFaultInjector(self.recorder)
@@ -188,6 +190,7 @@ class LocalCloud:
         while True:
             progressed = self.runtime.run_due(limit=1)  # one at a time, so progress can be shown
             progressed = self.poller.poll() or progressed
+            progressed = self.stream_poller.poll() or progressed
             if progressed:
                 report.steps += 1
                 receivable_unreceived = False
@@ -232,6 +235,7 @@ class LocalCloud:
             wake.clear()  # before looking: work queued after the look sets it again, so wait() returns
             progressed = self.runtime.run_due(limit=1)
             progressed = self.poller.poll() or progressed
+            progressed = self.stream_poller.poll() or progressed
             if progressed:
                 continue
             wait, _ = self._next_wait()

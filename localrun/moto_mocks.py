@@ -34,7 +34,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 
 from .access import AccessGuard
 from .lambda_.runtime import LambdaRuntime
-from .services import cloudwatch, dynamodb, events, iam, kms, lambda_, logs, s3, sagemaker, sns, sqs
+from .services import cloudwatch, dynamodb, events, iam, kinesis, kms, lambda_, logs, s3, sagemaker, sns, sqs
 from .services.base import Inputs, UnsupportedResourceType, physical_name
 from .services.s3 import DestinationValidationError
 
@@ -141,6 +141,8 @@ CREATORS: dict[str, Creator] = {
     "aws:dynamodb/table:Table": dynamodb.table,
     "aws:iam/role:Role": iam.role,
     "aws:iam/rolePolicy:RolePolicy": iam.role_policy,
+    "aws:iam/policy:Policy": iam.managed_policy,
+    "aws:kinesis/stream:Stream": kinesis.stream,
     "aws:sagemaker/model:Model": sagemaker.sagemaker_model,
     "aws:sagemaker/endpointConfiguration:EndpointConfiguration": sagemaker.sagemaker_endpoint_config,
     "aws:sagemaker/endpoint:Endpoint": sagemaker.sagemaker_endpoint,

@@ -36,7 +36,7 @@ PROJECT_NAME = "ai-event-pipeline"
 # uses up front, silently, so the warnings recorded during a run are only those
 # caused by the resources the program declares.
 _PROVIDER_MODULES = (
-    "cloudwatch", "dynamodb", "iam", "kms", "lambda_", "s3", "sagemaker", "sns", "sqs",
+    "cloudwatch", "dynamodb", "iam", "kinesis", "kms", "lambda_", "s3", "sagemaker", "sns", "sqs",
 )
 
 

@@ -202,6 +202,8 @@ class EndpointFaults:
     throttle_fraction: float = 0.0
     seed: int = 0
     permanent_model_error: bool = False
+    # A poison input: any request holding this text makes the container fail (500), every time.
+    crash_on_text: str | None = None
     _random: random.Random = field(init=False, repr=False)
     _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
@@ -266,6 +268,11 @@ class StandInEndpoint:
             with self._lock:
                 self.stats.throttled += 1
             raise ThrottlingException()
+        if self.faults.crash_on_text and self.faults.crash_on_text.encode("utf-8") in payload:
+            with self._lock:
+                self.stats.model_errors += 1
+            original = json.dumps({"code": 500, "type": "InternalServerException", "message": "crashed"})
+            raise ModelError(endpoint.arn, 500, original)
         try:
             if self.faults.permanent_model_error:
                 raise InvalidModelInput("model failed to load (injected permanent fault)")

@@ -148,6 +148,15 @@ def _event_source_mapping(m: CaptureMocks, name: str, inputs: dict) -> tuple[str
     return uuid, {"uuid": uuid, "arn": m.arn("lambda", f"event-source-mapping:{uuid}")}
 
 
+def _stream(m: CaptureMocks, name: str, inputs: dict) -> tuple[str, dict]:
+    return name, {"name": name, "arn": m.arn("kinesis", f"stream/{name}")}
+
+
+def _managed_policy(m: CaptureMocks, name: str, inputs: dict) -> tuple[str, dict]:
+    arn = m.arn("iam", f"policy/{name}", regional=False)
+    return arn, {"name": name, "arn": arn}
+
+
 def _provider(m: CaptureMocks, name: str, inputs: dict) -> tuple[str, dict]:
     return f"{name}-provider-id", {}
 
@@ -163,6 +172,8 @@ _FABRICATORS: dict[str, Any] = {
     "aws:dynamodb/table:Table": _table,
     "aws:iam/role:Role": _role,
     "aws:iam/rolePolicy:RolePolicy": _role_policy,
+    "aws:iam/policy:Policy": _managed_policy,
+    "aws:kinesis/stream:Stream": _stream,
     "aws:lambda/function:Function": _function,
     "aws:lambda/eventSourceMapping:EventSourceMapping": _event_source_mapping,
     "aws:cloudwatch/logGroup:LogGroup": _log_group,

@@ -25,6 +25,7 @@ FUNCTION = "aws:lambda/function:Function"
 TABLE = "aws:dynamodb/table:Table"
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+STREAM = "aws:kinesis/stream:Stream"
 
 SHAPES = {
     BUCKET: ('[("', '")]'),
@@ -34,6 +35,7 @@ SHAPES = {
     RULE: ('>"', '"]'),
     FUNCTION: ('("', '")'),
     ENDPOINT: ('[/"', '"/]'),
+    STREAM: ('[["', '"]]'),
 }
 KINDS = {
     BUCKET: "S3 bucket",
@@ -43,6 +45,7 @@ KINDS = {
     RULE: "EventBridge rule",
     FUNCTION: "Lambda",
     ENDPOINT: "SageMaker endpoint",
+    STREAM: "Kinesis stream",
 }
 
 
@@ -174,6 +177,16 @@ def _draw_queues(graph: _Graph) -> None:
         if queue and function:
             batch = int(mapping.inputs.get("batchSize", 0))
             graph.edge(graph.node(queue), graph.node(function), f"batches of {batch}")
+            on_failure = (mapping.inputs.get("destinationConfig") or {}).get("onFailure") or {}
+            dead_letters = graph.resolve(on_failure.get("destinationArn"))
+            if dead_letters:
+                retries = int(mapping.inputs.get("maximumRetryAttempts", 0))
+                graph.edge(
+                    graph.node(function),
+                    graph.node(dead_letters),
+                    f"stream batch failure after {retries} retries",
+                    failure=True,
+                )
     for queue in _of_types(graph.run, QUEUE):
         redrive = json.loads(queue.inputs.get("redrivePolicy") or "{}")
         dead_letters = graph.resolve(redrive.get("deadLetterTargetArn"))

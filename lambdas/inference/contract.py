@@ -25,6 +25,9 @@ ENV_ROUTE_SUFFIX = "ROUTE_SUFFIX"
 # no queue feeds is refused (its partial batch response would be read by no one; an async invoke would count
 # it as success: lost). Unset: not checked.
 ENV_ROUTE_VIA = "ROUTE_VIA"
+# kinesis routes: the name of the route's own stream. Records of any other stream are refused, and the name
+# is the first part of every record's results key (kinesis://<stream>/...).
+ENV_STREAM_NAME = "STREAM_NAME"
 
 REQUIRED_ENV = (
     ENV_RESULTS_TABLE,
@@ -168,3 +171,17 @@ HF_DECODED_CONTENT_TYPES = frozenset(
         "audio/x-audio",
     }
 )
+
+# --- Kinesis routes (README: The kinesis route) ---------------------------------------------------------
+# A record's data is a JSON object or plain UTF-8 text. The object's fields: `id` (optional, the producer's
+# key for the record: results are keyed by it, so a producer resending a record deduplicates), `text` (the
+# input of a text model) or `input` (the document of a json model, read as an object's document is).
+RECORD_ID_FIELD = "id"
+RECORD_TEXT_FIELD = "text"
+RECORD_INPUT_FIELD = "input"
+# The producer's id is a results-key part: 1-256 characters, as a Kinesis partition key.
+RECORD_ID_MAX_LENGTH = 256
+KINESIS_URI_SCHEME = "kinesis://"
+# A record without data, or only whitespace; one whose JSON object is not {id?, text} / {id?, input}.
+REASON_EMPTY_RECORD = "empty_record"
+REASON_MALFORMED_RECORD = "malformed_record"

@@ -20,17 +20,25 @@ from .contract import (
     ENV_MAX_PAYLOAD_BYTES,
     ENVIRONMENT_STARTED_AT_ATTRIBUTE,
     HF_DECODED_CONTENT_TYPES,
+    KINESIS_URI_SCHEME,
     MESSAGE_ATTRIBUTE_MODEL,
     MESSAGE_ATTRIBUTE_ROUTE,
     MESSAGE_ATTRIBUTE_STATUS,
+    PAYLOAD_JSON,
     REALTIME_MAX_PAYLOAD_BYTES,
     REASON_EMPTY_OBJECT,
+    REASON_EMPTY_RECORD,
     REASON_MALFORMED_JSON,
+    REASON_MALFORMED_RECORD,
     REASON_MISSING_JSON_FIELD,
     REASON_NOT_A_JSON_OBJECT,
     REASON_NOT_TEXT,
     REASON_TOO_LARGE,
     REASON_UNSUPPORTED_CONTENT_TYPE,
+    RECORD_ID_FIELD,
+    RECORD_ID_MAX_LENGTH,
+    RECORD_INPUT_FIELD,
+    RECORD_TEXT_FIELD,
     RESULT_ATTRIBUTES,
     RESULT_DETAIL_ATTRIBUTE,
     SEQUENCER_ORDER_ATTRIBUTE,
@@ -56,11 +64,22 @@ class ObjectRef:
     # The key exactly as the event carried it, when that differs from `key`; tried if `key` does not exist
     # (AWS's own EventBridge samples disagree on whether detail.object.key is URL-encoded).
     fallback_key: str | None = None
+    # A streamed record (kinesis route) carries its input instead of naming an object: `data` is the
+    # record's bytes (nothing is read from S3), `record_uri` its results key (kinesis_record_uri) and `order`
+    # the comparable form of its sequence number (sequence_number_order); `sequencer` holds the number.
+    data: bytes | None = None
+    record_uri: str | None = None
+    order: str | None = None
 
     @property
     def uri(self) -> str:
-        """The object's URI, which is also its results-table partition key."""
-        return object_uri(self.bucket, self.key)
+        """The object's (or record's) URI, which is also its results-table partition key."""
+        return self.record_uri if self.record_uri is not None else object_uri(self.bucket, self.key)
+
+    @property
+    def ordering(self) -> str | None:
+        """The value the conditional write orders events of one key by (None: unordered)."""
+        return self.order if self.record_uri is not None else sequencer_order(self.sequencer)
 
 
 def object_uri(bucket: str, key: str) -> str:
@@ -85,6 +104,8 @@ class RouteScope:
     via: str = ""  # the route's trigger (sns, sqs, lambda, eventbridge); empty: not known
     # Where this pipeline writes results too large for an item (LARGE_RESULTS_PREFIX): never an input.
     results_prefix: str = DEFAULT_LARGE_RESULTS_PREFIX
+    # A kinesis route's stream (STREAM_NAME): records of any other stream are refused.
+    stream: str = ""
 
     def matches(self, bucket: str, key: str) -> bool:
         """Whether the object `key` (decoded, as S3 names it) in `bucket` belongs to this route."""
@@ -140,6 +161,111 @@ def sequencer_order(sequencer: str | None) -> str | None:
     if not sequencer or len(sequencer) > SEQUENCER_WIDTH or not _HEX.fullmatch(sequencer):
         return None
     return sequencer.upper().ljust(SEQUENCER_WIDTH, "0")
+
+
+# --- streamed records (kinesis routes) -------------------------------------------------------------------
+# Kinesis sequence numbers are decimal strings of up to 129 digits (API reference, Record.SequenceNumber:
+# pattern `0|([1-9]\d{0,128})`), increasing within a shard. Left-padded with zeros to one width, any two
+# compare as strings the way they compare as numbers, which is what DynamoDB's `<` does in the conditional
+# write (the same ordering attribute S3 sequencers use; the two never share a key).
+SEQUENCE_NUMBER_WIDTH = 129
+_DECIMAL = re.compile(r"0|[1-9][0-9]{0,128}")
+
+
+def sequence_number_order(sequence_number: str | None) -> str | None:
+    """The comparable form of a Kinesis sequence number, or None if it is not one."""
+    if not sequence_number or not _DECIMAL.fullmatch(sequence_number):
+        return None
+    return sequence_number.zfill(SEQUENCE_NUMBER_WIDTH)
+
+
+def kinesis_record_uri(stream: str, partition_key: str, sequence_number: str, record_id: str | None) -> str:
+    """A record's results key: `kinesis://<stream>/<id>` when the producer gave the record an id (a resent
+    record then meets its own result), else `kinesis://<stream>/<partition key>/<sequence number>`."""
+    if record_id is not None:
+        return f"{KINESIS_URI_SCHEME}{stream}/{record_id}"
+    return f"{KINESIS_URI_SCHEME}{stream}/{partition_key}/{sequence_number}"
+
+
+def _record_object(data: bytes) -> dict[str, Any] | None:
+    """The record's JSON object, or None when its data is not one (text, or not JSON)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    if not text.lstrip().startswith("{"):
+        return None
+    try:
+        document = json.loads(text, parse_constant=_reject_constant)
+    except ValueError:
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def record_id(data: bytes) -> str | None:
+    """The producer's id of a record: a JSON object's `id`, when it is a usable key part (1-256 characters);
+    else None (the record is keyed by partition key and sequence number; a bad `id` is rejected later)."""
+    document = _record_object(data)
+    value = document.get(RECORD_ID_FIELD) if document is not None else None
+    return value if _usable_id(value) else None
+
+
+def _usable_id(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= RECORD_ID_MAX_LENGTH
+
+
+def record_payload(  # noqa: PLR0911 - one return per verdict on the record
+    data: bytes, payload_format: str, json_field: str | None, request_key: str | None
+) -> Payload | Result:
+    """A streamed record's model request, or a `rejected` Result saying why it cannot be one.
+
+    Data that starts with `{` is a JSON object: `{"id"?: str, "text": str}` for a text model,
+    `{"id"?: str, "input": <JSON>}` for a json model (`input` is then the document, sent as a document object
+    would be: JSON_INPUT_FIELD and JSON_REQUEST_KEY apply). Other UTF-8 data is plain text: the input of a
+    text model; a json model refuses it (it takes documents)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return Result(STATUS_REJECTED, REASON_NOT_TEXT, detail="the record's data is not UTF-8 text")
+    if not text.strip():
+        return Result(STATUS_REJECTED, REASON_EMPTY_RECORD, detail="the record's data is empty")
+    wanted = RECORD_INPUT_FIELD if payload_format == PAYLOAD_JSON else RECORD_TEXT_FIELD
+    if not text.lstrip().startswith("{"):
+        if payload_format == PAYLOAD_JSON:
+            return Result(
+                STATUS_REJECTED,
+                REASON_NOT_A_JSON_OBJECT,
+                detail=f'a json model\'s record must be a JSON object {{"{wanted}": <document>}}, not text',
+            )
+        return text_payload(text)
+    try:
+        document = json.loads(text, parse_constant=_reject_constant)
+    except ValueError as err:
+        return Result(STATUS_REJECTED, REASON_MALFORMED_JSON, detail=f"the record is not valid JSON: {err}")
+    if not isinstance(document, dict):
+        return Result(STATUS_REJECTED, REASON_MALFORMED_RECORD, detail="the record's JSON is not an object")
+    problem = _record_problem(document, wanted)
+    if problem is not None:
+        return Result(STATUS_REJECTED, REASON_MALFORMED_RECORD, detail=problem)
+    if payload_format == PAYLOAD_JSON:
+        body = _compact_json(document[RECORD_INPUT_FIELD]).encode("utf-8")
+        return build_json_payload(body, json_field, request_key)
+    return text_payload(document[RECORD_TEXT_FIELD])
+
+
+def _record_problem(document: dict[str, Any], wanted: str) -> str | None:
+    unknown = sorted(set(document) - {RECORD_ID_FIELD, wanted})
+    if unknown:
+        return f"the record has fields {unknown} besides {RECORD_ID_FIELD!r} and {wanted!r}"
+    given = document.get(RECORD_ID_FIELD)
+    if RECORD_ID_FIELD in document and not _usable_id(given):
+        return f"the record's {RECORD_ID_FIELD!r} must be a string of 1-{RECORD_ID_MAX_LENGTH} characters"
+    value = document.get(wanted)
+    if wanted == RECORD_TEXT_FIELD and (not isinstance(value, str) or not value.strip()):
+        return f"the record needs a non-empty string {wanted!r} (the text to score)"
+    if wanted == RECORD_INPUT_FIELD and value is None:
+        return f"the record needs an {wanted!r} (the document to score)"
+    return None
 
 
 # --- model payloads -------------------------------------------------------------------------------------
@@ -509,7 +635,7 @@ def result_item(
         item[PREDICTION_URI] = result.prediction_uri
     if result.detail is not None:
         item[RESULT_DETAIL_ATTRIBUTE] = result.detail
-    order = sequencer_order(ref.sequencer)
+    order = ref.ordering
     if order is not None:
         item[SEQUENCER_ORDER_ATTRIBUTE] = order
     return item

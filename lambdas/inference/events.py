@@ -1,26 +1,40 @@
 """Pure normalisation of every event shape that reaches an inference function into object references.
 
 Shapes: direct S3 notifications; SNS records whose Message is one; SQS records whose body is one, an SNS
-envelope of one (non-raw delivery), or an EventBridge event; EventBridge S3 events. Each source record
-(SQS message, SNS message, S3 record, EventBridge event) becomes a SourceRecord holding the objects to
-process, the parts deliberately skipped (test events, deletions, restores, folder markers, ...), the parts
-that could not be understood, and the objects outside the function's route (both a permanent failure of that
-record).
+envelope of one (non-raw delivery), or an EventBridge event; EventBridge S3 events; and, for a kinesis
+route's function only, Kinesis Data Streams records, each carrying its input (see domain.record_payload).
+Each source record (SQS message, SNS message, S3 record, EventBridge event, Kinesis record) becomes a
+SourceRecord holding the objects (or records) to process, the parts deliberately skipped (test events,
+deletions, restores, folder markers, ...), the parts that could not be understood, and the objects outside the
+function's route (both a permanent failure of that record).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.event_bridge_event import EventBridgeEvent
+from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
 from aws_lambda_powertools.utilities.data_classes.sns_event import SNSEvent, SNSEventRecord, SNSMessage
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSEvent
 
-from .domain import ObjectRef, RouteScope, decode_notification_key, is_folder_marker, object_uri
+from .domain import (
+    ObjectRef,
+    RouteScope,
+    decode_notification_key,
+    is_folder_marker,
+    kinesis_record_uri,
+    object_uri,
+    record_id,
+    sequence_number_order,
+)
 
 # The S3 documentation recommends an equal-to check on the notification's major version.
 SUPPORTED_EVENT_MAJOR_VERSION = "2"
@@ -30,6 +44,8 @@ EVENTBRIDGE_OBJECT_CREATED = "Object Created"
 S3_TEST_EVENT = "s3:TestEvent"
 # The route trigger (contract.ENV_ROUTE_VIA) whose event source mapping reads partial batch responses.
 SQS_TRIGGER = "sqs"
+# The route trigger whose event source mapping reads a stream (and its partial batch responses).
+KINESIS_TRIGGER = "kinesis"
 # SQS body → SNS envelope → S3 notification is the deepest nesting any route produces.
 MAX_NESTING = 2
 
@@ -38,6 +54,7 @@ class Source(StrEnum):
     """Which trigger delivered the event (the same code runs on every route)."""
 
     SQS = "sqs"
+    KINESIS = "kinesis"
     SNS = "sns"
     S3 = "s3"
     EVENTBRIDGE = "eventbridge"
@@ -47,7 +64,7 @@ class Source(StrEnum):
     @property
     def is_batch(self) -> bool:
         """True for triggers that take a partial batch response instead of an exception."""
-        return self is Source.SQS
+        return self in (Source.SQS, Source.KINESIS)
 
 
 @dataclass(frozen=True)
@@ -134,7 +151,7 @@ def _normalise_any_event(event: Any, route: RouteScope) -> NormalisedEvent:
     )
 
 
-def _normalise_records_event(event: dict, records: list, route: RouteScope) -> NormalisedEvent:
+def _normalise_records_event(event: dict, records: list, route: RouteScope) -> NormalisedEvent:  # noqa: PLR0911 - one return per trigger
     if not records:
         return NormalisedEvent(Source.UNKNOWN, problem="event has an empty Records list")
     first = records[0] if isinstance(records[0], dict) else {}
@@ -146,6 +163,19 @@ def _normalise_records_event(event: dict, records: list, route: RouteScope) -> N
                 _normalise_message(rec.get("body"), route, str(rec.get("messageId") or f"Records[{index}]"))
                 for index, rec in enumerate(SQSEvent(event).records)
             ),
+        )
+    if origin == "aws:kinesis":
+        if route.via != KINESIS_TRIGGER:
+            # Only a kinesis route's mapping reads the partial batch response, and only its role may read a
+            # stream: for any other function this is no event it could be sent.
+            return NormalisedEvent(
+                Source.UNKNOWN,
+                problem=f"records from 'aws:kinesis' reach only a kinesis route's function (route "
+                f"{route.name!r} is {route.via or 'not'} a kinesis route)",
+            )
+        return NormalisedEvent(
+            Source.KINESIS,
+            tuple(_kinesis_record(record, route, index) for index, record in enumerate(records)),
         )
     if origin == "aws:sns":
         return NormalisedEvent(
@@ -307,6 +337,54 @@ def _created(record_id: str, ref: ObjectRef, route: RouteScope) -> SourceRecord:
         reason = "a large result this pipeline wrote (LARGE_RESULTS_PREFIX), not an input"
         return SourceRecord(record_id, skips=(Skip(reason, admitted.uri),))
     return SourceRecord(record_id, refs=(admitted,))
+
+
+def _kinesis_record(raw: Any, route: RouteScope, index: int) -> SourceRecord:  # noqa: PLR0911 - one return per verdict
+    """A Kinesis record: its data is the input (it is never read from S3), its sequence number its id in the
+    partial batch response, its stream (from eventSourceARN) must be the route's."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("kinesis"), dict):
+        return SourceRecord(f"Records[{index}]", problems=("Kinesis record has no kinesis payload",))
+    record = KinesisStreamRecord(raw)
+    payload = record.kinesis
+    sequence_number = payload.get("sequenceNumber")
+    if not isinstance(sequence_number, str) or sequence_number_order(sequence_number) is None:
+        return SourceRecord(
+            f"Records[{index}]", problems=(f"Kinesis record has no sequence number ({sequence_number!r})",)
+        )
+    partition_key = payload.get("partitionKey")
+    source_arn = raw.get("eventSourceARN")
+    if not isinstance(partition_key, str) or not partition_key:
+        return SourceRecord(sequence_number, problems=("Kinesis record has no partition key",))
+    if not isinstance(source_arn, str) or ":stream/" not in source_arn:
+        return SourceRecord(sequence_number, problems=(f"Kinesis record has no stream ARN ({source_arn!r})",))
+    stream = source_arn.split(":stream/", 1)[1]
+    try:
+        data = base64.b64decode(payload.get("data") or "", validate=True)
+    except (binascii.Error, TypeError, ValueError):
+        return SourceRecord(sequence_number, problems=("Kinesis record data is not base64",))
+    ref = ObjectRef(
+        bucket="",
+        key="",
+        version_id=None,
+        etag=None,
+        size=len(data),
+        sequencer=sequence_number,
+        event_time=_arrival_time(payload.get("approximateArrivalTimestamp")),
+        route=route.name,
+        data=data,
+        record_uri=kinesis_record_uri(stream, partition_key, sequence_number, record_id(data)),
+        order=sequence_number_order(sequence_number),
+    )
+    if route.stream and stream != route.stream:
+        reason = f"outside this function's route (stream {route.stream!r})"
+        return SourceRecord(sequence_number, refusals=(Refusal(reason, ref.uri),))
+    return SourceRecord(sequence_number, refs=(ref,))
+
+
+def _arrival_time(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return datetime.fromtimestamp(value, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _test_event_record(document: dict, record_id: str) -> SourceRecord:

@@ -62,6 +62,7 @@ from .domain import (
     parse_prediction,
     prediction_document,
     publish_chunks,
+    record_payload,
     request_bytes,
     result_item,
     same_event,
@@ -288,7 +289,11 @@ class _Run:
         limit, variable = settings.read_limit, settings.read_limit_variable
         if ref.size is not None and ref.size > limit:
             # The event already says it is too large: no need to touch the object.
-            return _Prepared(ref, None, result=too_large(ref.size, limit, variable))
+            what = "object" if ref.data is None else "record"
+            return _Prepared(ref, None, result=too_large(ref.size, limit, variable, what))
+        if ref.data is not None:
+            # A streamed record carries its input: nothing to read.
+            return self._prepare_record(ref)
         # A binary object with no configured content type is sent with its own: S3's answer decides, before
         # the body is read, whether the model can decode it.
         content_types = None
@@ -320,6 +325,17 @@ class _Run:
             return _Prepared(ref, fetched.meta, result=built)
         return _Prepared(ref, fetched.meta, payload=built)
 
+    def _prepare_record(self, ref: ObjectRef) -> _Prepared:
+        settings = self.settings
+        meta = ObjectMeta(size=ref.size)
+        built = record_payload(
+            ref.data or b"", settings.payload_format, settings.json_input_field, settings.json_request_key
+        )
+        built = self._within_request_limit(built)
+        if isinstance(built, Result):
+            return _Prepared(ref, meta, result=built)
+        return _Prepared(ref, meta, payload=built)
+
     def _build(self, ref: ObjectRef, fetched: adapters.FetchedObject) -> Payload | Result:
         """The model request for an object read, in the route's payload format, within InvokeEndpoint's
         limit; or the Result that concludes the object without the model."""
@@ -334,11 +350,15 @@ class _Run:
             built = build_json_payload(fetched.data, settings.json_input_field, settings.json_request_key)
         else:
             built = build_payload(ref.key, fetched.data)
+        return self._within_request_limit(built)
+
+    def _within_request_limit(self, built: Payload | Result) -> Payload | Result:
         if isinstance(built, Payload):
             # Escaping can make a request larger than its object (a control character is 6 bytes in JSON).
             size = request_bytes(built, self.batching)
-            if size > settings.max_payload_bytes:
-                return too_large(size, settings.max_payload_bytes, ENV_MAX_PAYLOAD_BYTES, "the model request")
+            limit = self.settings.max_payload_bytes
+            if size > limit:
+                return too_large(size, limit, ENV_MAX_PAYLOAD_BYTES, "the model request")
         return built
 
     def _on_fetched(self, index: int, value: Any) -> None:

@@ -29,6 +29,7 @@ from .contract import (
     ENV_ROUTE_PREFIX,
     ENV_ROUTE_SUFFIX,
     ENV_ROUTE_VIA,
+    ENV_STREAM_NAME,
     HF_DECODED_CONTENT_TYPES,
     PAYLOAD_BINARY,
     PAYLOAD_FORMATS,
@@ -92,6 +93,7 @@ class Settings:
     route_prefix: str = ""
     route_suffix: str = ""
     route_via: str = ""
+    stream_name: str = ""  # kinesis routes: the route's stream
     max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES
     content_type: str = DEFAULT_ENDPOINT_CONTENT_TYPE
     max_workers: int = MIN_DEFAULT_WORKERS
@@ -139,6 +141,7 @@ class Settings:
             self.route_suffix,
             self.route_via,
             self.large_results_prefix,
+            self.stream_name,
         )
 
 
@@ -178,6 +181,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         route_prefix=env.get(ENV_ROUTE_PREFIX, ""),
         route_suffix=env.get(ENV_ROUTE_SUFFIX, ""),
         route_via=env.get(ENV_ROUTE_VIA, "").strip(),
+        stream_name=env.get(ENV_STREAM_NAME, "").strip(),
         max_object_bytes=_positive_int(env, ENV_MAX_OBJECT_BYTES, DEFAULT_MAX_OBJECT_BYTES),
         content_type=env.get(ENV_ENDPOINT_CONTENT_TYPE, "").strip() or DEFAULT_ENDPOINT_CONTENT_TYPE,
         max_workers=_positive_int(env, ENV_MAX_WORKERS, default_max_workers(memory_mb)),

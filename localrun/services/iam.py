@@ -1,4 +1,4 @@
-"""IAM: roles and inline role policies, created in moto."""
+"""IAM: roles, inline role policies and customer managed policies, created in moto."""
 
 from __future__ import annotations
 
@@ -28,3 +28,10 @@ def role_policy(m: MotoMocks, i: Inputs) -> tuple[str, dict[str, Any]]:
     name = i.name_or_auto(max_length=128)
     m.client("iam").put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=as_json(i.req("policy")))
     return f"{role}:{name}", {"name": name}
+
+
+def managed_policy(m: MotoMocks, i: Inputs) -> tuple[str, dict[str, Any]]:
+    """A customer managed policy (the kinesis route's producer policy), attached to no role here."""
+    name = i.name_or_auto(max_length=128)
+    policy = m.client("iam").create_policy(PolicyName=name, PolicyDocument=as_json(i.req("policy")))["Policy"]
+    return policy["Arn"], {"arn": policy["Arn"], "name": name, "policyId": policy["PolicyId"]}

@@ -90,9 +90,12 @@ def permission(m: MotoMocks, i: Inputs) -> tuple[str, dict[str, Any]]:
 
 def event_source_mapping(m: MotoMocks, i: Inputs) -> tuple[str, dict[str, Any]]:
     source_arn = i.req("eventSourceArn")
-    if source_arn.split(":")[2] != "sqs":
+    service = source_arn.split(":")[2]
+    if service == "kinesis":
+        return _stream_mapping(m, i, source_arn)
+    if service != "sqs":
         raise UnsupportedResourceType(
-            f"{i.typ} {i.name!r}: only SQS event sources are emulated ({source_arn})"
+            f"{i.typ} {i.name!r}: only SQS and Kinesis event sources are emulated ({source_arn})"
         )
     scaling = i.block("scalingConfig", "maximumConcurrency")
     # The poller (lambda_/sqs_poller.py) takes over delivery from moto when the mapping is created.
@@ -104,6 +107,47 @@ def event_source_mapping(m: MotoMocks, i: Inputs) -> tuple[str, dict[str, Any]]:
         FunctionResponseTypes=i.get("functionResponseTypes", []),
         ScalingConfig={"MaximumConcurrency": int(scaling["maximumConcurrency"])},
     )
+    return mapping["UUID"], {
+        "uuid": mapping["UUID"],
+        "functionArn": mapping["FunctionArn"],
+        "state": mapping.get("State", "Enabled"),
+        "arn": mapping.get("EventSourceMappingArn", ""),
+    }
+
+
+def _stream_mapping(m: MotoMocks, i: Inputs, stream_arn: str) -> tuple[str, dict[str, Any]]:
+    """A Kinesis mapping: moto keeps it; `lambda_/kinesis_poller.py` reads the stream for it, so moto's own
+    delivery (one inline invocation per PutRecord, errors ignored) is detached from the stream here."""
+    destination = i.block("destinationConfig", "onFailure").get("onFailure") or {}
+    on_failure = i.fields("destinationConfig.onFailure", destination, "destinationArn")
+    params: dict[str, Any] = {
+        "EventSourceArn": stream_arn,
+        "FunctionName": i.req("functionName"),
+        "StartingPosition": i.req("startingPosition"),
+        "BatchSize": int(i.req("batchSize")),
+        "FunctionResponseTypes": i.get("functionResponseTypes", []),
+        **i.present(
+            {
+                "maximumBatchingWindowInSeconds": "MaximumBatchingWindowInSeconds",
+                "parallelizationFactor": "ParallelizationFactor",
+                "maximumRetryAttempts": "MaximumRetryAttempts",
+                "maximumRecordAgeInSeconds": "MaximumRecordAgeInSeconds",
+            },
+            int,
+        ),
+        **i.present({"bisectBatchOnFunctionError": "BisectBatchOnFunctionError"}, bool),
+    }
+    if on_failure.get("destinationArn"):
+        params["DestinationConfig"] = {"OnFailure": {"Destination": on_failure["destinationArn"]}}
+    if params.get("ParallelizationFactor", 1) > 1:
+        m.note_not_emulated(i, "Kinesis ParallelizationFactor above 1 (one batch per shard at a time)")
+    if params.get("MaximumBatchingWindowInSeconds"):
+        m.note_not_emulated(i, "Kinesis batching window (the poller takes what the shard holds)")
+    mapping = m.client("lambda").create_event_source_mapping(**params)
+    from moto.kinesis.models import kinesis_backends  # noqa: PLC0415 - only kinesis mappings need it
+
+    _, _, _, region, account, resource = stream_arn.split(":", 5)
+    kinesis_backends[account][region].streams[resource.split("/", 1)[1]].lambda_event_source_mappings.clear()
     return mapping["UUID"], {
         "uuid": mapping["UUID"],
         "functionArn": mapping["FunctionArn"],

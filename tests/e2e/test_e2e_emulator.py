@@ -68,7 +68,7 @@ def test_creators_are_exactly_the_resource_types_the_program_declares() -> None:
         "aws:s3/bucketV2:BucketV2",
         "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
         "aws:sqs/redrivePolicy:RedrivePolicy",
-        "aws:iam/policy:Policy",
+        "aws:iam/groupPolicy:GroupPolicy",
         "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
     ],
 )

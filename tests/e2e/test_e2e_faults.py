@@ -31,7 +31,8 @@ from localrun.services.sns import SnsFaults
 from localrun.standin_model import EndpointFaults
 from localrun.trace import objects_in_event
 
-ROUTES = [r["name"] for r in dev_routes()]
+# Routes that take uploaded files (the kinesis route takes records: tests/e2e/test_e2e_kinesis.py).
+ROUTES = [r["name"] for r in dev_routes() if r["via"] != "kinesis"]
 ASYNC_ROUTES = [r["name"] for r in dev_routes() if r["via"] in ("sns", "lambda", "eventbridge")]
 
 

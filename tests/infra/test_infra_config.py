@@ -54,6 +54,7 @@ def test_dev_stack_file_parses_into_typed_settings():
         ("data", "data/", ".json", "lambda"),
         ("events", "events/", None, "eventbridge"),
         ("images", "images/", None, "sqs"),
+        ("stream", None, None, "kinesis"),
     ]
     assert (config.function.memory_mb, config.function.timeout_seconds) == (1024, 300)
     assert config.models[TEXT_MODEL].mode == "serverless"
@@ -107,7 +108,8 @@ def test_optional_worker_and_batch_settings_are_read():
     def mutate(values):
         values["function"]["maxWorkers"] = 8
         values["models"][TEXT_MODEL]["maxBatchSize"] = 4
-        values["models"][TEXT_MODEL]["maxConcurrency"] = 15  # 5 pollers x ceil(10 / 4) calls
+        # 5 pollers x ceil(10 / 4) calls, plus the stream route's 1 shard x ceil(10 / 4) calls
+        values["models"][TEXT_MODEL]["maxConcurrency"] = 18
 
     config = parse(mutate)
     assert (config.function.max_workers, config.models[TEXT_MODEL].max_batch_size) == (8, 4)
@@ -203,9 +205,9 @@ ERROR_CASES = [
     ("routes not a list", _set("routes", "uploads/"), "us-east-1", r"routes must be a non-empty list"),
     (
         "unknown via",
-        _set("routes.0.via", "kinesis"),
+        _set("routes.0.via", "ftp"),
         "us-east-1",
-        r"routes\[0\]\.via must be one of sns, sqs, eventbridge, lambda \(got 'kinesis'\)",
+        r"routes\[0\]\.via must be one of sns, sqs, eventbridge, lambda, kinesis \(got 'ftp'\)",
     ),
     ("missing via", _delete("routes.1.via"), "us-east-1", r"routes\[1\]\.via is required"),
     (
@@ -218,13 +220,13 @@ ERROR_CASES = [
         "duplicate route name",
         _add_route(name="batch", prefix="other/", via="sqs"),
         "us-east-1",
-        r"routes\[5\]\.name duplicates routes\[1\]\.name \('batch'\)",
+        r"routes\[6\]\.name duplicates routes\[1\]\.name \('batch'\)",
     ),
     (
         "overlapping prefixes",
         _add_route(name="nested", prefix="batch/2024/", via="sns"),
         "us-east-1",
-        r"routes\[5\] route 'nested'.*overlaps routes\[1\] 'batch'"
+        r"routes\[6\] route 'nested'.*overlaps routes\[1\] 'batch'"
         r".*make the prefixes of 'batch' and 'nested' disjoint",
     ),
     (
@@ -310,9 +312,9 @@ ERROR_CASES = [
         "sqs calls above endpoint concurrency",
         _all(_only_text_model, _set("sqs.maximumConcurrency", 12)),
         "us-east-1",
-        r"models\.text-classifier\.maxConcurrency \(10\) is below the 12 concurrent endpoint calls "
+        r"models\.text-classifier\.maxConcurrency \(10\) is below the 13 concurrent endpoint calls "
         r"the routes can make at once "
-        r"\('batch' \(sqs\) 12\); SageMaker would throttle them",
+        r"\('batch' \(sqs\) 12, 'stream' \(kinesis\) 1\); SageMaker would throttle them",
     ),
     (
         "sqs concurrency above reserved",

@@ -50,7 +50,7 @@ def test_diagram_draws_the_endpoint_state_dead_letter_path(dev):
 
 
 def test_diagram_counts_every_alarm(dev):
-    assert 'alarms["23 CloudWatch alarms"]' in mermaid(dev.run)
+    assert 'alarms["26 CloudWatch alarms"]' in mermaid(dev.run)
 
 
 def test_diagram_follows_the_config(prod):

@@ -31,36 +31,38 @@ EXPECTED_DEV_COUNTS = {
     "aws:sns/topic:Topic": 3,
     "aws:sns/topicPolicy:TopicPolicy": 3,
     "aws:sns/topicSubscription:TopicSubscription": 1,
-    "aws:sqs/queue:Queue": 8,
-    "aws:sqs/queuePolicy:QueuePolicy": 8,
+    "aws:sqs/queue:Queue": 9,
+    "aws:sqs/queuePolicy:QueuePolicy": 9,
     "aws:cloudwatch/eventRule:EventRule": 2,
     "aws:cloudwatch/eventTarget:EventTarget": 2,
     # compute: one function per route
-    "aws:lambda/function:Function": 5,
-    "aws:lambda/functionRecursionConfig:FunctionRecursionConfig": 5,
+    "aws:lambda/function:Function": 6,
+    "aws:lambda/functionRecursionConfig:FunctionRecursionConfig": 6,
     "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": 3,
     "aws:lambda/permission:Permission": 3,
-    "aws:lambda/eventSourceMapping:EventSourceMapping": 2,
-    "aws:cloudwatch/logGroup:LogGroup": 5,
-    # IAM: 5 function roles + one SageMaker execution role per model
-    "aws:iam/role:Role": 7,
-    "aws:iam/rolePolicy:RolePolicy": 7,
+    "aws:lambda/eventSourceMapping:EventSourceMapping": 3,
+    "aws:cloudwatch/logGroup:LogGroup": 6,
+    # IAM: 6 function roles + one SageMaker execution role per model; the stream route's producer policy
+    "aws:iam/role:Role": 8,
+    "aws:iam/rolePolicy:RolePolicy": 8,
+    "aws:iam/policy:Policy": 1,
+    "aws:kinesis/stream:Stream": 1,
     # ml: the text and the image classifier
     "aws:sagemaker/model:Model": 2,
     "aws:sagemaker/endpointConfiguration:EndpointConfiguration": 2,
     "aws:sagemaker/endpoint:Endpoint": 2,
     # observability: 3 per route, queue age for the 2 sqs routes, 2 per endpoint, 2 endpoint-state alarms
-    "aws:cloudwatch/metricAlarm:MetricAlarm": 23,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": 26,
     # observability: one dashboard from the alarms' registry
     "aws:cloudwatch/dashboard:Dashboard": 1,
     # components
     "ai-event-pipeline:storage:Storage": 1,
     "ai-event-pipeline:messaging:Topics": 1,
-    "ai-event-pipeline:messaging:RouteChannel": 5,
+    "ai-event-pipeline:messaging:RouteChannel": 6,
     "ai-event-pipeline:messaging:EndpointStateEvents": 1,
     "ai-event-pipeline:messaging:BucketEvents": 1,
-    "ai-event-pipeline:compute:InferenceFunction": 5,
-    "ai-event-pipeline:iam:ExecutionRole": 7,
+    "ai-event-pipeline:compute:InferenceFunction": 6,
+    "ai-event-pipeline:iam:ExecutionRole": 8,
     "ai-event-pipeline:iam:KeyAccess": 1,
     "ai-event-pipeline:ml:InferenceEndpoint": 2,
     "ai-event-pipeline:observability:Alarms": 1,
@@ -185,6 +187,7 @@ def test_route_exports_carry_each_route_kinds_resources(dev):
         "sqs": {"queue_url", "queue_arn"},
         "lambda": set(),
         "eventbridge": {"rule_name", "rule_arn"},
+        "kinesis": {"stream_name", "stream_arn", "producer_policy_arn"},
     }
     routes = dev.outputs["routes"]
     assert {name: r["via"] for name, r in routes.items()} == {
@@ -193,6 +196,7 @@ def test_route_exports_carry_each_route_kinds_resources(dev):
         "data": "lambda",
         "events": "eventbridge",
         "images": "sqs",
+        "stream": "kinesis",
     }
     for name, route in routes.items():
         assert set(route) == common | extra[route["via"]], name

@@ -110,7 +110,7 @@ def test_route_without_a_model_uses_the_only_model():
 
 def test_several_routes_may_share_one_model():
     config = parse()
-    assert [r.name for r in config.routes_of(TEXT)] == ["uploads", "batch", "data", "events"]
+    assert [r.name for r in config.routes_of(TEXT)] == ["uploads", "batch", "data", "events", "stream"]
     assert [r.name for r in config.routes_of(IMAGE)] == ["images"]
 
 
@@ -412,7 +412,8 @@ def test_routes_of_another_model_do_not_count_against_a_models_budget():
     # 10 covers the text model's bounded route (batch, 5 calls) even though images makes 50 calls.
     def mutate(values):
         values["function"]["reservedConcurrency"] = 5
-        values["models"][TEXT]["maxConcurrency"] = 20  # uploads, data, events 5 each + batch 5
+        # uploads, data, events 5 each + batch 5 + stream 1 (1 shard x 1 call per batch of 10)
+        values["models"][TEXT]["maxConcurrency"] = 21
         values["models"][IMAGE]["maxConcurrency"] = 50
 
     assert parse(mutate).warnings == ()

@@ -399,3 +399,49 @@ class CallRecorder:
             return attribute(*args, **kwargs)
 
         return call
+
+
+# --- Kinesis records (kinesis routes) ---------------------------------------------------------------------
+STREAM = "records-stream"
+STREAM_ARN = f"arn:aws:kinesis:us-east-1:123456789012:stream/{STREAM}"
+
+
+def kinesis_record(
+    data: bytes | str | dict[str, Any],
+    sequence_number: str,
+    *,
+    partition_key: str = "pk-1",
+    shard: str = "shardId-000000000000",
+    stream_arn: str = STREAM_ARN,
+) -> dict[str, Any]:
+    """One record of the event Lambda's Kinesis event source mapping sends (AWS sample-event shape)."""
+    import base64  # noqa: PLC0415
+
+    if isinstance(data, dict):
+        data = json.dumps(data)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    return {
+        "kinesis": {
+            "kinesisSchemaVersion": "1.0",
+            "partitionKey": partition_key,
+            "sequenceNumber": sequence_number,
+            "data": base64.b64encode(raw).decode("ascii"),
+            "approximateArrivalTimestamp": 1545084650.987,
+        },
+        "eventSource": "aws:kinesis",
+        "eventVersion": "1.0",
+        "eventID": f"{shard}:{sequence_number}",
+        "eventName": "aws:kinesis:record",
+        "invokeIdentityArn": "arn:aws:iam::123456789012:role/lambda-role",
+        "awsRegion": "us-east-1",
+        "eventSourceARN": stream_arn,
+    }
+
+
+def kinesis_event(*records: dict[str, Any]) -> dict[str, Any]:
+    return {"Records": list(records)}
+
+
+def sequence(index: int) -> str:
+    """A realistic (56-digit) sequence number; larger index, larger number."""
+    return str(49590338271490256608559692538361571095921575989136588898 + index * 1000)
