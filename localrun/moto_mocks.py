@@ -141,6 +141,7 @@ CREATORS: dict[str, Creator] = {
     "aws:dynamodb/table:Table": dynamodb.table,
     "aws:iam/role:Role": iam.role,
     "aws:iam/rolePolicy:RolePolicy": iam.role_policy,
+    "aws:iam/policy:Policy": iam.managed_policy,
     "aws:sagemaker/model:Model": sagemaker.sagemaker_model,
     "aws:sagemaker/endpointConfiguration:EndpointConfiguration": sagemaker.sagemaker_endpoint_config,
     "aws:sagemaker/endpoint:Endpoint": sagemaker.sagemaker_endpoint,

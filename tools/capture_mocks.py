@@ -107,6 +107,11 @@ def _role_policy(m: CaptureMocks, name: str, inputs: dict) -> tuple[str, dict]:
     return f"{inputs.get('role')}:{name}", {"name": name}
 
 
+def _managed_policy(m: CaptureMocks, name: str, inputs: dict) -> tuple[str, dict]:
+    arn = m.arn("iam", f"policy{inputs.get('path') or '/'}{name}", regional=False)
+    return arn, {"name": name, "arn": arn}
+
+
 def _function(m: CaptureMocks, name: str, inputs: dict) -> tuple[str, dict]:
     arn = m.arn("lambda", f"function:{name}")
     return name, {
@@ -163,6 +168,7 @@ _FABRICATORS: dict[str, Any] = {
     "aws:dynamodb/table:Table": _table,
     "aws:iam/role:Role": _role,
     "aws:iam/rolePolicy:RolePolicy": _role_policy,
+    "aws:iam/policy:Policy": _managed_policy,
     "aws:lambda/function:Function": _function,
     "aws:lambda/eventSourceMapping:EventSourceMapping": _event_source_mapping,
     "aws:cloudwatch/logGroup:LogGroup": _log_group,

@@ -28,3 +28,20 @@ def role_policy(m: MotoMocks, i: Inputs) -> tuple[str, dict[str, Any]]:
     name = i.name_or_auto(max_length=128)
     m.client("iam").put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=as_json(i.req("policy")))
     return f"{role}:{name}", {"name": name}
+
+
+def managed_policy(m: MotoMocks, i: Inputs) -> tuple[str, dict[str, Any]]:
+    """A customer managed policy (attached by whoever uses it; the stack attaches none)."""
+    name = i.name_or_auto(max_length=128)
+    policy = m.client("iam").create_policy(
+        PolicyName=name,
+        Path=i.get("path", "/"),
+        PolicyDocument=as_json(i.req("policy")),
+        Description=i.get("description", ""),
+    )["Policy"]
+    return policy["Arn"], {
+        "arn": policy["Arn"],
+        "name": name,
+        "policyId": policy["PolicyId"],
+        "attachmentCount": 0,
+    }
