@@ -6,6 +6,8 @@ Deploys, from the stack config (infra/config.py validates it before anything is 
   public access blocked, a lifecycle and server access logging to its own log bucket, and the DynamoDB
   results table (on-demand, PITR, encrypted);
 - topics: `notifications` (outcomes, subscriptions with status/route filter policies) and `ops` (alarms);
+- per consumer (`notifications.consumers`): an encrypted queue with its own DLQ, subscribed to `notifications`
+  with raw delivery and its filter policy, and a managed IAM policy that lets the consumer read it;
 - per named model: a SageMaker model, serverless endpoint configuration and endpoint with the model's own
   execution role (or a reference to an existing endpoint), and one EventBridge rule forwarding the endpoints'
   state changes to `notifications` (retries, then its own DLQ);
@@ -36,6 +38,8 @@ from infra.iam import KeyAccess, KeyAccessArgs
 from infra.messaging import (
     BucketEvents,
     BucketEventsArgs,
+    ConsumerQueue,
+    ConsumerQueueArgs,
     EndpointStateEvents,
     EndpointStateEventsArgs,
     RouteChannel,
@@ -48,6 +52,7 @@ from infra.ml import InferenceEndpoint, InferenceEndpointArgs
 from infra.observability import (
     Alarms,
     AlarmsArgs,
+    ConsumerAlarmTargets,
     EndpointAlarmTargets,
     EndpointStateAlarmTargets,
     RouteAlarmTargets,
@@ -103,6 +108,22 @@ endpoint_events = EndpointStateEvents(
     within_stack,
 )
 
+consumers = {
+    consumer.name: ConsumerQueue(
+        f"consumer-{consumer.name}",
+        ConsumerQueueArgs(
+            consumer=consumer,
+            notifications_topic_arn=topics.notifications.arn,
+            key_arn=storage.key.arn,
+            account_id=account_id,
+            region=config.region,
+            partition=config.partition,
+        ),
+        within_stack,
+    )
+    for consumer in config.notification_consumers
+}
+
 # Component names of the functions; their log group names derive from them.
 function_names = {route.name: f"inference-{route.name}" for route in config.routes}
 channels: dict[str, RouteChannel] = {}
@@ -145,6 +166,7 @@ key_access = KeyAccess(
             )
             for route in config.routes
         ],
+        consumer_topic_arn=topics.notifications.arn if consumers else None,
     ),
     within_stack,
 )
@@ -207,6 +229,10 @@ alarms = Alarms(
             endpoint_events.rule.name, endpoint_events.dead_letter_queue.name
         ),
         queue_oldest_message_age_seconds=config.alarms.queue_oldest_message_age_seconds,
+        consumers=[
+            ConsumerAlarmTargets(name, c.queue.name, c.dead_letter_queue.name)
+            for name, c in consumers.items()
+        ],
     ),
     within_stack,
 )
@@ -296,3 +322,20 @@ pulumi.export("kms_key_arn", storage.key.arn)
 pulumi.export("access_log_bucket_name", storage.access_logs.bucket.bucket)
 pulumi.export("endpoint_state_dlq_url", endpoint_events.dead_letter_queue.url)
 pulumi.export("routes", {route.name: route_outputs(route.name) for route in config.routes})
+if consumers:
+    # What a consumer's owner needs: where to read, and the policy to attach to the reading role.
+    pulumi.export(
+        "consumers",
+        {
+            name: {
+                "queue_url": c.queue.url,
+                "queue_arn": c.queue.arn,
+                "dlq_url": c.dead_letter_queue.url,
+                "dlq_arn": c.dead_letter_queue.arn,
+                "read_policy_arn": c.read_policy.arn,
+                "statuses": list(c.consumer.statuses),
+                "routes": list(c.consumer.routes),
+            }
+            for name, c in consumers.items()
+        },
+    )

@@ -521,7 +521,7 @@ class AsyncInvokeSettings(_Schema):
 class AlarmSettings(_Schema):
     queue_oldest_message_age_seconds: Annotated[StrictInt, _setting(
         300,
-        description="Threshold of the route-queue age alarm.",
+        description="Threshold of the queue age alarms (route queues and consumer queues).",
         ge=60,
         le=1209600,
         meaning="seconds, at least one metric period",
@@ -640,6 +640,32 @@ def _endpoint_matches(protocol: str, endpoint: str) -> bool:
     return re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", endpoint) is not None
 
 
+class Consumer(_Schema):
+    """A decoupled service reading outcomes from its own queue, which the stack creates and subscribes."""
+
+    name: Annotated[StrictStr, _setting(
+        description="Unique; names the consumer's queue, DLQ, alarms, read policy and `consumers` output.",
+        pattern=NAME_PATTERN,
+        invalid="must be 1-32 lowercase letters, digits or '-', starting with a letter (got {value!r})",
+        fix="rename the consumer, e.g. `pulumi config set --path '{path}' billing`",
+        doc_type="`[a-z][a-z0-9-]{0,31}`",
+    )]  # fmt: skip
+    statuses: Annotated[tuple[StrictStr, ...], _setting(
+        (), description="Outcome statuses to receive (filter on the `status` attribute).",
+    )]  # fmt: skip
+    routes: Annotated[tuple[StrictStr, ...], _setting(
+        (), description="Routes to receive (filter on the `route` attribute).",
+    )]  # fmt: skip
+
+    def cross_key_problems(self) -> list[Problem]:
+        problems = super().cross_key_problems()
+        if "statuses" in self.model_fields_set:
+            problem = _drawn_from("statuses", self.statuses, contract.STATUSES)
+            if problem:
+                problems.append(problem)
+        return problems
+
+
 class NotificationSettings(_Schema):
     subscriptions: Annotated[tuple[Subscription, ...], _setting(
         (),
@@ -647,6 +673,28 @@ class NotificationSettings(_Schema):
         "pending until confirmed; sqs/lambda endpoints must grant sns themselves.",
         doc_type="list of {`protocol`, `endpoint`, `statuses`?, `routes`?}",
     )]  # fmt: skip
+    consumers: Annotated[tuple[Consumer, ...], _setting(
+        (),
+        description="Per consumer, the stack creates an encrypted queue (raw delivery from the notifications "
+        "topic, filtered on `statuses`/`routes` like a subscription) with its own DLQ and alarms, and a "
+        "managed IAM policy that lets a consumer read it (output `consumers`).",
+        doc_type="list of {`name`, `statuses`?, `routes`?}",
+    )]  # fmt: skip
+
+    def cross_key_problems(self) -> list[Problem]:
+        problems = super().cross_key_problems()
+        seen: dict[str, int] = {}
+        for index, consumer in enumerate(self.consumers):
+            if consumer.name in seen:
+                problems.append(
+                    Problem(
+                        f"consumers[{index}].name",
+                        f"duplicates consumers[{seen[consumer.name]}].name ({consumer.name!r})",
+                        "give every consumer a unique name",
+                    )
+                )
+            seen.setdefault(consumer.name, index)
+        return problems
 
 
 class OpsSettings(_Schema):
@@ -1051,6 +1099,12 @@ class StackSettings(_Schema):
                 if problem:
                     path = f"notifications.subscriptions[{index}].routes"
                     problems.append(Problem(path, problem.problem, problem.fix))
+        for index, consumer in enumerate(self.notifications.consumers):
+            if "routes" in consumer.model_fields_set:
+                problem = _drawn_from("routes", consumer.routes, route_names)
+                if problem:
+                    path = f"notifications.consumers[{index}].routes"
+                    problems.append(Problem(path, problem.problem, problem.fix))
         if not any(p.path.startswith("routes[") and p.path.endswith(".model") for p in problems):
             problems += _payload_limit_problems(self)
             problems += _queue_poller_problems(self)
@@ -1352,6 +1406,7 @@ class StackConfig:
     # Problems that do not stop a deploy (pulumi.log.warn at preview), e.g. an unbounded endpoint caller.
     warnings: tuple[str, ...] = ()
     kinesis: KinesisSettings = dataclasses.field(default_factory=KinesisSettings)
+    notification_consumers: tuple[Consumer, ...] = ()
 
     def model_of(self, route: Route) -> ServerlessModel | ExistingModel:
         assert route.model is not None
@@ -1454,6 +1509,7 @@ def parse_config(values: Mapping[str, Any], *, stack: str, region: str | None) -
         bucket=settings.bucket,
         deletion_protection=stack != "dev" if deletion_protection is None else deletion_protection,
         warnings=tuple(warnings),
+        notification_consumers=settings.notifications.consumers,
     )
 
 

@@ -125,6 +125,34 @@ def allow_put_records(stream_arn: Arn) -> Statement:
 def allow_encrypt_records(key_arn: Arn) -> Statement:
     """Producers encrypt records with a data key of the stream's key: kms:GenerateDataKey, nothing else."""
     return _allow("EncryptStreamRecords", ["kms:GenerateDataKey"], key_arn)
+# What a consumer of its own queue does: receive, delete when done, extend the visibility timeout of a message
+# it is still working on, and read the queue's attributes (CDK's `grantConsumeMessages` grants the same set,
+# without GetQueueUrl: the queue's URL is a stack output).
+CONSUMER_QUEUE_ACTIONS = [
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:GetQueueAttributes",
+]
+
+
+def allow_consume_queue_messages(queue_arn: Arn) -> Statement:
+    """A consumer reads exactly its own queue."""
+    return _allow("ConsumeOwnQueue", CONSUMER_QUEUE_ACTIONS, queue_arn)
+
+
+def allow_decrypt_queue_messages(key_arn: Arn, region: str, partition: str) -> Statement:
+    """Receiving from an SSE-KMS queue needs kms:Decrypt on its key (SQS Developer Guide, "Amazon SQS Key
+    management", consumer permissions,
+    https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html), and
+    only in requests SQS makes for the caller (kms:ViaService `sqs.<region>.<domain>`; AWS KMS Developer
+    Guide, "AWS KMS condition keys", https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html)."""
+    return _allow(
+        "DecryptQueueMessages",
+        ["kms:Decrypt"],
+        key_arn,
+        Condition={"StringEquals": {"kms:ViaService": f"sqs.{region}.{service_domain(partition)}"}},
+    )
 
 
 def allow_send_to_dead_letter_queue(queue_arn: Arn) -> Statement:
@@ -312,6 +340,8 @@ class KeyAccessArgs:
     alarm_arn_pattern: Arn
     # The log groups encrypted with the key; computed from their names, so the policy can exist first.
     log_group_arns: Sequence[Arn]
+    # The notifications topic when it delivers to encrypted consumer queues (None: no consumers).
+    consumer_topic_arn: Arn | None = None
 
 
 KEY_SERVICE_ACTIONS = ["kms:GenerateDataKey*", "kms:Decrypt"]
@@ -385,6 +415,21 @@ def key_policy_document(args: KeyAccessArgs) -> dict[str, Any]:
                 actions=KEY_SERVICE_ACTIONS,
                 resource="*",
                 source_arns=list(args.sns_topic_arns),
+                source_account=args.account_id,
+            )
+        )
+    if args.consumer_topic_arn is not None:
+        # The notifications topic sends outcomes to the encrypted consumer queues (SQS Developer Guide,
+        # "Amazon SQS Key management", KMS permissions for AWS services: kms:GenerateDataKey and kms:Decrypt
+        # for sns.amazonaws.com). SnsRedriveToDeadLetterQueues names only the route topics: it does not
+        # cover this topic.
+        statements.append(
+            allow_service(
+                "SnsDeliveryToConsumerQueues",
+                service="sns",
+                actions=KEY_SERVICE_ACTIONS,
+                resource="*",
+                source_arns=[args.consumer_topic_arn],
                 source_account=args.account_id,
             )
         )

@@ -7,6 +7,8 @@ Components (type tokens `ai-event-pipeline:messaging:<Class>`):
   stack key) and the managed policy its producers attach.
 - `EndpointStateEvents`: SageMaker endpoint state changes forwarded to the notifications topic.
 - `BucketEvents`: the bucket's one and only notification configuration, built from every route.
+- `ConsumerQueue`: per `notifications.consumers` entry, an encrypted queue subscribed to the notifications
+  topic (raw delivery, filter policy), its DLQ, and a managed policy that lets a consumer read it.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import KinesisSettings, OpsSubscription, Route, Subscription
+from infra.config import Consumer, KinesisSettings, OpsSubscription, Route, Subscription
 from infra.iam import (
+    allow_consume_queue_messages,
+    allow_decrypt_queue_messages,
     allow_encrypt_records,
     allow_put_records,
     allow_service,
@@ -132,7 +136,9 @@ def dead_letter_queue(name: str, key_arn: pulumi.Input[str], opts: pulumi.Resour
     )
 
 
-def subscription_filter_policy(subscription: Subscription | OpsSubscription) -> dict[str, list[str]] | None:
+def subscription_filter_policy(
+    subscription: Subscription | OpsSubscription | Consumer,
+) -> dict[str, list[str]] | None:
     """SNS filter policy on the outcome's message attributes (status, route); None receives everything."""
     policy: dict[str, list[str]] = {}
     if subscription.statuses:
@@ -513,3 +519,100 @@ class BucketEvents(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.grants)),
         )
         self.register_outputs({"bucket": args.bucket_id})
+
+
+@dataclass
+class ConsumerQueueArgs:
+    consumer: Consumer
+    notifications_topic_arn: pulumi.Input[str]
+    key_arn: pulumi.Input[str]
+    account_id: pulumi.Input[str]
+    region: str
+    partition: str
+
+
+class ConsumerQueue(pulumi.ComponentResource):
+    """One decoupled service's own copy of the outcomes it asked for.
+
+    Creates an SQS queue encrypted with the stack key, its DLQ (after MAX_RECEIVE_COUNT receives), a
+    TLS-only queue policy admitting only the notifications topic, the topic's raw-delivery subscription with
+    the consumer's filter policy, and a managed IAM policy (`read_policy`) that an operator attaches to the
+    consumer's role. Exposes `queue`, `dead_letter_queue`, `subscription`, `read_policy`.
+
+    SNS must also be allowed to use the stack key to send to the encrypted queue: the key policy's
+    `SnsDeliveryToConsumerQueues` statement (infra.iam.key_policy_document), for the notifications topic only.
+    """
+
+    def __init__(
+        self, name: str, args: ConsumerQueueArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("ai-event-pipeline:messaging:ConsumerQueue", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        consumer = args.consumer
+        self.consumer = consumer
+        self.dead_letter_queue = dead_letter_queue(f"{name}-dlq", args.key_arn, child)
+        self.queue = aws.sqs.Queue(
+            f"{name}-queue",
+            # Below the DLQ's retention: a message keeps its original enqueue time when it moves to the DLQ.
+            message_retention_seconds=ROUTE_QUEUE_RETENTION_SECONDS,
+            kms_master_key_id=args.key_arn,
+            # A message the consumer fails to delete after MAX_RECEIVE_COUNT receives waits in the DLQ
+            # instead of being received forever (SQS Developer Guide, "Using dead-letter queues").
+            redrive_policy=pulumi.Output.json_dumps(
+                {"deadLetterTargetArn": self.dead_letter_queue.arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
+            ),
+            opts=child,
+        )
+        # Only the notifications topic may send (SNS Developer Guide, "Fanout to Amazon SQS queues": the
+        # queue policy allows sns.amazonaws.com sqs:SendMessage with aws:SourceArn = the topic).
+        self.queue_policy = tls_only_queue_policy(
+            f"{name}-queue-policy",
+            self.queue,
+            allow_sending(
+                "AllowNotificationsTopic",
+                service="sns",
+                queue_arn=self.queue.arn,
+                source_arns=args.notifications_topic_arn,
+                account_id=args.account_id,
+            ),
+            opts=child,
+        )
+        # SQS moves dead letters itself: no service principal sends to the DLQ.
+        self.dead_letter_queue_policy = tls_only_queue_policy(
+            f"{name}-dlq-policy", self.dead_letter_queue, opts=child
+        )
+        filter_policy = subscription_filter_policy(consumer)
+        self.subscription = aws.sns.TopicSubscription(
+            f"{name}-subscription",
+            topic=args.notifications_topic_arn,
+            protocol="sqs",
+            endpoint=self.queue.arn,
+            # Raw delivery: the queue receives the outcome JSON itself, message attributes kept as SQS
+            # message attributes, no SNS envelope (SNS Developer Guide, "Amazon SNS raw message delivery",
+            # https://docs.aws.amazon.com/sns/latest/dg/sns-large-payload-raw-message-delivery.html).
+            raw_message_delivery=True,
+            filter_policy=pulumi.Output.json_dumps(filter_policy) if filter_policy else None,
+            filter_policy_scope="MessageAttributes" if filter_policy else None,
+            # A message SNS sends before the queue policy exists would be refused.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.queue_policy]),
+        )
+        self.read_policy = aws.iam.Policy(
+            f"{name}-read-policy",
+            description=f"Read outcomes from the {consumer.name} consumer queue",
+            policy=render(
+                policy_document(
+                    allow_consume_queue_messages(self.queue.arn),
+                    allow_decrypt_queue_messages(args.key_arn, args.region, args.partition),
+                )
+            ),
+            opts=child,
+        )
+        self.register_outputs(
+            {
+                "queue_url": self.queue.url,
+                "queue_arn": self.queue.arn,
+                "dlq_url": self.dead_letter_queue.url,
+                "dlq_arn": self.dead_letter_queue.arn,
+                "read_policy_arn": self.read_policy.arn,
+            }
+        )

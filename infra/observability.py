@@ -3,7 +3,8 @@
 `Alarms` (`ai-event-pipeline:observability:Alarms`) creates, per route, "DLQ has messages", function errors
 and throttles, and (sqs routes) the route queue's oldest-message age; per endpoint the stack owns (one per
 owned model), SageMaker 5XX errors and model latency; for the endpoint-state rule, failed deliveries and its
-DLQ. Every
+DLQ; per consumer queue (`notifications.consumers`), its DLQ holding messages and its oldest-message age.
+Every
 alarm is named `<project>/<stack>/<alarm>`. It also attaches the ops topic's policy, which must name every
 alarm as an allowed publisher. Exposes `alarms` (name -> MetricAlarm) and `alarm_arns`.
 """
@@ -38,6 +39,13 @@ class EndpointAlarmTargets:
     model_name: str
     endpoint_name: pulumi.Input[str]
     variant_name: str
+
+
+@dataclass
+class ConsumerAlarmTargets:
+    consumer_name: str
+    queue_name: pulumi.Input[str]
+    dead_letter_queue_name: pulumi.Input[str]
 
 
 @dataclass
@@ -82,6 +90,7 @@ class AlarmsArgs:
     endpoints: Sequence[EndpointAlarmTargets]
     endpoint_state: EndpointStateAlarmTargets
     queue_oldest_message_age_seconds: int
+    consumers: Sequence[ConsumerAlarmTargets] = ()
 
 
 class Alarms(pulumi.ComponentResource):
@@ -136,6 +145,21 @@ class Alarms(pulumi.ComponentResource):
                 threshold=0,
             )
 
+        def queue_older_than(alarm_name: str, description: str, queue_name: pulumi.Input[str]) -> None:
+            """A queue whose oldest message is older than the configured threshold (alarms.*)."""
+            alarm(
+                alarm_name,
+                description,
+                namespace="AWS/SQS",
+                metric_name="ApproximateAgeOfOldestMessage",
+                dimensions={"QueueName": queue_name},
+                statistic="Maximum",
+                period=ONE_MINUTE,
+                evaluation_periods=1,
+                comparison_operator="GreaterThanOrEqualToThreshold",
+                threshold=args.queue_oldest_message_age_seconds,
+            )
+
         for route in args.routes:
             prefix = route.route_name
             queue_not_empty(
@@ -158,19 +182,29 @@ class Alarms(pulumi.ComponentResource):
                 {"FunctionName": route.function_name},
             )
             if route.queue_name is not None:
-                alarm(
+                queue_older_than(
                     f"{prefix}-queue-oldest-message-age",
                     f"Route {route.route_name}: the oldest queued event waited longer than "
                     f"{args.queue_oldest_message_age_seconds}s (the function is not keeping up)",
-                    namespace="AWS/SQS",
-                    metric_name="ApproximateAgeOfOldestMessage",
-                    dimensions={"QueueName": route.queue_name},
-                    statistic="Maximum",
-                    period=ONE_MINUTE,
-                    evaluation_periods=1,
-                    comparison_operator="GreaterThanOrEqualToThreshold",
-                    threshold=args.queue_oldest_message_age_seconds,
+                    route.queue_name,
                 )
+
+        # A consumer's queue: dead letters are outcomes the consumer could not handle, and an old message
+        # means the consumer has stopped reading (its outcomes expire after the queue's retention).
+        for consumer in args.consumers:
+            prefix = f"consumer-{consumer.consumer_name}"
+            queue_not_empty(
+                f"{prefix}-dlq-not-empty",
+                f"Consumer {consumer.consumer_name}: outcomes it received too often without deleting them "
+                "wait in its dead-letter queue",
+                consumer.dead_letter_queue_name,
+            )
+            queue_older_than(
+                f"{prefix}-queue-oldest-message-age",
+                f"Consumer {consumer.consumer_name}: the oldest outcome in its queue waited longer than "
+                f"{args.queue_oldest_message_age_seconds}s (the consumer is not reading)",
+                consumer.queue_name,
+            )
 
         for endpoint in args.endpoints:
             dimensions = {"EndpointName": endpoint.endpoint_name, "VariantName": endpoint.variant_name}

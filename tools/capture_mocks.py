@@ -107,6 +107,11 @@ def _role_policy(m: CaptureMocks, name: str, inputs: dict) -> tuple[str, dict]:
     return f"{inputs.get('role')}:{name}", {"name": name}
 
 
+def _managed_policy(m: CaptureMocks, name: str, inputs: dict) -> tuple[str, dict]:
+    arn = m.arn("iam", f"policy{inputs.get('path') or '/'}{name}", regional=False)
+    return arn, {"name": name, "arn": arn}
+
+
 def _function(m: CaptureMocks, name: str, inputs: dict) -> tuple[str, dict]:
     arn = m.arn("lambda", f"function:{name}")
     return name, {

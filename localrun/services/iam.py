@@ -31,7 +31,17 @@ def role_policy(m: MotoMocks, i: Inputs) -> tuple[str, dict[str, Any]]:
 
 
 def managed_policy(m: MotoMocks, i: Inputs) -> tuple[str, dict[str, Any]]:
-    """A customer managed policy (the kinesis route's producer policy), attached to no role here."""
+    """A customer managed policy (attached by whoever uses it; the stack attaches none)."""
     name = i.name_or_auto(max_length=128)
-    policy = m.client("iam").create_policy(PolicyName=name, PolicyDocument=as_json(i.req("policy")))["Policy"]
-    return policy["Arn"], {"arn": policy["Arn"], "name": name, "policyId": policy["PolicyId"]}
+    policy = m.client("iam").create_policy(
+        PolicyName=name,
+        Path=i.get("path", "/"),
+        PolicyDocument=as_json(i.req("policy")),
+        Description=i.get("description", ""),
+    )["Policy"]
+    return policy["Arn"], {
+        "arn": policy["Arn"],
+        "name": name,
+        "policyId": policy["PolicyId"],
+        "attachmentCount": 0,
+    }

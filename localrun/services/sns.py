@@ -61,6 +61,9 @@ def topic_subscription(m: MotoMocks, i: Inputs) -> tuple[str, dict[str, Any]]:
         },
         as_json,
     )
+    # moto delivers raw whenever the attribute is set at all, so it is set only when true, as AWS reads it.
+    if i.get("rawMessageDelivery"):
+        attributes["RawMessageDelivery"] = "true"
     arn = m.client("sns").subscribe(
         TopicArn=i.req("topic"),
         Protocol=i.req("protocol"),

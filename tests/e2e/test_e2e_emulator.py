@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from local_cloud_helpers import dev_config
 from pulumi.runtime import mocks as pulumi_mocks
 
 from localrun.emulator import LocalCloud
@@ -56,6 +57,10 @@ def test_creators_are_exactly_the_resource_types_the_program_declares() -> None:
     prodlike = PROJECT_DIR / "tests" / "infra" / "Pulumi.prodlike.yaml"
     declared = _declared_aws_types("dev", stack_config_path("dev"), "us-east-1")
     declared |= _declared_aws_types("prod", prodlike, "eu-west-1")
+    # Consumer queues (notifications.consumers) bring the managed read policy, which neither stack file sets.
+    consumers = dev_config(notifications={"subscriptions": [], "consumers": [{"name": "billing"}]})
+    run = run_program(CaptureMocks(), config=consumers)
+    declared |= {r.type for r in run.resources if r.type.startswith("aws:")}
     assert {
         "creators the program never needs": set(CREATORS) - declared,
         "declared types without a creator": declared - set(CREATORS),
