@@ -164,6 +164,7 @@ class LocalCloud:
             raise ValueError(f"the stack's aws:region is {region}; create LocalCloud(region={region!r})")
         self.mocks = MotoMocks(self.runtime, self.region)
         self.program = run_program(self.mocks, stack=stack, config=flat)
+        self.endpoint.check_endpoints(self.account, self.region)  # NoStandIn: a task the run cannot serve
         self.deliveries.emit_endpoint_in_service()
         return self.program
 
