@@ -485,6 +485,12 @@ class StandInEndpoint:
         return [
             Patch(
                 "moto.sagemakerruntime.responses.SageMakerRuntimeResponse",
+                "use_raw_body",
+                True,
+                reason="InvokeEndpoint bodies may be any bytes (an image): moto decodes every body as UTF-8",
+            ),
+            Patch(
+                "moto.sagemakerruntime.responses.SageMakerRuntimeResponse",
                 "invoke_endpoint",
                 invoke_endpoint,
                 reason="InvokeEndpoint answered by the stand-in of the endpoint model's task",
