@@ -494,7 +494,7 @@ class StandInEndpoint:
                 "invoke_endpoint",
                 invoke_endpoint,
                 reason="InvokeEndpoint answered by the stand-in of the endpoint model's task",
-            )
+            ),
         ]
 
     def task_of(self, account: str, region: str, endpoint_name: str) -> tuple[str | None, str]:

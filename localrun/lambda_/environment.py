@@ -167,6 +167,8 @@ class ExecutionEnvironment:
         self.code_dir = runtime.work_dir / self.name
         self.init_error: tuple[str, str] | None = None
         self.alive = True
+        self.configuration = configuration_of(function)  # what it was started with
+        self._stopped = False
         self._messages: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._send_lock = threading.Lock()
         self._calls = ThreadPoolExecutor(CALL_WORKERS, thread_name_prefix=f"calls-{self.name[:20]}")
@@ -240,9 +242,17 @@ class ExecutionEnvironment:
             self.init_error = message[1]
         self.runtime.flush_logs(self)
 
+    @property
+    def stale(self) -> bool:
+        """Whether the function's configuration changed since this environment started."""
+        return configuration_of(self.function) != self.configuration
+
     def stop(self) -> None:
         """End the process, as Lambda's shutdown does (a process that does not exit is killed)."""
         self.alive = False
+        if self._stopped:
+            return
+        self._stopped = True
         with contextlib.suppress(OSError):  # already gone
             self._send("stop")
         self._control.shutdown(socket.SHUT_RDWR)
@@ -390,6 +400,19 @@ class ExecutionEnvironment:
             error_type,
             message,
         )
+
+
+def configuration_of(function: LambdaFunction) -> tuple[Any, ...]:
+    """What an execution environment is started from: a change to any of it needs a new environment."""
+    return (
+        tuple(sorted((function.environment_vars or {}).items())),
+        function.memory_size,
+        function.timeout,
+        function.role,
+        function.handler,
+        function.run_time,
+        function.code_sha_256,
+    )
 
 
 def make_environment_client(
