@@ -122,7 +122,8 @@ class _LogStream:
         self._ended: set[str] = set()
         self._condition = threading.Condition()
         self._socket = sock
-        threading.Thread(target=self._read, name="environment-log", daemon=True).start()
+        self._reader = threading.Thread(target=self._read, name="environment-log", daemon=True)
+        self._reader.start()
 
     def _read(self) -> None:
         with self._socket.makefile("r", encoding="utf-8", errors="replace") as stream:
@@ -145,6 +146,11 @@ class _LogStream:
     def add(self, line: str) -> None:
         with self._condition:
             self.lines.append(line)
+
+    def close(self, timeout: float) -> None:
+        """Once the process has ended: let the reader take the last lines, then close the socket."""
+        self._reader.join(timeout)
+        self._socket.close()
 
     def drain(self) -> list[str]:
         with self._condition:
@@ -262,6 +268,7 @@ class ExecutionEnvironment:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self.output.close(STOP_GRACE_SECONDS)
         self._calls.shutdown(wait=False, cancel_futures=True)
 
     def _next_message(self, timeout: float) -> Any:
