@@ -372,6 +372,17 @@ class PermissionMapper:
             if key_arn and call.error_code is None:
                 needed.append(Permission("kms:Decrypt", key_arn, "reading an SSE-KMS object"))
             return needed
+        if op == ("s3", "PutObject"):
+            # The handler's large results: a new object under the bucket's default encryption (SSE-KMS with
+            # the stack key), for which S3 asks KMS for a data key on the caller's behalf (S3 User Guide,
+            # "Using SSE-KMS": PutObject needs kms:GenerateDataKey; bucket keys do not change that).
+            needed = [Permission("s3:PutObject", f"arn:aws:s3:::{p['Bucket']}/{p['Key']}", "PutObject")]
+            key_arn = self._bucket_default_key_arn(
+                p["Bucket"], p.get("ServerSideEncryption"), p.get("SSEKMSKeyId")
+            )
+            if key_arn:
+                needed.append(Permission("kms:GenerateDataKey", key_arn, "writing an SSE-KMS object"))
+            return needed
         if op == ("sagemaker-runtime", "InvokeEndpoint"):
             # SageMaker ARNs carry the endpoint name in lower case.
             arn = f"arn:aws:sagemaker:{call.region}:{self.account}:endpoint/{p['EndpointName'].lower()}"
@@ -477,6 +488,15 @@ class PermissionMapper:
             return kms_backends[self.account][self.region].describe_key(key_id).arn
         except KeyError:
             return None
+
+    def _bucket_default_key_arn(self, bucket: str, algorithm: str | None, key_id: str | None) -> str | None:
+        """The KMS key a new object is encrypted with: the request's, else the bucket default's (SSE-KMS)."""
+        if algorithm is None:
+            stored = s3_backends[self.account]["aws"].buckets.get(bucket)
+            rule = ((stored.encryption or {}).get("Rule") or {}) if stored is not None else {}
+            default = rule.get("ApplyServerSideEncryptionByDefault") or {}
+            algorithm, key_id = default.get("SSEAlgorithm"), default.get("KMSMasterKeyID")
+        return self._key_arn(key_id) if algorithm == "aws:kms" else None
 
     def _object_key_arn(self, bucket: str, key: str, version_id: str | None) -> str | None:
         try:

@@ -47,7 +47,7 @@ Each point lives with its service: 1, 2, 5 in `services/s3.py`, 3 in `services/e
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from .access import AccessGuard
@@ -81,9 +81,10 @@ class Deliveries:
     def patches(self) -> list[Patch]:
         return [*self.s3.patches(), *self.events.patches(), *self.sns.patches()]
 
-    def emit_endpoint_in_service(self) -> None:
-        """SageMaker's "Endpoint State Change" (IN_SERVICE) events, once deployment has finished."""
-        sagemaker.emit_endpoint_in_service(self)
+    def emit_endpoint_in_service(self, only: Collection[str] | None = None) -> None:
+        """SageMaker's "Endpoint State Change" (IN_SERVICE) events, once deployment has finished (of the
+        endpoints in `only`, when given: those a redeploy updated)."""
+        sagemaker.emit_endpoint_in_service(self, only)
 
     def never_failing(self, deliver: Callable[..., None]) -> Callable[..., None]:
         """A delivery is asynchronous in AWS: its failure never fails the request that caused it."""

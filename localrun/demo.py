@@ -1,21 +1,24 @@
 """`python -m localrun.demo` (`make demo`): the real stack in an in-process AWS emulator, fed sample files.
 
 Deploys `__main__.py` with `Pulumi.<stack>.yaml` into moto (see `emulator.py`), uploads
-every file of `samples/` to every route's prefix (respecting the route's suffix filter),
-plus two generated cases — an object larger than the function's MAX_OBJECT_BYTES, and
-one whose version is deleted before the pipeline reads it — then runs the pipeline until
-every file has an outcome, and prints each file's hops, status and prediction, a
-summary per route and the DynamoDB items. Exit status 0 only if every file was delivered
-as the delivery contract says (`delivery_contract.py`: one results item, its outcome
-published, no DLQ message) with the outcome listed in `EXPECTED`, and no delivery was denied.
+each file of `samples/` with the Content-Type its name suggests to every route whose model's
+payload format has an expectation for it (`EXPECTED`; respecting the route's suffix filter):
+texts to the text routes, images to the image route, plus two generated cases — an object
+one byte over the handler's size limit, and one whose version is deleted before the pipeline
+reads it — then runs the pipeline until every file has an outcome, and prints each file's
+hops, status and prediction (the stand-in's label), a summary per route and the DynamoDB
+items. Exit status 0 only if every file was delivered as the delivery contract says
+(`delivery_contract.py`: one results item, its outcome published, no DLQ message) with the
+outcome listed in `EXPECTED`, and no delivery was denied.
 
-This emulates AWS (moto + the in-process Lambda runtime + a stand-in model); it does
+This emulates AWS (moto + the in-process Lambda runtime + a stand-in model per task); it does
 not replace `pulumi preview` or a deployment.
 """
 
 from __future__ import annotations
 
 import argparse
+import mimetypes
 import re
 import sys
 import time
@@ -25,11 +28,15 @@ from typing import Any
 
 from lambdas.inference.contract import (
     ENV_MAX_OBJECT_BYTES,
+    ENV_MAX_PAYLOAD_BYTES,
+    PAYLOAD_BINARY,
+    PAYLOAD_TEXT,
     REASON_MALFORMED_JSON,
     REASON_MODEL_ERROR,
     REASON_NO_SUCH_VERSION,
     REASON_NOT_TEXT,
     REASON_TOO_LARGE,
+    REASON_UNSUPPORTED_CONTENT_TYPE,
     STATUS_COMPLETED,
     STATUS_FAILED,
     STATUS_MISSING,
@@ -42,7 +49,7 @@ from .program import PROJECT_DIR, load_stack_config, stack_config_path
 from .trace import Hop, object_uri
 
 SAMPLES_DIR = PROJECT_DIR / "samples"
-OVERSIZED_NAME = "oversized.json"  # generated: one byte over the function's MAX_OBJECT_BYTES
+OVERSIZED_NAME = "oversized.json"  # generated: one byte over the handler's limit for the route
 VANISHED_NAME = "vanished.json"  # generated: its version is deleted before the pipeline reads it
 
 
@@ -58,16 +65,35 @@ class Expected:
         return " ".join(x for x in (self.status, self.reason, self.label) if x)
 
 
-EXPECTED: dict[str, Expected] = {
-    "great-service.txt": Expected(STATUS_COMPLETED, label="POSITIVE"),
-    "late-delivery.txt": Expected(STATUS_COMPLETED, label="NEGATIVE"),
-    "product-review.json": Expected(STATUS_COMPLETED, label="POSITIVE"),
-    "café notes + ünïcode.json": Expected(STATUS_COMPLETED, label="POSITIVE"),
-    "malformed.json": Expected(STATUS_REJECTED, REASON_MALFORMED_JSON),
-    "unsupported-shape.json": Expected(STATUS_FAILED, REASON_MODEL_ERROR),  # the model answers 400
-    "pixel.png": Expected(STATUS_REJECTED, REASON_NOT_TEXT),
-    OVERSIZED_NAME: Expected(STATUS_REJECTED, REASON_TOO_LARGE),
-    VANISHED_NAME: Expected(STATUS_MISSING, REASON_NO_SUCH_VERSION),
+# What each sample must end as, by the payload format of the route's model (`models.<name>.payloadFormat`):
+# a sample is uploaded, with the Content-Type its name suggests, to every route whose model's format has an
+# expectation for it (and whose suffix filter accepts its name).
+TEXT, BINARY = PAYLOAD_TEXT, PAYLOAD_BINARY
+EXPECTED: dict[str, dict[str, Expected]] = {
+    "great-service.txt": {
+        TEXT: Expected(STATUS_COMPLETED, label="POSITIVE"),
+        BINARY: Expected(STATUS_REJECTED, REASON_UNSUPPORTED_CONTENT_TYPE),  # text/plain is not an image
+    },
+    "late-delivery.txt": {TEXT: Expected(STATUS_COMPLETED, label="NEGATIVE")},
+    "product-review.json": {TEXT: Expected(STATUS_COMPLETED, label="POSITIVE")},
+    "café notes + ünïcode.json": {TEXT: Expected(STATUS_COMPLETED, label="POSITIVE")},
+    "malformed.json": {TEXT: Expected(STATUS_REJECTED, REASON_MALFORMED_JSON)},
+    "unsupported-shape.json": {TEXT: Expected(STATUS_FAILED, REASON_MODEL_ERROR)},  # the model answers 400
+    "pixel.png": {
+        TEXT: Expected(STATUS_REJECTED, REASON_NOT_TEXT),
+        BINARY: Expected(STATUS_COMPLETED, label="square graphic"),  # a 1 x 1 PNG
+    },
+    "sunset.png": {BINARY: Expected(STATUS_COMPLETED, label="landscape graphic")},  # 64 x 40 PNG
+    "portrait.jpg": {BINARY: Expected(STATUS_COMPLETED, label="portrait photo")},  # 40 x 64 JPEG
+    "not-an-image.jpg": {BINARY: Expected(STATUS_FAILED, REASON_MODEL_ERROR)},  # the model cannot decode it
+    OVERSIZED_NAME: {
+        TEXT: Expected(STATUS_REJECTED, REASON_TOO_LARGE),
+        BINARY: Expected(STATUS_REJECTED, REASON_TOO_LARGE),
+    },
+    VANISHED_NAME: {
+        TEXT: Expected(STATUS_MISSING, REASON_NO_SUCH_VERSION),
+        BINARY: Expected(STATUS_MISSING, REASON_NO_SUCH_VERSION),
+    },
 }
 
 
@@ -114,8 +140,13 @@ def sample_files() -> dict[str, bytes]:
     return files
 
 
+def content_type_of(name: str) -> str:
+    """The Content-Type an upload of `name` gets (as `aws s3 cp` guesses it from the extension)."""
+    return mimetypes.guess_type(name)[0] or "binary/octet-stream"
+
+
 def upload_samples(cloud: LocalCloud) -> list[Upload]:
-    """Upload every sample to every route whose filters accept its name; return what was uploaded."""
+    """Upload each sample to every route whose model's format expects it and whose filters accept it."""
     outputs = cloud.outputs
     bucket = outputs["bucket_name"]
     files = sample_files()
@@ -125,21 +156,24 @@ def upload_samples(cloud: LocalCloud) -> list[Upload]:
         if details["prefix"] is None:
             continue  # a kinesis route takes records, not files (put on its stream: see put_stream_records)
         prefix, suffix = details["prefix"], details.get("suffix") or ""
-        limit = int(
-            _function_environment(cloud, details["function_name"]).get(ENV_MAX_OBJECT_BYTES, 1024 * 1024)
-        )
+        payload_format = outputs["models"][details["model"]]["payload_format"]
+        # The handler's size limit: MAX_OBJECT_BYTES, or for bytes sent as they are the endpoint's
+        # InvokeEndpoint limit (MAX_PAYLOAD_BYTES).
+        limit_variable = ENV_MAX_PAYLOAD_BYTES if payload_format == PAYLOAD_BINARY else ENV_MAX_OBJECT_BYTES
+        limit = int(_function_environment(cloud, details["function_name"])[limit_variable])
         bodies = dict(files)
         bodies[OVERSIZED_NAME] = b'{"inputs": "' + b"x" * (limit - 13) + b'"}'  # limit + 1 bytes
         bodies[VANISHED_NAME] = b'{"inputs": "this version is deleted before it is read"}'
         for name, body in bodies.items():
-            if not name.endswith(suffix):
-                continue  # S3 (or the EventBridge rule) would not deliver it to this route
+            expected = EXPECTED[name].get(payload_format)
+            if expected is None or not name.endswith(suffix):
+                continue  # not a sample for this model, or S3 (or the EventBridge rule) would not deliver it
             key = f"{prefix}{name}"
-            version = s3.put_object(Bucket=bucket, Key=key, Body=body).get("VersionId")
+            put = s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type_of(name))
             if name == VANISHED_NAME:
                 # Deleting a specific version removes it for good (no delete marker).
-                s3.delete_object(Bucket=bucket, Key=key, VersionId=version)
-            uploads.append(Upload(route, name, key, object_uri(bucket, key), EXPECTED[name]))
+                s3.delete_object(Bucket=bucket, Key=key, VersionId=put.get("VersionId"))
+            uploads.append(Upload(route, name, key, object_uri(bucket, key), expected))
     return uploads
 
 

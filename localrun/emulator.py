@@ -166,8 +166,40 @@ class LocalCloud:
             raise ValueError(f"the stack's aws:region is {region}; create LocalCloud(region={region!r})")
         self.mocks = MotoMocks(self.runtime, self.region)
         self.program = run_program(self.mocks, stack=stack, config=flat)
+        self.endpoint.check_endpoints(self.account, self.region)  # NoStandIn: a task the run cannot serve
         self.deliveries.emit_endpoint_in_service()
         return self.program
+
+    def redeploy(
+        self,
+        *,
+        stack: str = "dev",
+        config: Mapping[str, str] | None = None,
+        config_file: Path | None = None,
+    ) -> ProgramRun:
+        """Run the program again with a changed config into the same moto, as `pulumi up` updates a stack.
+
+        Unchanged resources stay as they are; the changes the stack's model updates need are applied (see
+        `moto_mocks`: function configurations in place, SageMaker models and endpoint configurations
+        replaced, endpoints switched to the new configuration); any other change is a `RedeployRefused`
+        naming the resource and its inputs, after which moto may hold a partly applied update, as a
+        failed `pulumi up` leaves a stack. A function whose configuration changed starts a new execution
+        environment at its next invocation (its warm one is stopped now), as Lambda does after an update.
+        """
+        if self.program is None or self.mocks is None:
+            raise RuntimeError("deploy() first")
+        flat = (
+            dict(config) if config is not None else load_stack_config(config_file or stack_config_path(stack))
+        )
+        mocks = MotoMocks(self.runtime, self.region, previous=self.program)
+        mocks.not_emulated = self.mocks.not_emulated
+        program = run_program(mocks, stack=stack, config=flat)
+        mocks.finish_redeploy(program)
+        self.program, self.mocks = program, mocks
+        self.endpoint.check_endpoints(self.account, self.region)
+        self.runtime.stop_stale_environments()
+        self.deliveries.emit_endpoint_in_service(only=mocks.updated_endpoints)
+        return program
 
     @property
     def outputs(self) -> dict[str, Any]:

@@ -20,12 +20,20 @@ Rules:
   from the logical name so runs are reproducible) unless the program sets one.
 - The creators live with their service, one module each in `services/` (`s3.py`, `sns.py`,
   `lambda_.py`, ...); this module holds the Pulumi side and the one dispatch table.
+- A redeploy (`MotoMocks(..., previous=<the last ProgramRun>)`, `LocalCloud.redeploy`) runs the
+  program again into the same moto, as `pulumi up` updates a stack: a resource whose inputs did
+  not change keeps its identity and outputs; a changed one is updated in place when `UPDATES`
+  lists every changed input for its type, or replaced when its type is in `REPLACED_ON_CHANGE`
+  (created anew under another name, the old one deleted once the run has finished). Any other
+  change, and any resource added, is a `RedeployRefused` error naming the resource and the inputs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -34,11 +42,21 @@ from pulumi.runtime import mocks as pulumi_mocks
 
 from .access import AccessGuard
 from .lambda_.runtime import LambdaRuntime
+from .program import PROJECT_DIR, ProgramRun
 from .services import cloudwatch, dynamodb, events, iam, kinesis, kms, lambda_, logs, s3, sagemaker, sns, sqs
 from .services.base import Inputs, UnsupportedResourceType, physical_name
 from .services.s3 import DestinationValidationError
 
-__all__ = ["CREATORS", "DestinationValidationError", "MotoMocks", "UnsupportedResourceType", "physical_name"]
+__all__ = [
+    "CREATORS",
+    "REPLACED_ON_CHANGE",
+    "UPDATES",
+    "DestinationValidationError",
+    "MotoMocks",
+    "RedeployRefused",
+    "UnsupportedResourceType",
+    "physical_name",
+]
 
 ACCOUNT_ID = "123456789012"  # moto's default account
 
@@ -46,10 +64,23 @@ ACCOUNT_ID = "123456789012"  # moto's default account
 _NO_LOCAL_EFFECT = {"description", "alarmDescription", "forceDestroy", "deletionWindowInDays"}
 
 
-class MotoMocks(pulumi_mocks.Mocks):
-    """Creates each declared resource in moto (a `mock_aws()` must be active)."""
+class RedeployRefused(UnsupportedResourceType):
+    """A redeploy would change a resource in a way the local run does not apply."""
 
-    def __init__(self, runtime: LambdaRuntime, region: str) -> None:
+
+class MotoMocks(pulumi_mocks.Mocks):
+    """Creates each declared resource in moto (a `mock_aws()` must be active); with `previous`, applies
+    the changes from that deployment instead (a redeploy)."""
+
+    def __init__(self, runtime: LambdaRuntime, region: str, previous: ProgramRun | None = None) -> None:
+        self.previous = {r.key: r for r in previous.resources} if previous is not None else None
+        self.changes: list[str] = []  # what a redeploy did, one line per changed resource
+        self.updated_endpoints: list[
+            str
+        ] = []  # SageMaker endpoints a redeploy switched to a new configuration
+        self._deletions: list[
+            Callable[[], None]
+        ] = []  # replaced resources, deleted once the run has finished
         self.runtime = runtime
         self.region = region
         self.account = ACCOUNT_ID
@@ -76,6 +107,9 @@ class MotoMocks(pulumi_mocks.Mocks):
                 f"the local run cannot create resource type {args.typ} ({args.name!r}); "
                 "add a creator for it in localrun/services/<service>.py and list it in CREATORS"
             )
+        if self.previous is not None:
+            with self._lock:
+                return self._redeploy(args, creator)
         inputs = Inputs(args.typ, args.name, dict(args.inputs))
         with self._lock:
             resource_id, computed = creator(self, inputs)
@@ -101,6 +135,65 @@ class MotoMocks(pulumi_mocks.Mocks):
             f"the local run does not answer the invoke {invoke}; add it to MotoMocks.call"
         )
 
+    # -- redeploy ---------------------------------------------------------------------------
+    def _redeploy(self, args: pulumi_mocks.MockResourceArgs, creator: Creator) -> tuple[str, dict[str, Any]]:
+        assert self.previous is not None
+        label = f"{args.typ} {args.name!r}"
+        old = self.previous.get((args.typ, args.name))
+        if old is None:
+            raise RedeployRefused(
+                f"{label}: the redeploy adds this resource; the local run applies changes to the resources "
+                "of the first deployment only (deploy the new config into a new LocalCloud)"
+            )
+        new_inputs = dict(args.inputs)
+        changed = frozenset(
+            k
+            for k in set(new_inputs) | set(old.inputs)
+            if comparable(new_inputs.get(k)) != comparable(old.inputs.get(k))
+        )
+        if not changed:
+            return str(old.id), dict(old.outputs)
+        plain = {k: v for k, v in new_inputs.items() if not isinstance(v, (pulumi.Archive, pulumi.Asset))}
+        update = UPDATES.get(args.typ)
+        if update is not None and changed <= update[0]:
+            computed = update[1](self, Inputs(args.typ, args.name, new_inputs), str(old.id), changed)
+            self.changes.append(f"updated {label} in place: {', '.join(sorted(changed))}")
+            return str(old.id), {**old.outputs, **plain, **computed}
+        delete = REPLACED_ON_CHANGE.get(args.typ)
+        if delete is not None:
+            digest = hashlib.sha256(repr(sorted((k, comparable(v)) for k, v in new_inputs.items())).encode())
+            inputs = Inputs(args.typ, args.name, new_inputs, replacement=digest.hexdigest()[:8])
+            resource_id, computed = creator(self, inputs)
+            old_id = str(old.id)
+            self._deletions.append(lambda: delete(self, old_id))
+            self.changes.append(f"replaced {label} ({old_id} -> {resource_id}): {', '.join(sorted(changed))}")
+            return resource_id, {**plain, **computed}
+        in_place = sorted(update[0]) if update is not None else []
+        raise RedeployRefused(
+            f"{label}: the redeploy changes {', '.join(sorted(changed))}, which the local run does not apply "
+            + (
+                f"(it updates only {', '.join(in_place)} of this type in place)"
+                if in_place
+                else "to this type"
+            )
+            + "; deploy the changed config into a new LocalCloud"
+        )
+
+    def finish_redeploy(self, program: ProgramRun) -> None:
+        """After the program ran: refuse removed resources, then delete the replaced ones (Pulumi's order)."""
+        if self.previous is None:
+            return
+        removed = sorted(set(self.previous) - {r.key for r in program.resources})
+        if removed:
+            raise RedeployRefused(
+                "the redeploy removes "
+                + ", ".join(f"{typ} {name!r}" for typ, name in removed)
+                + "; the local run does not delete resources (deploy the new config into a new LocalCloud)"
+            )
+        for delete in reversed(self._deletions):  # dependents first, as Pulumi deletes
+            delete()
+        self._deletions.clear()
+
     # -- helpers --------------------------------------------------------------------------
     def client(self, service: str) -> Any:
         if service not in self._clients:
@@ -112,6 +205,28 @@ class MotoMocks(pulumi_mocks.Mocks):
 
 
 Creator = Callable[[MotoMocks, Inputs], tuple[str, dict[str, Any]]]
+# (the changed inputs, the resource's id) -> outputs it computes anew; the inputs of the new run.
+Updater = Callable[[MotoMocks, Inputs, str, frozenset[str]], dict[str, Any]]
+
+
+def comparable(value: Any) -> Any:
+    """An input as a redeploy compares it: assets and archives by what they hold, not by identity."""
+    if isinstance(value, pulumi.AssetArchive):
+        return ("archive", tuple(sorted((k, comparable(v)) for k, v in value.assets.items())))
+    if isinstance(value, pulumi.FileAsset):
+        path = Path(value.path)
+        path = path if path.is_absolute() else PROJECT_DIR / path
+        return ("file", str(value.path), hashlib.sha256(path.read_bytes()).hexdigest())
+    if isinstance(value, pulumi.StringAsset):
+        return ("text", value.text)
+    if isinstance(value, (pulumi.Archive, pulumi.Asset)):
+        raise RedeployRefused(f"a redeploy cannot compare a {type(value).__name__} input")
+    if isinstance(value, dict):
+        return tuple(sorted((k, comparable(v)) for k, v in value.items() if v is not None))
+    if isinstance(value, (list, tuple)):
+        return tuple(comparable(v) for v in value)
+    return value
+
 
 # The one dispatch table: exactly the resource types the program declares (tests/e2e checks it).
 CREATORS: dict[str, Creator] = {
@@ -151,4 +266,15 @@ CREATORS: dict[str, Creator] = {
     "aws:lambda/eventSourceMapping:EventSourceMapping": lambda_.event_source_mapping,
     "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": lambda_.event_invoke_config,
     "aws:lambda/functionRecursionConfig:FunctionRecursionConfig": lambda_.recursion_config,
+}
+
+# What a redeploy changes in place, per type: the inputs it may change, and how (the provider's Update).
+UPDATES: dict[str, tuple[frozenset[str], Updater]] = {
+    "aws:lambda/function:Function": (lambda_.FUNCTION_UPDATABLE, lambda_.update_function),
+    "aws:sagemaker/endpoint:Endpoint": (sagemaker.ENDPOINT_UPDATABLE, sagemaker.update_endpoint),
+}
+# Types whose provider replaces them when any input changes: how to delete the one replaced.
+REPLACED_ON_CHANGE: dict[str, Callable[[MotoMocks, str], None]] = {
+    "aws:sagemaker/model:Model": sagemaker.delete_model,
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": sagemaker.delete_endpoint_config,
 }

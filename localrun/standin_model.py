@@ -1,40 +1,60 @@
-"""A STAND-IN for the SageMaker endpoint's model, served through moto's SageMaker runtime.
+"""STAND-INS for the SageMaker endpoints' models, served through moto's SageMaker runtime: one per task.
 
-The stack deploys a Hugging Face text-classification container (SST-2 sentiment).
-The local run cannot run that container, so `InvokeEndpoint` on any endpoint that
-exists in moto is answered by `StandInSentimentModel`: a small deterministic
-lexicon scorer with the same request and response shapes as the Hugging Face
-inference toolkit — `{"inputs": str}` → `[{"label": "POSITIVE", "score": 0.97}]`,
-`{"inputs": [str, ...]}` → one `{"label", "score"}` per input. Its predictions are
-NOT the real model's; they only make the pipeline's data flow visible.
+The stack deploys Hugging Face inference containers; the local run cannot run them, so `InvokeEndpoint`
+on an endpoint that exists in moto is answered by a small deterministic STAND-IN of the task its model
+serves, chosen by `HF_TASK` in the SageMaker model's container environment (endpoint -> endpoint
+configuration -> model; `STAND_INS` lists the tasks). Each has the request and response shapes of the
+Hugging Face inference toolkit for its task; its predictions are NOT the real model's, they only make
+the pipeline's data flow visible:
 
-Requests the real container rejects (not JSON, no `inputs`) get the error AWS
-returns for a model failure: `ModelError` (HTTP 424) with `OriginalStatusCode` 400.
-`EndpointFaults` injects failures for tests: a seeded random fraction of calls are
-throttled (`ThrottlingException`, as SageMaker runtime answers when an endpoint's
-concurrency is exhausted), or every call fails permanently (`ModelError` 4xx).
+- `text-classification` (`StandInTextClassifier`): a lexicon sentiment scorer; `{"inputs": str}` ->
+  `[{"label": "POSITIVE", "score": 0.97}]`, `{"inputs": [str, ...]}` -> one `{"label", "score"}` per input.
+- `image-classification` (`StandInImageClassifier`): decides by the image's header alone (format and
+  size, read with the standard library; the pixels are checked, not looked at): six labels, an
+  orientation (landscape, portrait, square) and a kind (photo for JPEG and WebP, graphic for the
+  lossless formats); answers the top 5 `[{"label", "score"}, ...]`, best first, as the toolkit's
+  image-classification pipeline does (`top_k` 5).
+- `image-feature-extraction` (`StandInImageFeatureExtractor`): ViT-base's last hidden state shape,
+  `[[[768 floats] x 197 tokens]]`, pseudo-random from the image's bytes; an answer of ~1.1 MB, larger
+  than a DynamoDB item can hold.
+
+Requests the real container rejects get the error AWS returns for a model failure: `ModelError` (HTTP
+424) with `OriginalStatusCode` 400 (the toolkit's handler turns every exception into a 400): a content
+type the toolkit does not decode (its `UnsupportedFormatError`), a body its decoder cannot read (not
+JSON; bytes that are not an image: PIL's "cannot identify image file"), or a request the task's pipeline
+cannot take (no `inputs`, text sent to an image task). An endpoint whose model names no `HF_TASK`, or a
+task without a stand-in, is an error naming it (`NoStandIn`), raised when the stack is deployed.
+`EndpointFaults` injects failures into every stand-in for tests: a seeded random fraction of calls are
+throttled (`ThrottlingException`, as SageMaker runtime answers when an endpoint's concurrency is
+exhausted), or every call fails permanently (`ModelError` 4xx).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import random
 import re
+import struct
 import threading
+import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Protocol
 from urllib.parse import unquote
 
 from moto.core.exceptions import JsonRESTError
 from moto.sagemaker.models import sagemaker_backends
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
+from lambdas.inference.contract import HF_DECODED_CONTENT_TYPES
+
 from .patches import Patch
 from .services.sagemaker import check_invoke_endpoint_body
 
 CONTENT_TYPE = "application/json"
 VARIANT_NAME = "AllTraffic"
+TASK_VARIABLE = "HF_TASK"  # the container variable the toolkit builds its pipeline from
 
 _POSITIVE = frozenset(
     [
@@ -164,14 +184,42 @@ class InvalidModelInput(ValueError):
     """The request is something the real container would reject with a 4xx."""
 
 
-class StandInSentimentModel:
+class NoStandIn(LookupError):
+    """An endpoint's model serves a task the local run has no stand-in for (or names no task)."""
+
+
+class StandInModel(Protocol):
+    """What every stand-in offers: its Hugging Face task, and an answer to one request body."""
+
+    task: ClassVar[str]
+
+    def predict(self, payload: bytes, content_type: str) -> Any: ...
+
+
+def _unsupported_format(content_type: str) -> InvalidModelInput:
+    # sagemaker_inference.errors.UnsupportedFormatError's first sentence, which the toolkit raises for a
+    # content type missing from its decoder map (contract.HF_DECODED_CONTENT_TYPES).
+    return InvalidModelInput(f"Content type {content_type} is not supported by this framework.")
+
+
+def _json_request(payload: bytes, content_type: str) -> Any:
+    if content_type not in HF_DECODED_CONTENT_TYPES:
+        raise _unsupported_format(content_type)
+    if content_type != CONTENT_TYPE:
+        raise InvalidModelInput(f"this task's pipeline cannot take a {content_type} input")
+    try:
+        return json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InvalidModelInput(f"request body is not JSON: {err}") from err
+
+
+class StandInTextClassifier:
     """Deterministic lexicon sentiment scorer with Hugging Face text-classification I/O."""
 
-    def predict(self, payload: bytes) -> list[dict[str, Any]]:
-        try:
-            request = json.loads(payload)
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise InvalidModelInput(f"request body is not JSON: {err}") from err
+    task: ClassVar[str] = "text-classification"
+
+    def predict(self, payload: bytes, content_type: str = CONTENT_TYPE) -> list[dict[str, Any]]:
+        request = _json_request(payload, content_type)
         inputs = request.get("inputs") if isinstance(request, dict) else None
         if isinstance(inputs, str):
             return [self.classify(inputs)]
@@ -193,6 +241,189 @@ class StandInSentimentModel:
         label = "POSITIVE" if probability_positive >= 0.5 else "NEGATIVE"
         score = probability_positive if label == "POSITIVE" else 1 - probability_positive
         return {"label": label, "score": round(score, 4)}
+
+
+# -- images: what the toolkit's PIL decoder would open, read from the header with the standard library ----
+@dataclass(frozen=True)
+class ImageHeader:
+    format: str  # PIL's format name: PNG, JPEG, GIF, BMP, WEBP
+    width: int
+    height: int
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # colour type -> samples per pixel
+_JPEG_FRAME_MARKERS = frozenset(
+    {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+)
+
+
+def read_image(data: bytes) -> ImageHeader:
+    """The image's format and size; InvalidModelInput when PIL could not open and decode it.
+
+    PNG is checked whole (chunk CRCs, the compressed pixel data and its length), JPEG down to its
+    end-of-image marker; GIF, BMP and WebP by their headers. TIFF, which the real container decodes, is
+    not read by the stand-in: it answers 400 saying so."""
+    if data.startswith(_PNG_SIGNATURE):
+        return _read_png(data)
+    if data.startswith(b"\xff\xd8\xff"):
+        return _read_jpeg(data)
+    if data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= 13:
+        width, height = struct.unpack("<HH", data[6:10])
+        return _sized("GIF", width, height)
+    if data.startswith(b"BM") and len(data) >= 26:
+        width, height = struct.unpack("<ii", data[18:26])
+        return _sized("BMP", width, abs(height))
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return _read_webp(data)
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        raise InvalidModelInput(
+            "the local run's stand-in does not read TIFF images (the real container does)"
+        )
+    raise InvalidModelInput("cannot identify image file <_io.BytesIO object>")  # PIL's UnidentifiedImageError
+
+
+def _sized(fmt: str, width: int, height: int) -> ImageHeader:
+    if width <= 0 or height <= 0:
+        raise InvalidModelInput(f"{fmt} image with no pixels ({width}x{height})")
+    return ImageHeader(fmt, width, height)
+
+
+def _read_png(data: bytes) -> ImageHeader:
+    position, header, compressed = len(_PNG_SIGNATURE), None, bytearray()
+    while position + 12 <= len(data):
+        (length,) = struct.unpack(">I", data[position : position + 4])
+        kind, chunk = data[position + 4 : position + 8], data[position + 8 : position + 8 + length]
+        (crc,) = struct.unpack(">I", data[position + 8 + length : position + 12 + length] or b"\0\0\0\0")
+        if len(chunk) != length or zlib.crc32(kind + chunk) != crc:
+            raise InvalidModelInput(f"broken PNG file (bad {kind!r} chunk)")
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", chunk)
+        elif kind == b"IDAT":
+            compressed += chunk
+        elif kind == b"IEND":
+            break
+        position += 12 + length
+    else:
+        raise InvalidModelInput("image file is truncated (no PNG IEND chunk)")
+    if header is None or header[3] not in _PNG_CHANNELS:
+        raise InvalidModelInput("broken PNG file (no valid IHDR chunk)")
+    width, height, depth, colour, _, _, interlace = header
+    try:
+        pixels = zlib.decompress(bytes(compressed))
+    except zlib.error as err:
+        raise InvalidModelInput(f"broken PNG file (pixel data: {err})") from err
+    row = 1 + math.ceil(width * _PNG_CHANNELS[colour] * depth / 8)
+    if interlace == 0 and len(pixels) != row * height:
+        raise InvalidModelInput("image file is truncated (PNG pixel data too short)")
+    return _sized("PNG", width, height)
+
+
+def _read_jpeg(data: bytes) -> ImageHeader:
+    if not data.rstrip(b"\0").endswith(b"\xff\xd9"):
+        raise InvalidModelInput("image file is truncated (no JPEG end-of-image marker)")
+    position = 2
+    while position + 4 <= len(data):
+        if data[position] != 0xFF:
+            raise InvalidModelInput("broken JPEG file (marker expected)")
+        marker = data[position + 1]
+        (length,) = struct.unpack(">H", data[position + 2 : position + 4])
+        if marker in _JPEG_FRAME_MARKERS and position + 9 <= len(data):
+            height, width = struct.unpack(">HH", data[position + 5 : position + 9])
+            return _sized("JPEG", width, height)
+        position += 2 + length
+    raise InvalidModelInput("broken JPEG file (no frame header)")
+
+
+def _read_webp(data: bytes) -> ImageHeader:
+    chunk = data[12:16]
+    if chunk == b"VP8X" and len(data) >= 30:
+        width = 1 + int.from_bytes(data[24:27], "little")
+        height = 1 + int.from_bytes(data[27:30], "little")
+    elif chunk == b"VP8 " and len(data) >= 30:
+        width, height = (v & 0x3FFF for v in struct.unpack("<HH", data[26:30]))
+    elif chunk == b"VP8L" and len(data) >= 25:
+        bits = int.from_bytes(data[21:25], "little")
+        width, height = 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+    else:
+        raise InvalidModelInput("broken WebP file")
+    return _sized("WEBP", width, height)
+
+
+def _image_request(payload: bytes, content_type: str) -> ImageHeader:
+    """The image the toolkit would decode from this request (it decodes by content type, PIL by bytes)."""
+    if content_type not in HF_DECODED_CONTENT_TYPES:
+        raise _unsupported_format(content_type)
+    if not content_type.startswith("image/"):
+        # transformers' load_image, given text, a JSON document or audio bytes instead of an image.
+        raise InvalidModelInput(
+            "Incorrect image source. Must be a valid URL starting with `http://` or `https://`, a valid "
+            "path to an image file, or a base64 encoded string."
+        )
+    return read_image(payload)
+
+
+class StandInImageClassifier:
+    """Deterministic header-based classifier with Hugging Face image-classification I/O (top 5)."""
+
+    task: ClassVar[str] = "image-classification"
+    TOP_K: ClassVar[int] = 5  # the pipeline's default top_k
+    PHOTO_FORMATS: ClassVar[frozenset[str]] = frozenset({"JPEG", "WEBP"})  # lossy: usually photographs
+
+    def predict(self, payload: bytes, content_type: str = "image/png") -> list[dict[str, Any]]:
+        return self.classify(_image_request(payload, content_type))
+
+    def classify(self, image: ImageHeader) -> list[dict[str, Any]]:
+        aspect = math.log(image.width / image.height)
+        orientation = {"landscape": 3 * aspect, "portrait": -3 * aspect, "square": 1.5 - 3 * abs(aspect)}
+        photo = 1.0 if image.format in self.PHOTO_FORMATS else -1.0
+        kind = {"photo": photo, "graphic": -photo}
+        logits = {f"{o} {k}": lo + lk for o, lo in orientation.items() for k, lk in kind.items()}
+        total = sum(math.exp(v) for v in logits.values())
+        scored = sorted(
+            ((round(math.exp(v) / total, 4), label) for label, v in logits.items()),
+            key=lambda s: (-s[0], s[1]),
+        )
+        return [{"label": label, "score": score} for score, label in scored[: self.TOP_K]]
+
+
+class StandInImageFeatureExtractor:
+    """Pseudo-random embeddings with the shape of ViT-base's image-feature-extraction answer."""
+
+    task: ClassVar[str] = "image-feature-extraction"
+    TOKENS: ClassVar[int] = 197  # 14 x 14 patches of a 224 x 224 image, plus the class token
+    HIDDEN_SIZE: ClassVar[int] = 768
+
+    def predict(self, payload: bytes, content_type: str = "image/png") -> list[list[list[float]]]:
+        _image_request(payload, content_type)
+        seed = int.from_bytes(hashlib.sha256(payload).digest()[:8], "big")
+        values = random.Random(seed)  # noqa: S311 - deterministic stand-in output, not security
+        return [[[round(values.gauss(0, 1), 4) for _ in range(self.HIDDEN_SIZE)] for _ in range(self.TOKENS)]]
+
+
+# Every task the local run can serve: HF_TASK -> its stand-in.
+STAND_INS: dict[str, type[StandInModel]] = {
+    model.task: model
+    for model in (StandInTextClassifier, StandInImageClassifier, StandInImageFeatureExtractor)
+}
+
+
+def stand_in_for(task: str | None, endpoint_name: str, model_name: str) -> StandInModel:
+    """A new stand-in for `task`, or NoStandIn naming the endpoint, its model, the task and the fix."""
+    if not task:
+        raise NoStandIn(
+            f"endpoint {endpoint_name}: its model {model_name} sets no {TASK_VARIABLE} in its container "
+            f"environment, and the local run picks the model's stand-in by it; set "
+            f"models.<name>.environment.{TASK_VARIABLE} (one of: {', '.join(sorted(STAND_INS))})"
+        )
+    if task not in STAND_INS:
+        raise NoStandIn(
+            f"endpoint {endpoint_name}: its model {model_name} serves {TASK_VARIABLE}={task!r}, and the "
+            f"local run has no stand-in for that task (it has: {', '.join(sorted(STAND_INS))}). Add one to "
+            f"localrun/standin_model.py: a class with task = {task!r} and predict(payload, content_type) "
+            "answering as the Hugging Face toolkit does for that task, listed in STAND_INS"
+        )
+    return STAND_INS[task]()
 
 
 @dataclass
@@ -225,17 +456,19 @@ class EndpointStats:
 
 
 class StandInEndpoint:
-    """Answers SageMaker runtime `InvokeEndpoint` requests in moto with the stand-in model.
+    """Answers SageMaker runtime `InvokeEndpoint` requests in moto, each with its endpoint's task stand-in.
 
-    The patch sits on moto's response handler (not its backend) because only the
-    handler sees the endpoint name in the request path and the raw body.
+    The patch sits on moto's response handler (not its backend) because only the handler sees the
+    endpoint name in the request path, the raw body and the Content-Type header. The stand-in of an
+    endpoint is found from what moto holds for it (its configuration's model's container environment)
+    at every call, so an endpoint updated to another configuration is answered by its new model's task.
     """
 
-    def __init__(self, model: StandInSentimentModel | None = None) -> None:
-        self.model = model or StandInSentimentModel()
+    def __init__(self) -> None:
         self.faults = EndpointFaults()
         self.stats = EndpointStats()
         self._lock = threading.Lock()
+        self._stand_ins: dict[str, StandInModel] = {}  # by task: the stand-ins hold no per-call state
 
     def patches(self) -> list[Patch]:
         stand_in = self
@@ -245,25 +478,57 @@ class StandInEndpoint:
             endpoint_name = unquote(response.path.split("/")[2])
             body = response.raw_body if response.raw_body is not None else response.body
             payload = body if isinstance(body, bytes) else str(body or "").encode("utf-8")
-            return stand_in.answer(response.current_account, response.region, endpoint_name, payload)
+            headers = {str(k).lower(): str(v) for k, v in dict(response.headers or {}).items()}
+            content_type = headers.get("content-type", CONTENT_TYPE)
+            return stand_in.answer(
+                response.current_account, response.region, endpoint_name, payload, content_type
+            )
 
         return [
             Patch(
                 "moto.sagemakerruntime.responses.SageMakerRuntimeResponse",
+                "use_raw_body",
+                True,
+                reason="InvokeEndpoint bodies may be any bytes (an image): moto decodes every body as UTF-8",
+            ),
+            Patch(
+                "moto.sagemakerruntime.responses.SageMakerRuntimeResponse",
                 "invoke_endpoint",
                 invoke_endpoint,
-                reason="InvokeEndpoint answered by the stand-in model",
-            )
+                reason="InvokeEndpoint answered by the stand-in of the endpoint model's task",
+            ),
         ]
 
+    def task_of(self, account: str, region: str, endpoint_name: str) -> tuple[str | None, str]:
+        """(HF_TASK, model name) of the model behind an endpoint in moto (endpoint -> config -> model)."""
+        backend = sagemaker_backends[account][region]
+        endpoint = backend.endpoints[endpoint_name]
+        config = backend.endpoint_configs[endpoint.endpoint_config_name]
+        model_name = config.production_variants[0]["ModelName"]
+        container = backend.describe_model(model_name).primary_container or {}
+        return (container.get("Environment") or {}).get(TASK_VARIABLE), model_name
+
+    def model_for(self, account: str, region: str, endpoint_name: str) -> StandInModel:
+        task, model_name = self.task_of(account, region, endpoint_name)
+        with self._lock:
+            if task not in self._stand_ins:
+                self._stand_ins[str(task)] = stand_in_for(task, endpoint_name, model_name)
+            return self._stand_ins[str(task)]
+
+    def check_endpoints(self, account: str, region: str) -> None:
+        """NoStandIn for the first endpoint in moto whose task has no stand-in (run after a deploy)."""
+        for endpoint_name in sorted(sagemaker_backends[account][region].endpoints):
+            self.model_for(account, region, endpoint_name)
+
     def answer(
-        self, account: str, region: str, endpoint_name: str, payload: bytes
+        self, account: str, region: str, endpoint_name: str, payload: bytes, content_type: str = CONTENT_TYPE
     ) -> tuple[int, dict[str, str], str]:
         """The HTTP answer (status, headers, body) of the endpoint, or the AWS error raised."""
         endpoint = sagemaker_backends[account][region].endpoints.get(endpoint_name)
         if endpoint is None:
             raise EndpointNotFound(endpoint_name, account)
         check_invoke_endpoint_body(endpoint, payload)  # limits.py: 4 MB serverless, 6 MB real-time
+        model = self.model_for(account, region, endpoint_name)
         if self.faults.should_throttle():
             with self._lock:
                 self.stats.throttled += 1
@@ -276,7 +541,7 @@ class StandInEndpoint:
         try:
             if self.faults.permanent_model_error:
                 raise InvalidModelInput("model failed to load (injected permanent fault)")
-            prediction = self.model.predict(payload)
+            prediction = model.predict(payload, content_type)
         except InvalidModelInput as err:
             with self._lock:
                 self.stats.model_errors += 1

@@ -166,12 +166,14 @@ class Trace:
                     self.record([uri], f"sns:{topic}", outcome)
 
     def _objects_behind_payload(self, invocation: _Invocation, body: Any) -> list[str]:
-        """Which objects read in this invocation the model payload was built from."""
+        """Which objects read in this invocation the model payload was built from (a binary payload is the
+        object's bytes as they are)."""
         payload = _as_json(body)
+        raw = body.encode("utf-8") if isinstance(body, str) else bytes(body or b"")
         matched = []
         for uri, (bucket, key, version) in invocation.objects_read.items():
             content = self._read_object(bucket, key, version)
-            if content is not None and _payload_carries(payload, content):
+            if content is not None and (content == raw or _payload_carries(payload, content)):
                 matched.append(uri)
         return matched
 

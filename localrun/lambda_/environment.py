@@ -122,7 +122,8 @@ class _LogStream:
         self._ended: set[str] = set()
         self._condition = threading.Condition()
         self._socket = sock
-        threading.Thread(target=self._read, name="environment-log", daemon=True).start()
+        self._reader = threading.Thread(target=self._read, name="environment-log", daemon=True)
+        self._reader.start()
 
     def _read(self) -> None:
         with self._socket.makefile("r", encoding="utf-8", errors="replace") as stream:
@@ -147,6 +148,11 @@ class _LogStream:
         with self._condition:
             self.lines.append(line)
 
+    def close(self, timeout: float) -> None:
+        """Once the process has ended: let the reader take the last lines, then close the socket."""
+        self._reader.join(timeout)
+        self._socket.close()
+
     def drain(self) -> list[str]:
         with self._condition:
             lines, self.lines = self.lines, []
@@ -168,6 +174,8 @@ class ExecutionEnvironment:
         self.code_dir = runtime.work_dir / self.name
         self.init_error: tuple[str, str] | None = None
         self.alive = True
+        self.configuration = configuration_of(function)  # what it was started with
+        self._stopped = False
         self._messages: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._send_lock = threading.Lock()
         self._calls = ThreadPoolExecutor(CALL_WORKERS, thread_name_prefix=f"calls-{self.name[:20]}")
@@ -241,11 +249,19 @@ class ExecutionEnvironment:
             self.init_error = message[1]
         self.runtime.flush_logs(self)
 
+    @property
+    def stale(self) -> bool:
+        """Whether the function's configuration changed since this environment started."""
+        return configuration_of(self.function) != self.configuration
+
     def stop(self) -> None:
         """End the process, as Lambda's shutdown does (a process that does not exit is killed); idempotent."""
         if self._control.fileno() == -1:
             return
         self.alive = False
+        if self._stopped:
+            return
+        self._stopped = True
         with contextlib.suppress(OSError):  # already gone
             self._send("stop")
         self._control.shutdown(socket.SHUT_RDWR)
@@ -256,6 +272,7 @@ class ExecutionEnvironment:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self.output.close(STOP_GRACE_SECONDS)
         self._calls.shutdown(wait=False, cancel_futures=True)
 
     def _next_message(self, timeout: float) -> Any:
@@ -394,6 +411,19 @@ class ExecutionEnvironment:
             error_type,
             message,
         )
+
+
+def configuration_of(function: LambdaFunction) -> tuple[Any, ...]:
+    """What an execution environment is started from: a change to any of it needs a new environment."""
+    return (
+        tuple(sorted((function.environment_vars or {}).items())),
+        function.memory_size,
+        function.timeout,
+        function.role,
+        function.handler,
+        function.run_time,
+        function.code_sha_256,
+    )
 
 
 def make_environment_client(

@@ -8,7 +8,9 @@ is replaced, and the S3 / SNS / EventBridge deliveries (see `deliveries.py`) cal
   process of its own started from the code zip stored in moto — the archive the program
   deployed — with exactly the function's environment and its role's credentials; see
   `environment.py`. One environment per function (no scale-out), invocations run one
-  at a time. An environment whose process exits is replaced at the next invocation.
+  at a time. An environment whose process exits is replaced at the next invocation, and so
+  is one whose function's configuration (variables, memory, timeout, role, handler, code)
+  changed since it started: it is stopped, and the next invocation cold-starts.
 - **Asynchronous invocations** (S3, SNS, EventBridge, `InvocationType=Event`) queue
   here and run when the emulator pumps. A function error is retried up to the
   function's `MaximumRetryAttempts` (default 2) after 1 and then 2 minutes of
@@ -134,6 +136,15 @@ class LambdaRuntime:
             environment.stop()
         shutil.rmtree(self.work_dir, ignore_errors=True)
 
+    def stop_stale_environments(self) -> list[str]:
+        """Stop the warm environments whose function's configuration changed since they started (as Lambda
+        retires them after UpdateFunctionConfiguration); return the functions' names."""
+        with self._lock:
+            stale = [name for name, env in self.environments.items() if env.alive and env.stale]
+            for name in stale:
+                self.environments[name].stop()
+            return stale
+
     def simulated_sleep(self, seconds: float) -> None:
         """A pause of the function's code: the emulator's clock skips it."""
         self.clock.advance(seconds, HANDLER_PAUSE_REASON)
@@ -229,7 +240,9 @@ class LambdaRuntime:
             function = self.function(function_name)
             name = function.function_name
             environment = self.environments.get(name)
-            cold_start = environment is None or not environment.alive
+            # After an update of the function's configuration Lambda runs no invocation in an environment of
+            # the previous configuration: the next one starts a new environment.
+            cold_start = environment is None or not environment.alive or environment.stale
             if cold_start:
                 if environment is not None:
                     environment.stop()

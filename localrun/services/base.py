@@ -14,9 +14,12 @@ class UnsupportedResourceType(RuntimeError):
     """The local run cannot create this resource type (or this use of it)."""
 
 
-def physical_name(logical_name: str, *, max_length: int = 63, lower: bool = False) -> str:
-    """Pulumi-style auto-name: the logical name plus 7 hex characters (stable per logical name)."""
-    digest = hashlib.sha256(logical_name.encode()).hexdigest()[:7]
+def physical_name(logical_name: str, *, max_length: int = 63, lower: bool = False, salt: str = "") -> str:
+    """Pulumi-style auto-name: the logical name plus 7 hex characters (stable per logical name; `salt`,
+    when given, makes another name for a replacement)."""
+    digest = hashlib.sha256(f"{logical_name}#{salt}".encode() if salt else logical_name.encode()).hexdigest()[
+        :7
+    ]
     base = logical_name.lower() if lower else logical_name
     return f"{base[: max_length - 8]}-{digest}"
 
@@ -36,8 +39,11 @@ class Inputs:
     read (`unread`), so everything else the program sets can be reported as not emulated.
     """
 
-    def __init__(self, typ: str, name: str, raw: dict[str, Any]) -> None:
+    def __init__(self, typ: str, name: str, raw: dict[str, Any], *, replacement: str | None = None) -> None:
         self.typ, self.name, self.raw = typ, name, raw
+        # Set when a redeploy replaces the resource: its auto-name must differ from the one it replaces, as
+        # Pulumi gives a replacement a new random suffix (create before delete).
+        self.replacement = replacement
         self.used: set[str] = set()
         self.unread: set[str] = set()
 
@@ -74,7 +80,7 @@ class Inputs:
         return {wire: convert(self.get(key)) for key, wire in wire_names.items() if self.get(key) is not None}
 
     def name_or_auto(self, key: str = "name", **naming: Any) -> str:
-        return str(self.get(key) or physical_name(self.name, **naming))
+        return str(self.get(key) or physical_name(self.name, salt=self.replacement or "", **naming))
 
 
 def iso_now(*, seconds_only: bool = False) -> str:

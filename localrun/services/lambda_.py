@@ -76,6 +76,21 @@ def function(m: MotoMocks, i: Inputs) -> tuple[str, dict[str, Any]]:
     }
 
 
+# What a redeploy may change on a function in place (UpdateFunctionConfiguration); the Lambda runtime
+# starts a new execution environment for the next invocation, as Lambda does after an update.
+FUNCTION_UPDATABLE = frozenset({"environment", "memorySize", "timeout"})
+
+
+def update_function(m: MotoMocks, i: Inputs, function_name: str, changed: frozenset[str]) -> dict[str, Any]:
+    params: dict[str, Any] = {"FunctionName": function_name}
+    if "environment" in changed:
+        variables = i.block("environment", "variables").get("variables") or {}
+        params["Environment"] = {"Variables": {k: str(v) for k, v in variables.items()}}
+    params.update(i.present({"memorySize": "MemorySize", "timeout": "Timeout"}, int))
+    configuration = m.client("lambda").update_function_configuration(**params)
+    return {"lastModified": configuration.get("LastModified")}
+
+
 def permission(m: MotoMocks, i: Inputs) -> tuple[str, dict[str, Any]]:
     statement_id = hashlib.sha256(i.name.encode()).hexdigest()[:26]
     m.client("lambda").add_permission(

@@ -1,8 +1,10 @@
-"""SageMaker: model, endpoint configuration and endpoint, created in moto."""
+"""SageMaker: model, endpoint configuration and endpoint, created in moto (and changed by a redeploy)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from moto.core.exceptions import JsonRESTError
@@ -66,10 +68,40 @@ def sagemaker_endpoint(m: MotoMocks, i: Inputs) -> tuple[str, dict[str, Any]]:
     return name, {"arn": arn, "name": name}
 
 
-def emit_endpoint_in_service(hub: Deliveries) -> None:
-    """Put "SageMaker Endpoint State Change" (IN_SERVICE) on the default bus for every endpoint in moto.
+# -- redeploys: what the provider replaces and what it updates in place -------------------------------
+# A SageMaker model and an endpoint configuration are immutable (every input forces a new resource): a
+# changed one is created anew under another name and the old one deleted once the deployment has finished.
+def delete_model(m: MotoMocks, model_name: str) -> None:
+    m.client("sagemaker").delete_model(ModelName=model_name)
 
-    SageMaker emits it when an endpoint becomes InService, minutes after creation; moto creates
+
+def delete_endpoint_config(m: MotoMocks, config_name: str) -> None:
+    m.client("sagemaker").delete_endpoint_config(EndpointConfigName=config_name)
+
+
+# An endpoint switches to another configuration in place (UpdateEndpoint); only a rename replaces it.
+ENDPOINT_UPDATABLE = frozenset({"endpointConfigName"})
+
+
+def update_endpoint(m: MotoMocks, i: Inputs, endpoint_name: str, changed: frozenset[str]) -> dict[str, Any]:
+    """UpdateEndpoint, which moto lacks: the endpoint takes the new configuration's variants, keeping its
+    name and ARN (SageMaker moves it through Updating back to InService; moto's endpoints are InService)."""
+    config_name = i.req("endpointConfigName")
+    backend = sagemaker_backends[m.account][m.region]
+    config = backend.describe_endpoint_config(config_name)  # ValidationError if it does not exist
+    endpoint = backend.endpoints[endpoint_name]
+    endpoint.endpoint_config_name = config_name
+    endpoint.production_variants = endpoint._process_production_variants(config["ProductionVariants"])
+    endpoint.last_modified_time = datetime.now(UTC)
+    m.updated_endpoints.append(endpoint_name)
+    return {}
+
+
+def emit_endpoint_in_service(hub: Deliveries, only: Collection[str] | None = None) -> None:
+    """Put "SageMaker Endpoint State Change" (IN_SERVICE) on the default bus for every endpoint in moto
+    (or those named in `only`: the endpoints a redeploy updated).
+
+    SageMaker emits it when an endpoint becomes InService, minutes after creation or an update; moto creates
     endpoints InService at once and emits nothing, so the local run emits it when deployment ends.
     """
     backend = sagemaker_backends[hub.account][hub.region]
@@ -77,6 +109,8 @@ def emit_endpoint_in_service(hub: Deliveries) -> None:
     if default_bus is None:
         return
     for endpoint in backend.endpoints.values():
+        if only is not None and endpoint.endpoint_name not in only:
+            continue
         event = {
             "version": "0",
             "id": str(uuid.uuid4()),

@@ -12,8 +12,13 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote_plus
 
+from lambdas.inference.contract import PAYLOAD_BINARY
 from localrun.emulator import LocalCloud
-from localrun.program import PROJECT_NAME, load_stack_config, stack_config_path
+from localrun.program import PROJECT_DIR, PROJECT_NAME, load_stack_config, stack_config_path
+
+# A real image (64 x 40 PNG) for routes whose model takes bytes; the image stand-in labels it so.
+SAMPLE_IMAGE = (PROJECT_DIR / "samples" / "sunset.png").read_bytes()
+SAMPLE_IMAGE_LABEL = "landscape graphic"
 
 
 def dev_config(**overrides: Any) -> dict[str, str]:
@@ -42,12 +47,35 @@ def route(cloud: LocalCloud, name: str) -> dict[str, Any]:
     return cloud.outputs["routes"][name]
 
 
-def upload(cloud: LocalCloud, route_name: str, name: str, body: bytes | str) -> str:
-    """Put an object under the route's prefix; return its URI (the results table key)."""
+def upload(
+    cloud: LocalCloud, route_name: str, name: str, body: bytes | str, content_type: str | None = None
+) -> str:
+    """Put an object under the route's prefix (with `content_type` when given); return its URI (the
+    results table key)."""
     key = f"{route(cloud, route_name)['prefix']}{name}"
     data = body.encode("utf-8") if isinstance(body, str) else body
-    cloud.s3.put_object(Bucket=cloud.outputs["bucket_name"], Key=key, Body=data)
+    extra = {"ContentType": content_type} if content_type else {}
+    cloud.s3.put_object(Bucket=cloud.outputs["bucket_name"], Key=key, Body=data, **extra)
     return f"s3://{cloud.outputs['bucket_name']}/{key}"
+
+
+def payload_format(cloud: LocalCloud, route_name: str) -> str:
+    """The payload format of the route's model (text, json or binary)."""
+    return cloud.outputs["models"][route(cloud, route_name)["model"]]["payload_format"]
+
+
+def upload_input(cloud: LocalCloud, route_name: str, stem: str, text: str) -> str:
+    """Upload an input the route's model takes; return its URI: `<stem>.json` holding `{"inputs": text}`,
+    or on a route whose model takes bytes, `<stem>.png`, a real PNG uploaded as image/png."""
+    if payload_format(cloud, route_name) == PAYLOAD_BINARY:
+        return upload(cloud, route_name, f"{stem}.png", SAMPLE_IMAGE, "image/png")
+    return upload(cloud, route_name, f"{stem}.json", text_payload(text))
+
+
+def first_label(prediction: Any) -> str | None:
+    """The top label of a classification answer: `{label, score}`, or a list of them best first."""
+    first = prediction[0] if isinstance(prediction, list) and prediction else prediction
+    return first.get("label") if isinstance(first, dict) else None
 
 
 def text_payload(text: str) -> str:

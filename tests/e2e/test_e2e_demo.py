@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from lambdas.inference.contract import (
+    PAYLOAD_BINARY,
     REASON_MALFORMED_JSON,
     STATUS_COMPLETED,
     STATUS_FAILED,
@@ -19,7 +20,7 @@ from lambdas.inference.contract import (
     TABLE_PARTITION_KEY,
 )
 from localrun.delivery_contract import DEAD_LETTERED, DELIVERED, NO_OUTCOME, NOT_PUBLISHED, Fate
-from localrun.demo import EXPECTED, Expected, Upload, sample_files
+from localrun.demo import EXPECTED, Expected, Upload, content_type_of, sample_files
 
 URI = "s3://b/uploads/f.json"
 POSITIVE = {TABLE_PARTITION_KEY: URI, "status": STATUS_COMPLETED, "prediction": {"label": "POSITIVE"}}
@@ -103,3 +104,15 @@ def test_outcome_with_its_prediction_omitted_still_announces_the_item() -> None:
 
 def test_every_shipped_sample_has_an_expected_outcome() -> None:
     assert set(sample_files()) <= set(EXPECTED)
+
+
+def test_every_sample_is_expected_on_routes_of_some_payload_format() -> None:
+    assert [name for name, by_format in EXPECTED.items() if not by_format] == []
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type"), [("sunset.png", "image/png"), ("portrait.jpg", "image/jpeg")]
+)
+def test_image_samples_are_uploaded_with_their_image_content_type(name: str, content_type: str) -> None:
+    assert content_type_of(name) == content_type
+    assert EXPECTED[name][PAYLOAD_BINARY].status == STATUS_COMPLETED

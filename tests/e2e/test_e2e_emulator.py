@@ -20,8 +20,8 @@ from pulumi.runtime import mocks as pulumi_mocks
 from localrun.emulator import LocalCloud
 from localrun.lambda_.sqs_poller import EventSourceMapping, SqsEventSourcePoller
 from localrun.moto_mocks import CREATORS, DestinationValidationError, MotoMocks, UnsupportedResourceType
-from localrun.program import PROJECT_DIR, run_program, stack_config_path
-from localrun.standin_model import InvalidModelInput, StandInSentimentModel
+from localrun.program import PROJECT_DIR, load_stack_config, run_program, stack_config_path
+from localrun.standin_model import InvalidModelInput, NoStandIn, StandInTextClassifier
 from tools.capture_mocks import CaptureMocks
 
 CONFIG = {"aws:region": "us-east-1"}
@@ -197,7 +197,7 @@ def test_eventbridge_target_that_may_not_invoke_sends_the_event_to_its_dlq(
 
 
 def test_stand_in_model_answers_one_prediction_per_input() -> None:
-    model = StandInSentimentModel()
+    model = StandInTextClassifier()
     single = model.predict(json.dumps({"inputs": "great service"}).encode())
     several = model.predict(json.dumps({"inputs": ["great service", "terrible and slow"]}).encode())
     assert [p["label"] for p in single] == ["POSITIVE"]
@@ -207,7 +207,16 @@ def test_stand_in_model_answers_one_prediction_per_input() -> None:
 @pytest.mark.parametrize("body", [b"not json", b'{"text": "no inputs"}', b'{"inputs": []}'])
 def test_stand_in_model_rejects_requests_the_real_container_rejects(body: bytes) -> None:
     with pytest.raises(InvalidModelInput):
-        StandInSentimentModel().predict(body)
+        StandInTextClassifier().predict(body)
+
+
+def test_model_whose_task_has_no_stand_in_fails_the_deploy_naming_the_task(cloud: LocalCloud) -> None:
+    config = load_stack_config(stack_config_path("dev"))
+    models = json.loads(config["ai-event-pipeline:models"])
+    models["image-classifier"]["environment"]["HF_TASK"] = "object-detection"
+    config["ai-event-pipeline:models"] = json.dumps(models)
+    with pytest.raises(NoStandIn, match=r"image-classifier.*HF_TASK='object-detection'.*STAND_INS"):
+        cloud.deploy(config=config)
 
 
 @pytest.mark.parametrize(

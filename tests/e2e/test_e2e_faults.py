@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from urllib.parse import unquote_plus
 
 import pytest
-from local_cloud_helpers import deployed, dev_routes, route, text_payload, upload
+from local_cloud_helpers import deployed, dev_routes, route, text_payload, upload, upload_input
 
 from infra.compute import ASYNC_MAX_RETRY_ATTEMPTS
 from infra.messaging import MAX_RECEIVE_COUNT
@@ -110,8 +110,9 @@ def _redrive(cloud: LocalCloud, route_name: str, message_id: str) -> None:
 def test_throttled_endpoint_still_completes_every_file_exactly_once(cloud: LocalCloud) -> None:
     cloud.endpoint.faults = EndpointFaults(throttle_fraction=0.3, seed=7)
     throttled_before = cloud.endpoint.stats.throttled
+    # Each route's model gets an input it takes (a text, or an image on the images route).
     uris = [
-        upload(cloud, name, f"throttled-{i}.json", text_payload(f"good review number {i}"))
+        upload_input(cloud, name, f"throttled-{i}", f"good review number {i}")
         for name in ROUTES
         for i in range(5)
     ]
@@ -127,7 +128,8 @@ def test_throttled_endpoint_still_completes_every_file_exactly_once(cloud: Local
 
 def test_permanently_failing_model_records_failed_items(cloud: LocalCloud) -> None:
     cloud.endpoint.faults = EndpointFaults(permanent_model_error=True)
-    uris = [upload(cloud, name, "broken-model.json", text_payload("fine")) for name in ROUTES]
+    # Inputs each model would take if it worked: a text, or an image (image/png) on the images route.
+    uris = [upload_input(cloud, name, "broken-model", "fine") for name in ROUTES]
     cloud.run_until_idle()
 
     items = cloud.results()
@@ -222,7 +224,7 @@ def test_outcome_sns_refused_after_the_write_is_dead_lettered_and_published_by_a
     function_name = route(cloud, route_name)["function_name"]
     refused_before = cloud.sns_faults.refused
     cloud.sns_faults.faults = SnsFaults(publish_batch_down_for=frozenset({function_name}))
-    uri = upload(cloud, route_name, "sns-down-after-write.json", text_payload("great and friendly"))
+    uri = upload_input(cloud, route_name, "sns-down-after-write", "great and friendly")
     cloud.run_until_idle()
 
     # SNS was down for every attempt: the item is stored once, the event is in the DLQ, nothing published.

@@ -3,7 +3,12 @@
 A scenario drives every path a function has: a normal upload, an object whose version
 vanished before it was read (NoSuchVersion needs s3:ListBucket), a replayed S3 event
 without versionId (plain GetObject), and for async routes an event that fails every
-retry (the on-failure destination is written with the role). Every AWS call made with
+retry (the on-failure destination is written with the role), and an answer too large for a results
+item, written to S3 under the large-results prefix: on the text routes a JSON document of 10,000 texts,
+sent to the text classifier as it is (its answer, one label per text, is ~350 KB); on the images route
+an image, whose route in this test's config uses an image-feature-extraction model (ViT-base hidden
+states, ~1.1 MB) instead of the dev stack's image classifier, whose top-5 answer is never large. Every AWS
+call made with
 a function's credentials — by the handler, or by Lambda for it (SQS polling, logs,
 destinations) — is mapped to IAM actions on real ARNs and evaluated with moto's IAM
 policy evaluator against the role's declared policy documents; and every grant must be
@@ -16,8 +21,19 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from local_cloud_helpers import deployed, dev_routes, replayed_s3_event, route, text_payload, upload
+from local_cloud_helpers import (
+    deployed,
+    dev_config,
+    dev_routes,
+    payload_format,
+    replayed_s3_event,
+    route,
+    text_payload,
+    upload,
+    upload_input,
+)
 
+from lambdas.inference.contract import PAYLOAD_BINARY
 from localrun import access
 from localrun.calls import ACTOR_HANDLER, ACTOR_LAMBDA_SERVICE
 from localrun.emulator import LocalCloud
@@ -26,20 +42,43 @@ from localrun.standin_model import EndpointFaults
 # Routes whose inputs are objects (a kinesis route's role is checked both ways in test_e2e_kinesis.py).
 ROUTES = [r["name"] for r in dev_routes() if r["via"] != "kinesis"]
 ASYNC_ROUTES = [r["name"] for r in dev_routes() if r["via"] in ("sns", "lambda", "eventbridge")]
+LARGE_BATCH = json.dumps({"inputs": ["great"] * 10_000})  # sent as it is: not a lone {"inputs": "<text>"}
+
+
+def _config() -> dict[str, str]:
+    """The dev stack, with the images route's model one whose every answer is too large for an item."""
+    config = dev_config()
+    models = json.loads(config["ai-event-pipeline:models"])
+    embedder = json.loads(json.dumps(models["image-classifier"]))
+    embedder["environment"] = {
+        "HF_MODEL_ID": "google/vit-base-patch16-224-in21k",
+        "HF_TASK": "image-feature-extraction",
+    }
+    models["image-embedder"] = embedder
+    del models["image-classifier"]
+    routes = [{**r, "model": "image-embedder"} if r["name"] == "images" else r for r in dev_routes()]
+    return {
+        **config,
+        "ai-event-pipeline:models": json.dumps(models),
+        "ai-event-pipeline:routes": json.dumps(routes),
+    }
 
 
 @pytest.fixture(scope="module")
 def cloud() -> Iterator[LocalCloud]:
-    with deployed() as cloud:
+    with deployed(_config()) as cloud:
         bucket = cloud.outputs["bucket_name"]
+        allowed: dict[str, str] = {}
         for name in ROUTES:
-            upload(cloud, name, "allowed.json", text_payload("great"))
+            allowed[name] = upload_input(cloud, name, "allowed", "great").split("/", 3)[3]
+            if payload_format(cloud, name) != PAYLOAD_BINARY:
+                upload(cloud, name, "large-batch.json", LARGE_BATCH)
             vanished = f"{route(cloud, name)['prefix']}vanished.json"
             version = cloud.s3.put_object(Bucket=bucket, Key=vanished, Body=b"{}")["VersionId"]
             cloud.s3.delete_object(Bucket=bucket, Key=vanished, VersionId=version)
         cloud.run_until_idle()
         for name in ROUTES:
-            event = replayed_s3_event(cloud, f"{route(cloud, name)['prefix']}allowed.json")
+            event = replayed_s3_event(cloud, allowed[name])
             cloud.client("lambda").invoke(
                 FunctionName=route(cloud, name)["function_name"], Payload=json.dumps(event)
             )

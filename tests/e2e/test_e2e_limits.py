@@ -125,7 +125,7 @@ def test_sqs_message_at_the_queue_maximum_is_sent_and_one_byte_over_is_refused_b
 
 def test_serverless_endpoint_takes_a_4_mb_body_and_refuses_one_byte_more(cloud: LocalCloud) -> None:
     runtime = cloud.client("sagemaker-runtime")
-    name = cloud.client("sagemaker").list_endpoints()["Endpoints"][0]["EndpointName"]
+    name = cloud.outputs["models"]["text-classifier"]["endpoint_name"]  # a model that takes JSON text
     limit = LIMITS["invoke_endpoint_serverless"].max_bytes
     filler = limit - len(json.dumps({"inputs": ""}))
     at_limit = json.dumps({"inputs": "great " * (filler // 6) + "x" * (filler % 6)})

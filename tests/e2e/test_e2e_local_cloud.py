@@ -191,7 +191,9 @@ def test_uploads_over_http_become_completed_items_and_reach_the_subscriber(local
 def test_outputs_json_has_the_shape_pulumi_stack_output_json_prints(local_cloud) -> None:
     text = (local_cloud.state_dir / "outputs.json").read_text(encoding="utf-8")
     outputs = json.loads(text)
-    exported = set(re.findall(r'^pulumi\.export\("(\w+)"', (PROJECT_DIR / "__main__.py").read_text(), re.M))
+    exported = set(
+        re.findall(r'^pulumi\.export\(\s*"(\w+)"', (PROJECT_DIR / "__main__.py").read_text(), re.M)
+    )
     # One JSON object: every top-level output name of the program -> its value, 2-space indented.
     assert isinstance(outputs, dict)
     assert set(outputs) == exported

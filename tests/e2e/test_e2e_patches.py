@@ -7,9 +7,10 @@ close. Each difference must be a declared patch, every declared patch must show,
 nothing may differ. A first run beforehand loads everything that is imported lazily, so the
 snapshots cover it.
 
-Only behaviour is compared (functions, classes, modules, objects of the watched packages, and
-containers holding callables, such as botocore's handler table): moto's own bookkeeping (counters,
-lists of tracked instances) changes in every run and is not a patch.
+Only behaviour is compared (functions, classes, modules, objects of the watched packages, flags
+(booleans, such as a response class's `use_raw_body`), and containers holding callables, such as
+botocore's handler table): moto's own bookkeeping (counters, lists of tracked instances) changes in
+every run and is not a patch.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ NOT_OURS = {
     "boto3.DEFAULT_SESSION",  # mock_aws patches it to None while active; the first boto3.client() sets it
     "requests.adapters.HTTPAdapter.send",  # mock_aws's own interception (the `responses` library)
     "moto.s3.urls.url_paths",  # moto rebuilds S3's routes
+    "moto.core.models.MockAWS._mocks_active",  # mock_aws's own flag: True while a mock is started
 }
 NOT_OURS_PREFIXES = ("jsonpath_ng._ply.",)  # ply rebinds its module-level lexer/parser on every parse
 
@@ -54,7 +56,7 @@ def _behavioural(value: Any, depth: int = 0) -> bool:
     if isinstance(value, (list, tuple, dict)):
         items = list(value.values() if isinstance(value, dict) else value)
         return depth < 2 and any(_behavioural(item, depth + 1) for item in items[:50])
-    return depth == 0 and type(value).__module__.split(".")[0] in WATCHED
+    return depth == 0 and (isinstance(value, bool) or type(value).__module__.split(".")[0] in WATCHED)
 
 
 @dataclass(frozen=True)

@@ -13,19 +13,24 @@ import json
 
 import pytest
 from local_cloud_helpers import (
+    SAMPLE_IMAGE_LABEL,
     attribute,
     create_subscriber_queue,
     deployed,
     dev_config,
     dev_routes,
+    first_label,
     notifications_received,
+    payload_format,
     text_payload,
     upload,
+    upload_input,
 )
 
 from lambdas.inference.contract import (
     MESSAGE_ATTRIBUTE_ROUTE,
     MESSAGE_ATTRIBUTE_STATUS,
+    PAYLOAD_BINARY,
     STATUS_COMPLETED,
     STATUS_FAILED,
     TABLE_PARTITION_KEY,
@@ -36,7 +41,13 @@ from localrun.emulator import LocalCloud
 # Routes that take uploaded files (the kinesis route takes records: tests/e2e/test_e2e_kinesis.py).
 DEV_ROUTES = [r["name"] for r in dev_routes() if r["via"] != "kinesis"]
 # Only in this test's config: a second SQS route, for .txt files only.
-EXTRA_ROUTE = {"name": "invoices", "prefix": "invoices/", "suffix": ".txt", "via": "sqs"}
+EXTRA_ROUTE = {
+    "name": "invoices",
+    "prefix": "invoices/",
+    "suffix": ".txt",
+    "via": "sqs",
+    "model": "text-classifier",
+}
 ROUTES = [*DEV_ROUTES, EXTRA_ROUTE["name"]]
 SUBSCRIBERS: dict[str, str] = {}  # subscriber name -> queue URL, filled before deploy
 
@@ -64,7 +75,10 @@ def cloud():
     )
     with deployed(config, before_deploy=_create_subscribers) as cloud:
         review = text_payload("great, friendly and fast")
-        uploaded = {name: upload(cloud, name, "review.json", review) for name in DEV_ROUTES}
+        # Each route's model gets an input it takes: the review as a text, or an image on the images route.
+        uploaded = {
+            name: upload_input(cloud, name, "review", "great, friendly and fast") for name in DEV_ROUTES
+        }
         uploaded["invoices"] = upload(cloud, "invoices", "march.txt", "Paid on time, thanks, great service")
         uploaded["invoices-filtered-out"] = upload(cloud, "invoices", "march.json", review)
         no_inputs = json.dumps({"text": "no inputs field"})
@@ -82,7 +96,10 @@ def test_route_delivers_upload_to_completed_item(cloud: LocalCloud, route_name: 
     assert item is not None, f"no results item for {uri}; hops: {cloud.trace.for_object(uri)}"
     assert fate.verdict == DELIVERED, f"{fate.verdict}: {uri}; hops: {cloud.trace.for_object(uri)}"
     assert (item["status"], item["route"]) == (STATUS_COMPLETED, route_name)
-    assert item["prediction"]["label"] == "POSITIVE"
+    # The stand-in of the route's model: the text classifier finds the review positive, the image
+    # classifier labels the 64 x 40 PNG by its header.
+    expected = SAMPLE_IMAGE_LABEL if payload_format(cloud, route_name) == PAYLOAD_BINARY else "POSITIVE"
+    assert first_label(item["prediction"]) == expected
 
 
 @pytest.mark.parametrize("route_name", ROUTES)
@@ -154,10 +171,15 @@ def test_no_delivery_was_denied(cloud: LocalCloud) -> None:
 
 
 def test_endpoint_state_change_reaches_unfiltered_subscribers_as_a_sentence(cloud: LocalCloud) -> None:
-    endpoint = cloud.outputs["endpoint_name"]
+    # One sentence per endpoint the stack owns (dev: the text and the image classifier's).
+    endpoints = sorted(
+        m["endpoint_name"] for m in cloud.outputs["models"].values() if m["mode"] != "existing"
+    )
     received = [e["Message"] for e in notifications_received(cloud, SUBSCRIBERS["outcomes-all"])]
-    sentences = [m for m in received if not m.startswith("{")]
-    assert len(sentences) == 1
-    assert sentences[0].startswith(f"SageMaker endpoint {endpoint} is now IN_SERVICE (")
+    sentences = sorted(m for m in received if not m.startswith("{"))
+    assert len(endpoints) == 2
+    assert len(sentences) == len(endpoints)
+    for endpoint, sentence in zip(endpoints, sentences, strict=True):
+        assert sentence.startswith(f"SageMaker endpoint {endpoint} is now IN_SERVICE (")
     filtered = [e["Message"] for e in notifications_received(cloud, SUBSCRIBERS["outcomes-failed-only"])]
     assert all(m.startswith("{") for m in filtered)

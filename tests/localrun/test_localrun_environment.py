@@ -81,6 +81,8 @@ class ProbeFunction:
     memory_size: int = 512
     run_time: str = "python3.13"
     timeout: int = 300
+    role: str = "arn:aws:iam::123456789012:role/probe-role"
+    code_sha_256: str = "probe-code"
 
 
 @dataclass
@@ -138,6 +140,17 @@ def invoke(environment: ExecutionEnvironment, event: dict[str, Any]) -> Any:
 
 def test_the_environment_is_a_process_of_its_own(environment):
     assert invoke(environment, {})["pid"] not in (os.getpid(), None)
+
+
+def test_an_environment_is_stale_once_its_functions_configuration_changes(environment):
+    assert environment.stale is False
+    environment.function.environment_vars = {**environment.function.environment_vars, "MODEL_VERSION": "v2"}
+    assert environment.stale is True
+
+
+def test_an_environment_keeps_the_variables_it_started_with_after_an_update(environment):
+    environment.function.environment_vars = {"ROUTE_NAME": "changed"}
+    assert invoke(environment, {})["env"]["ROUTE_NAME"] == "probe"  # a new environment would see the change
 
 
 def test_the_process_has_exactly_the_functions_and_lambdas_variables(environment):
