@@ -60,7 +60,11 @@ def _create_subscribers(cloud: LocalCloud) -> None:
 
 @pytest.fixture(scope="module")
 def cloud():
+    # The extra SQS route's 5 pollers count against the text model's endpoint budget too.
+    models = json.loads(dev_config()["ai-event-pipeline:models"])
+    models["text-classifier"]["maxConcurrency"] = 20
     config = dev_config(
+        models=models,
         routes=[*dev_routes(), EXTRA_ROUTE],
         notifications={
             "subscriptions": [
