@@ -284,7 +284,10 @@ def test_results_lists_the_table_filtered_as_json(cloud: LocalCloud, outputs_fil
 def test_unknown_route_exits_2_naming_the_routes(outputs_file: Path) -> None:
     result = ops(outputs_file, "redrive", "--route", "nope")
     assert result.exit_code == 2
-    assert "unknown route 'nope'; this stack's routes: batch, data, events, images, stream, uploads" in result.output
+    assert (
+        "unknown route 'nope'; this stack's routes: batch, data, events, images, stream, uploads"
+        in result.output
+    )
 
 
 def test_outputs_of_another_project_exit_2_before_any_aws_call(tmp_path: Path) -> None:
