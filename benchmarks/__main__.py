@@ -1,4 +1,4 @@
-"""`python -m benchmarks` (`make bench`): run issue 5's four benchmarks, print a table each and a summary.
+"""`python -m benchmarks` (`make bench`): issue 5's four benchmarks and a kinesis batch; tables, a summary.
 
 Figures are printed, never asserted: the summary says which targets are met.
 """
@@ -10,11 +10,11 @@ import sys
 import time
 from collections.abc import Callable
 
-from benchmarks import cold_import, latency, memory, package_size
+from benchmarks import cold_import, latency, memory, package_size, stream
 from benchmarks.fakes import Latencies
 from benchmarks.report import TargetResult, section, summary
 
-BENCHMARKS = ("latency", "cold-import", "package", "memory")
+BENCHMARKS = ("latency", "cold-import", "package", "memory", "stream")
 
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
@@ -65,6 +65,7 @@ def main(argv: list[str]) -> int:
         "cold-import": lambda: cold_import.run(arguments.import_samples),
         "package": package_size.run,
         "memory": lambda: memory.run(latencies, arguments.memory_with_model_batch),
+        "stream": lambda: stream.run(latencies, arguments.repeats),
     }
     started = time.perf_counter()
     targets: list[TargetResult] = []
