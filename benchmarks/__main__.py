@@ -1,5 +1,5 @@
-"""`python -m benchmarks` (`make bench`): run issue 5's four benchmarks and the cost model, print a table each
-and a summary.
+"""`python -m benchmarks` (`make bench`): issue 5's four benchmarks, a kinesis batch and the cost model;
+a table each and a summary.
 
 Figures are printed, never asserted: the summary says which targets are met.
 """
@@ -11,11 +11,11 @@ import sys
 import time
 from collections.abc import Callable
 
-from benchmarks import cold_import, cost, latency, memory, package_size
+from benchmarks import cold_import, cost, latency, memory, package_size, stream
 from benchmarks.fakes import Latencies
 from benchmarks.report import TargetResult, section, summary
 
-BENCHMARKS = ("latency", "cold-import", "package", "memory", "cost")
+BENCHMARKS = ("latency", "cold-import", "package", "memory", "stream", "cost")
 
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
@@ -66,6 +66,7 @@ def main(argv: list[str]) -> int:
         "cold-import": lambda: cold_import.run(arguments.import_samples),
         "package": package_size.run,
         "memory": lambda: memory.run(latencies, arguments.memory_with_model_batch),
+        "stream": lambda: stream.run(latencies, arguments.repeats),
         "cost": lambda: cost.run(latencies, arguments.repeats),
     }
     started = time.perf_counter()

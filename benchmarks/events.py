@@ -6,6 +6,7 @@ The SQS records carry S3 notification bodies shaped like the AWS sample
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from dataclasses import dataclass
@@ -131,3 +132,39 @@ def _sqs_record(body: dict[str, Any]) -> dict[str, Any]:
         "eventSourceARN": QUEUE_ARN,
         "awsRegion": REGION,
     }
+
+
+# The kinesis route's stream: its records carry their inputs (no S3 object, no GetObject).
+STREAM_ROUTE = "stream"
+STREAM_NAME = "bench-stream"
+STREAM_ARN = f"arn:aws:kinesis:{REGION}:{ACCOUNT_ID}:stream/{STREAM_NAME}"
+SHARD_ID = "shardId-000000000000"
+_FIRST_SEQUENCE_NUMBER = 49590338271490256608559692538361571095921575989136588898
+
+
+def kinesis_event(count: int, size: int) -> dict[str, Any]:
+    """A batch of `count` records of one shard as the Kinesis event source mapping delivers them (the AWS
+    sample event's shape), each `{"id", "text"}` of about `size` bytes of text."""
+    records = []
+    for index in range(count):
+        sequence_number = str(_FIRST_SEQUENCE_NUMBER + index)
+        data = json.dumps({"id": f"bench-{index:04d}", "text": object_text(index, size).decode()}).encode()
+        records.append(
+            {
+                "kinesis": {
+                    "kinesisSchemaVersion": "1.0",
+                    "partitionKey": f"producer-{index % 4}",
+                    "sequenceNumber": sequence_number,
+                    "data": base64.b64encode(data).decode("ascii"),
+                    "approximateArrivalTimestamp": 1735689600.0 + index / 1000,
+                },
+                "eventSource": "aws:kinesis",
+                "eventVersion": "1.0",
+                "eventID": f"{SHARD_ID}:{sequence_number}",
+                "eventName": "aws:kinesis:record",
+                "invokeIdentityArn": f"arn:aws:iam::{ACCOUNT_ID}:role/inference-{STREAM_ROUTE}",
+                "awsRegion": REGION,
+                "eventSourceARN": STREAM_ARN,
+            }
+        )
+    return {"Records": records}

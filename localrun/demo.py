@@ -42,6 +42,7 @@ from lambdas.inference.contract import (
     STATUS_MISSING,
     STATUS_REJECTED,
 )
+from lambdas.inference.domain import kinesis_record_uri
 
 from .delivery_contract import DEAD_LETTERED, DELIVERED, NO_OUTCOME, NOT_PUBLISHED, Fate, fates, plain
 from .emulator import LocalCloud, PumpReport
@@ -177,6 +178,44 @@ def upload_samples(cloud: LocalCloud) -> list[Upload]:
     return uploads
 
 
+# Records a producer puts on each kinesis route's stream (README, "The kinesis route"): with and without an
+# `id`, plain text, and one that starts as JSON but is not. (partition key, id the handler keys it by, data,
+# expected item); listed in samples/README.md too.
+STREAM_RECORDS: tuple[tuple[str, str | None, bytes, Expected], ...] = (
+    ("customer-7", "review-1001", b'{"id": "review-1001", "text": "Great service, fast delivery"}',
+     Expected(STATUS_COMPLETED, label="POSITIVE")),
+    ("customer-7", "review-1002", b'{"id": "review-1002", "text": "The parcel arrived late and damaged"}',
+     Expected(STATUS_COMPLETED, label="NEGATIVE")),
+    ("customer-8", None, b'{"text": "friendly staff and a great price"}',
+     Expected(STATUS_COMPLETED, label="POSITIVE")),
+    ("customer-8", None, b"terrible, slow and rude", Expected(STATUS_COMPLETED, label="NEGATIVE")),
+    ("customer-9", None, b'{"id": "review-1005", "text": ', Expected(STATUS_REJECTED, REASON_MALFORMED_JSON)),
+)  # fmt: skip
+
+
+def put_stream_records(cloud: LocalCloud) -> list[Upload]:
+    """PutRecords of `STREAM_RECORDS` on every kinesis route's stream, as a producer would; each record is
+    an `Upload` whose uri is its results key (`kinesis://<stream>/<id>`, else `/<partition key>/<sequence
+    number>` from the PutRecords answer)."""
+    kinesis = cloud.client("kinesis")
+    puts: list[Upload] = []
+    for route, details in cloud.outputs["routes"].items():
+        stream = details.get("stream_name")
+        if details["via"] != "kinesis" or not stream:
+            continue
+        answer = kinesis.put_records(
+            StreamName=stream,
+            Records=[{"Data": data, "PartitionKey": key} for key, _, data, _ in STREAM_RECORDS],
+        )
+        for (key, record_id, _, expected), entry in zip(STREAM_RECORDS, answer["Records"], strict=True):
+            if "SequenceNumber" not in entry:
+                raise SystemExit(f"PutRecords refused a record of {key!r}: {entry.get('ErrorCode')}")
+            uri = kinesis_record_uri(stream, key, entry["SequenceNumber"], record_id)
+            cloud.trace.record([uri], f"kinesis:{stream}", f"PutRecords ({entry['ShardId']})")
+            puts.append(Upload(route, record_id or key, uri, uri, expected))
+    return puts
+
+
 def collect_outcomes(cloud: LocalCloud, uploads: list[Upload]) -> None:
     """Attach each upload's fate: its results item, the outcomes published for it, its DLQ messages."""
     found = fates(cloud, [u.uri for u in uploads])
@@ -257,7 +296,7 @@ def run(stack: str) -> int:
         for what, names in sorted(cloud.mocks.not_emulated.items()):
             print(f"  not emulated: {what} ({len(names)} resource{'s' if len(names) != 1 else ''})")
 
-        uploads = upload_samples(cloud)
+        uploads = upload_samples(cloud) + put_stream_records(cloud)
         print(
             f"\nUploaded {len(uploads)} files to {len(cloud.outputs['routes'])} routes; running the pipeline:"
         )

@@ -17,9 +17,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from lambdas.inference.contract import TABLE_PARTITION_KEY
 
-from .dead_letters import DeadLetter, Kind, Unreadable, decode
+from .dead_letters import DeadLetter, Kind, StreamBatch, Unreadable, decode
 from .outputs import Route, Stack
 from .s3_events import ObjectVersion
+from .stream_batches import StreamRecord
 
 # SQS ReceiveMessage returns at most 10 messages per call (SQS API Reference, ReceiveMessage).
 RECEIVE_BATCH = 10
@@ -29,6 +30,12 @@ HOLD_SECONDS = 300
 # The states of a message move task that end it (SQS API Reference, ListMessageMoveTasks).
 MOVE_TASK_DONE = ("COMPLETED", "CANCELLED", "FAILED")
 INVOKE_ACCEPTED = 202  # Lambda Invoke, InvocationType=Event: 202 when the event is queued
+INVOKE_DONE = 200  # Lambda Invoke, InvocationType=RequestResponse: 200, with FunctionError if it raised
+# GetRecords returns at most 10,000 records a call (Kinesis API Reference, GetRecords, `Limit`); a read of a
+# batch stops at the first record past it, at the shard's tip (MillisBehindLatest 0), at the end of a closed
+# shard (no NextShardIterator), or after this many calls (GetRecords may answer empty before the records).
+GET_RECORDS_LIMIT = 10_000
+MAX_EMPTY_READS = 20
 
 
 class Clients:
@@ -161,6 +168,72 @@ def invoke(clients: Clients, route: Route, payload: str) -> None:
     )
     if answer.get("StatusCode") != INVOKE_ACCEPTED:
         raise RuntimeError(f"Lambda answered {answer.get('StatusCode')} to an asynchronous invoke")
+
+
+class StreamUnreadable(Exception):
+    """The batch's shard cannot be read (stream or shard gone, or the sequence number refused)."""
+
+
+def read_stream_batch(kinesis: Any, batch: StreamBatch) -> Iterator[StreamRecord]:
+    """The shard's records from the batch's first sequence number until just past its last.
+
+    GetShardIterator AT_SEQUENCE_NUMBER starts at that record itself (Kinesis API Reference,
+    GetShardIterator, https://docs.aws.amazon.com/kinesis/latest/APIReference/API_GetShardIterator.html);
+    `stream_batches.collect` keeps the batch's records and counts the ones the stream no longer holds.
+    """
+    try:
+        iterator = kinesis.get_shard_iterator(
+            StreamARN=batch.stream_arn,
+            ShardId=batch.shard_id,
+            ShardIteratorType="AT_SEQUENCE_NUMBER",
+            StartingSequenceNumber=batch.start_sequence_number,
+        )["ShardIterator"]
+    except ClientError as err:
+        error = err.response.get("Error", {})
+        if error.get("Code") in ("ResourceNotFoundException", "InvalidArgumentException"):
+            raise StreamUnreadable(f"{error.get('Code')}: {error.get('Message', '')}".strip()) from err
+        raise
+    empty = 0
+    while iterator and empty < MAX_EMPTY_READS:
+        page = kinesis.get_records(
+            StreamARN=batch.stream_arn,
+            ShardIterator=iterator,
+            Limit=min(batch.batch_size + 1, GET_RECORDS_LIMIT),
+        )
+        for raw in page.get("Records", []):
+            record = _stream_record(raw)
+            yield record
+            if batch.is_past(record.sequence_number):
+                return
+        if not page.get("Records"):
+            if page.get("MillisBehindLatest", 0) == 0:
+                return
+            empty += 1
+        iterator = page.get("NextShardIterator")
+
+
+def _stream_record(raw: dict[str, Any]) -> StreamRecord:
+    arrival = raw.get("ApproximateArrivalTimestamp")
+    epoch = arrival.timestamp() if isinstance(arrival, datetime) else float(arrival or 0)
+    return StreamRecord(str(raw["SequenceNumber"]), str(raw["PartitionKey"]), bytes(raw["Data"]), epoch)
+
+
+def invoke_and_wait(clients: Clients, route: Route, event: dict[str, Any]) -> tuple[str | None, Any]:
+    """Invoke the route's function synchronously (RequestResponse), so its partial batch response can be
+    read; (FunctionError or None, the decoded response payload). Raises if Lambda did not run it."""
+    answer = clients.__getattr__("lambda").invoke(
+        FunctionName=route.function_name,
+        InvocationType="RequestResponse",
+        Payload=json.dumps(event).encode("utf-8"),
+    )
+    if answer.get("StatusCode") != INVOKE_DONE:
+        raise RuntimeError(f"Lambda answered {answer.get('StatusCode')} to a synchronous invoke")
+    body = answer["Payload"].read() if answer.get("Payload") is not None else b""
+    try:
+        payload = json.loads(body) if body else None
+    except json.JSONDecodeError:
+        payload = body.decode("utf-8", "replace")
+    return answer.get("FunctionError"), payload
 
 
 def send_to_entry(clients: Clients, route: Route, payload: str) -> None:

@@ -28,6 +28,7 @@ from .dead_letters import DeadLetter, Unreadable
 from .outputs import OpsError, Route, Stack, read_outputs
 from .planning import Planned, Skipped, dedupe, in_window, inventory_keys, plan_object
 from .s3_events import entry_payload
+from .stream_batches import EXPIRED, collect, invocation_failure, kinesis_event
 
 EXIT_FAILURES = 1
 MOVE_TASK_POLL_SECONDS = 2.0
@@ -146,7 +147,7 @@ def dlq(obj: Context, route_name: str | None, sample: int, as_json: bool) -> Non
                 str(entry["messages"]) if first else "",
                 str(entry["oldest_sampled_age_seconds"] or "") if first else "",
                 s.get("kind", ""),
-                "\n".join(s.get("objects", [])) or s.get("refused", ""),
+                "\n".join(s.get("objects", [])) or s.get("refused", "") or _batch_cell(s),
                 s.get("reason", s.get("skipped", "")),
             )
     stdout.print(table)
@@ -163,7 +164,22 @@ def _describe(decoded: DeadLetter | Unreadable) -> dict[str, Any]:
     }
     if decoded.refused_uris:
         described["refused"] = ", ".join(decoded.refused_uris)
+    if decoded.batch is not None:
+        batch = decoded.batch
+        described.update(
+            shard=batch.shard_id,
+            sequence_numbers=batch.sequence_range,
+            records=batch.batch_size,
+            first_arrival=batch.first_arrival,
+            last_arrival=batch.last_arrival,
+        )
     return described
+
+
+def _batch_cell(sample: dict[str, Any]) -> str:
+    if "shard" not in sample:
+        return ""
+    return f"{sample['shard']} {sample['sequence_numbers']} ({sample['records']} records)"
 
 
 # -- redrive ---------------------------------------------------------------------------------------------
@@ -225,18 +241,18 @@ def redrive(  # noqa: PLR0917 - click passes each option
                 skipped[why] += 1
                 release.append(held.message)
                 continue
-            if dry_run:
-                counts["would redeliver"] += 1
+            state, why = _redeliver_letter(clients, stack, route, letter, dry_run, pacer)
+            if state == "failed":
+                failures.append(f"{letter.message_id}: {why}")
                 release.append(held.message)
                 continue
-            pacer.wait()
-            try:
-                aws.redeliver(clients, route, letter)
-            except (*aws.AWS_ERRORS, RuntimeError) as err:
-                failures.append(f"{letter.message_id}: {err}")
+            if state == "skipped" or why is not None:  # a partly expired batch: redelivered, but kept
+                skipped[str(why)] += 1
+            if state != "skipped":
+                counts[state] += 1
+            if state != "redelivered" or why is not None:
                 release.append(held.message)
                 continue
-            counts["redelivered"] += 1
             if keep:
                 release.append(held.message)
             else:
@@ -249,6 +265,55 @@ def redrive(  # noqa: PLR0917 - click passes each option
     _print_summary(summary, as_json)
     if failures:
         sys.exit(EXIT_FAILURES)
+
+
+def _redeliver_letter(  # noqa: PLR0917 - the redrive's state, passed on
+    clients: aws.Clients, stack: Stack, route: Route, letter: DeadLetter, dry_run: bool, pacer: aws.Pacer
+) -> tuple[str, str | None]:
+    """(state, why) of one redeliverable dead letter: see `_redrive_stream_batch`."""
+    if letter.batch is not None:
+        return _redrive_stream_batch(clients, stack, route, letter, dry_run, pacer)
+    if dry_run:
+        return "would redeliver", None
+    pacer.wait()
+    try:
+        aws.redeliver(clients, route, letter)
+    except (*aws.AWS_ERRORS, RuntimeError) as err:
+        return "failed", str(err)
+    return "redelivered", None
+
+
+def _redrive_stream_batch(  # noqa: PLR0911, PLR0917 - one return per outcome
+    clients: aws.Clients, stack: Stack, route: Route, letter: DeadLetter, dry_run: bool, pacer: aws.Pacer
+) -> tuple[str, str | None]:
+    """Re-read a dead-lettered Kinesis batch and invoke the function with it, synchronously.
+
+    (state, why): `skipped` (nothing left to read), `failed`, `would redeliver` or `redelivered`; a why
+    with a redelivery says the message stays (some of its records expired). The invocation is
+    RequestResponse so the partial batch response is read: the message goes only when the whole batch
+    completed (no FunctionError, no batchItemFailures).
+    """
+    assert letter.batch is not None
+    try:
+        reread = collect(letter.batch, aws.read_stream_batch(clients.kinesis, letter.batch))
+    except aws.StreamUnreadable as err:
+        return "skipped", f"not readable from the stream ({err})"
+    except aws.AWS_ERRORS as err:
+        return "failed", f"reading shard {letter.batch.shard_id}: {err}"
+    if not reread.records:
+        return "skipped", EXPIRED
+    if dry_run:
+        return "would redeliver", reread.why_kept
+    pacer.wait()
+    event = kinesis_event(letter.batch, reread.records, stack.region, route.role_arn)
+    try:
+        function_error, payload = aws.invoke_and_wait(clients, route, event)
+    except (*aws.AWS_ERRORS, RuntimeError) as err:
+        return "failed", str(err)
+    failure = invocation_failure(function_error, payload)
+    if failure is not None:
+        return "failed", failure
+    return "redelivered", reread.why_kept
 
 
 def _await_move_task(clients: aws.Clients, route: Route) -> dict[str, Any]:
@@ -355,6 +420,13 @@ def reprocess(  # noqa: PLR0917 - click passes each option
     """
     stack = obj.stack
     route = stack.route(route_name)
+    if not route.reads_objects:
+        raise OpsError(
+            f"route {route.name!r} is a kinesis route: it scores records put on stream {route.stream_name}, "
+            "not objects, so there is nothing to list or reprocess. Fix: put the records on the stream again "
+            "(PutRecords; a record with the same `id` meets its own result), or redrive its dead-lettered "
+            f"batches with `ops redrive --route {route.name}`."
+        )
     since_at = _parse_since(since)
     clients = obj.clients
     if manifest is not None:

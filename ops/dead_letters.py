@@ -19,6 +19,14 @@ One route DLQ collects up to three kinds of message (infra/messaging.py `RouteCh
   `EXHAUSTED_RETRY_CONDITION`, `RETRY_ATTEMPTS` say why (EventBridge User Guide, "Using dead-letter queues
   to process undelivered events", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html).
   The event goes back to the target, the function.
+- `kinesis-on-failure` (kinesis routes): the event source mapping gave up on a batch (retries exhausted, or
+  records too old) and sent its metadata, not its records: `requestContext` (`condition`,
+  `approximateInvokeCount`, `functionArn`), `responseContext`, `version`, `timestamp` and `KinesisBatchInfo`
+  (`shardId`, `startSequenceNumber`, `endSequenceNumber`, `approximateArrivalOfFirstRecord`,
+  `approximateArrivalOfLastRecord`, `batchSize`, `streamArn`) (Lambda Developer Guide, "Retain discarded
+  batch records for a Kinesis Data Streams event source in Lambda",
+  https://docs.aws.amazon.com/lambda/latest/dg/kinesis-on-failure-destination.html). A redrive re-reads
+  those records from the stream while it still keeps them (`ops/stream_batches.py`).
 
 Anything else is `Unreadable`, with the reason: the CLI counts it as skipped and leaves it in the queue.
 """
@@ -30,7 +38,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from lambdas.inference.domain import RouteScope
+from lambdas.inference.domain import RouteScope, sequence_number_order
 from lambdas.inference.events import normalise_event
 
 from .outputs import Route
@@ -49,6 +57,7 @@ KINDS_BY_VIA = {
     "sns": ("lambda-on-failure", "sns-subscription"),
     "lambda": ("lambda-on-failure",),
     "eventbridge": ("lambda-on-failure", "eventbridge-target"),
+    "kinesis": ("kinesis-on-failure",),
 }
 REASON_LIMIT = 300
 
@@ -58,6 +67,38 @@ class Kind(StrEnum):
     LAMBDA_ON_FAILURE = "lambda-on-failure"
     SNS_SUBSCRIPTION = "sns-subscription"
     EVENTBRIDGE_TARGET = "eventbridge-target"
+    KINESIS_ON_FAILURE = "kinesis-on-failure"
+
+
+@dataclass(frozen=True)
+class StreamBatch:
+    """A dead-lettered Kinesis batch: where its records are in the stream (`KinesisBatchInfo`)."""
+
+    stream_arn: str
+    shard_id: str
+    start_sequence_number: str
+    end_sequence_number: str
+    batch_size: int
+    first_arrival: str | None = None
+    last_arrival: str | None = None
+
+    @property
+    def sequence_range(self) -> str:
+        if self.start_sequence_number == self.end_sequence_number:
+            return self.start_sequence_number
+        return f"{self.start_sequence_number}..{self.end_sequence_number}"
+
+    def holds(self, sequence_number: str) -> bool:
+        """Whether a record of this shard with `sequence_number` is one of the batch's."""
+        order = sequence_number_order(sequence_number)
+        first = sequence_number_order(self.start_sequence_number) or ""
+        last = sequence_number_order(self.end_sequence_number) or ""
+        return order is not None and first <= order <= last
+
+    def is_past(self, sequence_number: str) -> bool:
+        """Whether a record of this shard comes after the batch's last one."""
+        order = sequence_number_order(sequence_number)
+        return order is not None and order > (sequence_number_order(self.end_sequence_number) or "")
 
 
 @dataclass(frozen=True)
@@ -73,12 +114,14 @@ class DeadLetter:
     # sqs-redrive: the message body to send to the route queue; else the event to invoke the function with.
     redelivery: str | dict[str, Any]
     sent_at_ms: int | None = None
+    # kinesis-on-failure: the batch to re-read from the stream (the message holds no record).
+    batch: StreamBatch | None = None
 
     @property
     def redeliverable(self) -> bool:
-        """Only an event naming objects of this route is sent back: the function would refuse anything else
-        again, straight back into the DLQ."""
-        return bool(self.object_uris)
+        """Only an event naming objects of this route (or a batch of its stream) is sent back: the function
+        would refuse anything else again, straight back into the DLQ."""
+        return bool(self.object_uris) or self.batch is not None
 
     @property
     def why_not_redeliverable(self) -> str:
@@ -96,7 +139,9 @@ class Unreadable:
     sent_at_ms: int | None = None
 
 
-def decode(message: dict[str, Any], route: Route, bucket: str) -> DeadLetter | Unreadable:
+def decode(  # noqa: PLR0911 - one return per verdict
+    message: dict[str, Any], route: Route, bucket: str
+) -> DeadLetter | Unreadable:
     """Decode one SQS ReceiveMessage entry from `route`'s DLQ."""
     message_id = str(message.get("MessageId", "?"))
     sent_at = _int((message.get("Attributes") or {}).get("SentTimestamp"))
@@ -112,6 +157,8 @@ def decode(message: dict[str, Any], route: Route, bucket: str) -> DeadLetter | U
         document = None
     if not isinstance(document, dict):
         return Unreadable(message_id, f"body is not a JSON object: {_preview(body)}", sent_at)
+    if "KinesisBatchInfo" in document:
+        return _kinesis_batch_record(message_id, document, route, sent_at)
 
     decoded = _classify(document, attributes, route)
     if isinstance(decoded, str):
@@ -166,14 +213,63 @@ def _classify(  # noqa: PLR0911 - one return per message shape
     return f"not a shape any DLQ sender writes (keys: {', '.join(sorted(document)[:8])})"
 
 
-def _invocation_record(record: dict[str, Any], route: Route) -> Classified | str:
-    context = record.get("requestContext") if isinstance(record.get("requestContext"), dict) else {}
+def _not_our_function(context: dict[str, Any], route: Route) -> str | None:
     function_arn = str(context.get("functionArn") or "")
     # functionArn carries the qualifier (`:$LATEST` or a version): the record's function is ours or not.
     if function_arn and not (
         function_arn == route.function_arn or function_arn.startswith(route.function_arn + ":")
     ):
         return f"an invocation record of function {function_arn}, not of route {route.name!r}'s function"
+    return None
+
+
+def _kinesis_batch_record(  # noqa: PLR0911 - one return per refusal
+    message_id: str, record: dict[str, Any], route: Route, sent_at: int | None
+) -> DeadLetter | Unreadable:
+    """A Kinesis mapping's on-failure record: the batch's place in the stream, and why it was given up."""
+    if route.via != "kinesis":
+        why = f"a kinesis-on-failure message, which a {route.via} route's DLQ never receives"
+        return Unreadable(message_id, why, sent_at)
+    context = record.get("requestContext") if isinstance(record.get("requestContext"), dict) else {}
+    if problem := _not_our_function(context, route):
+        return Unreadable(message_id, problem, sent_at)
+    info = record["KinesisBatchInfo"]
+    if not isinstance(info, dict):
+        return Unreadable(message_id, "KinesisBatchInfo is not an object", sent_at)
+    stream_arn = str(info.get("streamArn") or "")
+    if stream_arn != route.stream_arn:
+        why = f"a batch of stream {stream_arn or '?'}, not of route {route.name!r}'s stream"
+        return Unreadable(message_id, why, sent_at)
+    start, end = info.get("startSequenceNumber"), info.get("endSequenceNumber")
+    start_order, end_order = sequence_number_order(start), sequence_number_order(end)
+    if start_order is None or end_order is None or start_order > end_order:
+        return Unreadable(message_id, f"KinesisBatchInfo has no sequence range ({start!r}..{end!r})", sent_at)
+    shard_id, size = info.get("shardId"), _int(info.get("batchSize"))
+    if not isinstance(shard_id, str) or not shard_id or size is None or size < 1:
+        return Unreadable(message_id, "KinesisBatchInfo lacks its shardId or batchSize", sent_at)
+    batch = StreamBatch(
+        stream_arn=stream_arn,
+        shard_id=shard_id,
+        start_sequence_number=str(start),
+        end_sequence_number=str(end),
+        batch_size=size,
+        first_arrival=info.get("approximateArrivalOfFirstRecord"),
+        last_arrival=info.get("approximateArrivalOfLastRecord"),
+    )
+    condition = context.get("condition") or "failed"
+    attempts = context.get("approximateInvokeCount")
+    reason = f"{condition}" + (f" after {attempts} attempts" if attempts else "")
+    # The record holds no records and no response payload: only whether the function raised.
+    error = _function_error(None, record.get("responseContext"))
+    if error:
+        reason += f": {error}"
+    return DeadLetter(message_id, Kind.KINESIS_ON_FAILURE, _cut(reason), (), (), record, sent_at, batch=batch)
+
+
+def _invocation_record(record: dict[str, Any], route: Route) -> Classified | str:
+    context = record.get("requestContext") if isinstance(record.get("requestContext"), dict) else {}
+    if problem := _not_our_function(context, route):
+        return problem
     payload = record.get("requestPayload")
     if not isinstance(payload, dict):
         return "the invocation record's requestPayload is not an event object"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-VIAS = ("sns", "sqs", "lambda", "eventbridge")
+VIAS = ("sns", "sqs", "lambda", "eventbridge", "kinesis")
 REQUIRED_OUTPUTS = ("region", "bucket_name", "results_table_name", "notifications_topic_arn", "routes")
 ROUTE_REQUIRED = ("via", "prefix", "function_name", "function_arn", "dlq_url", "dlq_arn")
 VIA_REQUIRED = {
@@ -21,6 +21,9 @@ VIA_REQUIRED = {
     "sqs": ("queue_url", "queue_arn"),
     "lambda": (),
     "eventbridge": ("rule_name",),
+    # A kinesis route reads records from its own stream (README, "The kinesis route"): redrive re-reads a
+    # dead-lettered batch from it; the producer policy is informational here.
+    "kinesis": ("stream_name", "stream_arn"),
 }
 
 
@@ -47,10 +50,19 @@ class Route:
     queue_url: str | None = None
     queue_arn: str | None = None
     rule_name: str | None = None
+    stream_name: str | None = None
+    stream_arn: str | None = None
+    producer_policy_arn: str | None = None
+    role_arn: str | None = None
+
+    @property
+    def reads_objects(self) -> bool:
+        """False for a kinesis route: it scores records put on its stream, and names no S3 object."""
+        return self.via != "kinesis"
 
     def matches(self, key: str) -> bool:
         """Whether the (decoded) key is in this route's S3 filter, as the function checks it."""
-        return key.startswith(self.prefix) and key.endswith(self.suffix)
+        return self.reads_objects and key.startswith(self.prefix) and key.endswith(self.suffix)
 
     @property
     def entry(self) -> str:
@@ -59,6 +71,8 @@ class Route:
             return f"topic {self.topic_arn}"
         if self.via == "sqs":
             return f"queue {self.queue_url}"
+        if self.via == "kinesis":
+            return f"stream {self.stream_name}"
         # EventBridge refuses PutEvents from callers for sources starting with `aws.` (the rule matches
         # source aws.s3), so an eventbridge route's events are given to its target, the function, directly.
         return f"function {self.function_name}"
@@ -146,6 +160,10 @@ def _route(name: str, raw: Any) -> tuple[Route | None, list[str]]:
             queue_url=raw.get("queue_url"),
             queue_arn=raw.get("queue_arn"),
             rule_name=raw.get("rule_name"),
+            stream_name=raw.get("stream_name"),
+            stream_arn=raw.get("stream_arn"),
+            producer_policy_arn=raw.get("producer_policy_arn"),
+            role_arn=raw.get("role_arn"),
         ),
         [],
     )

@@ -132,3 +132,53 @@ def sqs_message(
             name: {"DataType": "String", "StringValue": value} for name, value in (attributes or {}).items()
         },
     }
+
+
+STREAM_NAME = "stream-stream-7654321"
+STREAM_ARN = f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/{STREAM_NAME}"
+SHARD = "shardId-000000000000"
+
+
+def stream_route_outputs(name: str = "stream") -> dict[str, Any]:
+    """A kinesis route as __main__.py exports it: no prefix, its stream and producer policy."""
+    outputs = route_outputs(name, "kinesis", "")
+    outputs.update(
+        prefix=None,
+        stream_name=STREAM_NAME,
+        stream_arn=STREAM_ARN,
+        producer_policy_arn=f"arn:aws:iam::{ACCOUNT}:policy/{name}-producer",
+    )
+    return outputs
+
+
+def dev_outputs_with_stream() -> dict[str, Any]:
+    outputs = dev_outputs()
+    outputs["routes"]["stream"] = stream_route_outputs()
+    return outputs
+
+
+def kinesis_on_failure_record(
+    start: str, end: str, size: int, stream_arn: str = STREAM_ARN, route: str = "stream"
+) -> dict[str, Any]:
+    """What a Kinesis event source mapping sends to an SQS on-failure destination (Lambda Developer Guide,
+    "Retain discarded batch records for a Kinesis Data Streams event source in Lambda")."""
+    return {
+        "requestContext": {
+            "requestId": "c9b8fa9f-5a7f-xmpl-af9c-0c604cde93a5",
+            "functionArn": f"{function_arn(route)}",
+            "condition": "RetryAttemptsExhausted",
+            "approximateInvokeCount": 3,
+        },
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "version": "1.0",
+        "timestamp": "2025-01-01T00:03:00.000Z",
+        "KinesisBatchInfo": {
+            "shardId": SHARD,
+            "startSequenceNumber": start,
+            "endSequenceNumber": end,
+            "approximateArrivalOfFirstRecord": "2025-01-01T00:00:00.000Z",
+            "approximateArrivalOfLastRecord": "2025-01-01T00:00:01.000Z",
+            "batchSize": size,
+            "streamArn": stream_arn,
+        },
+    }

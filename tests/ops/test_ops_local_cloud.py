@@ -284,7 +284,10 @@ def test_results_lists_the_table_filtered_as_json(cloud: LocalCloud, outputs_fil
 def test_unknown_route_exits_2_naming_the_routes(outputs_file: Path) -> None:
     result = ops(outputs_file, "redrive", "--route", "nope")
     assert result.exit_code == 2
-    assert "unknown route 'nope'; this stack's routes: batch, data, events, images, uploads" in result.output
+    assert (
+        "unknown route 'nope'; this stack's routes: batch, data, events, images, stream, uploads"
+        in result.output
+    )
 
 
 def test_outputs_of_another_project_exit_2_before_any_aws_call(tmp_path: Path) -> None:
@@ -299,3 +302,137 @@ def test_since_that_is_not_a_date_exits_2(outputs_file: Path) -> None:
     result = ops(outputs_file, "reprocess", "--route", "batch", "--since", "yesterday")
     assert result.exit_code == 2
     assert "--since 'yesterday' is not an ISO date" in result.output
+
+
+# -- the kinesis route: dead-lettered batches re-read from the stream ------------------------------------
+def put_stream_records(cloud: LocalCloud, records: list[dict]) -> list[str]:
+    """PutRecords on the stream route's stream, one partition key (one shard, in order), as a producer."""
+    answer = cloud.client("kinesis").put_records(
+        StreamName=route(cloud, "stream")["stream_name"],
+        Records=[{"Data": json.dumps(r).encode(), "PartitionKey": "ops-producer"} for r in records],
+    )
+    assert answer["FailedRecordCount"] == 0
+    return [entry["SequenceNumber"] for entry in answer["Records"]]
+
+
+def stream_key(cloud: LocalCloud, record_id: str) -> str:
+    return f"kinesis://{route(cloud, 'stream')['stream_name']}/{record_id}"
+
+
+def dead_letter_a_poison_record(cloud: LocalCloud, tag: str) -> str:
+    """Three records, the middle one crashing the model: bisection isolates it, its batch is dead-lettered
+    and the others complete. The fault is removed afterwards; returns the poison record's results key."""
+    cloud.endpoint.faults = EndpointFaults(crash_on_text=f"poison pill {tag}")
+    put_stream_records(
+        cloud,
+        [
+            {"id": f"{tag}-0", "text": "great and friendly"},
+            {"id": f"{tag}-1", "text": f"poison pill {tag}"},
+            {"id": f"{tag}-2", "text": "great and friendly"},
+        ],
+    )
+    cloud.run_until_idle()
+    cloud.endpoint.faults = EndpointFaults()
+    uri = stream_key(cloud, f"{tag}-1")
+    assert uri not in cloud.results() and len(dead_letters(cloud, "stream")) == 1
+    return uri
+
+
+def dead_letter_sequence_number(cloud: LocalCloud) -> str:
+    (message,) = dead_letters(cloud, "stream")
+    return json.loads(message["Body"])["KinesisBatchInfo"]["startSequenceNumber"]
+
+
+def test_dlq_decodes_a_kinesis_batch_to_shard_sequence_range_and_reason(
+    cloud: LocalCloud, outputs_file: Path
+) -> None:
+    dead_letter_a_poison_record(cloud, "inspect")
+    (entry,) = ops_json(outputs_file, "dlq", "--route", "stream")
+    (sample,) = entry["samples"]
+    assert sample["kind"] == "kinesis-on-failure"
+    assert sample["shard"].startswith("shardId-") and sample["records"] == 1
+    assert sample["reason"].startswith("RetryAttemptsExhausted after ")
+
+
+def test_redrive_of_a_kinesis_batch_completes_its_record_and_empties_the_dlq(
+    cloud: LocalCloud, outputs_file: Path
+) -> None:
+    uri = dead_letter_a_poison_record(cloud, "fixed")
+    summary = ops_json(outputs_file, "redrive", "--route", "stream")
+    assert summary["counts"] == {"redelivered": 1, "deleted": 1}, summary
+    assert summary["failures"] == [] and summary["skipped"] == {}
+    assert cloud.results()[uri]["status"] == STATUS_COMPLETED
+    assert dead_letters(cloud, "stream") == []
+
+
+def test_redrive_of_a_kinesis_batch_a_second_time_changes_nothing(
+    cloud: LocalCloud, outputs_file: Path
+) -> None:
+    uri = dead_letter_a_poison_record(cloud, "twice")
+    kept = ops_json(outputs_file, "redrive", "--route", "stream", "--keep")
+    assert kept["counts"] == {"redelivered": 1}
+    first = cloud.results()[uri]
+
+    again = ops_json(outputs_file, "redrive", "--route", "stream")  # the same sequence number again
+    assert again["counts"] == {"redelivered": 1, "deleted": 1}
+    assert cloud.results()[uri] == first
+    assert successful_writes(cloud, uri) == 1
+    assert dead_letters(cloud, "stream") == []
+
+
+def test_redrive_of_a_kinesis_batch_that_fails_again_keeps_the_message_and_exits_1(
+    cloud: LocalCloud, outputs_file: Path
+) -> None:
+    uri = dead_letter_a_poison_record(cloud, "still")
+    cloud.endpoint.faults = EndpointFaults(crash_on_text="poison pill still")
+    result = ops(outputs_file, "redrive", "--route", "stream", "--json")
+    assert result.exit_code == 1, result.output
+    (failure,) = json.loads(result.output)["failures"]
+    sequence_number = dead_letter_sequence_number(cloud)
+    assert failure.endswith(f": the function failed the batch again from sequence number {sequence_number}")
+    assert uri not in cloud.results()
+    assert len(dead_letters(cloud, "stream")) == 1
+
+
+def test_redrive_dry_run_of_a_kinesis_batch_invokes_and_deletes_nothing(
+    cloud: LocalCloud, outputs_file: Path
+) -> None:
+    uri = dead_letter_a_poison_record(cloud, "dry")
+    summary = ops_json(outputs_file, "redrive", "--route", "stream", "--dry-run")
+    cloud.run_until_idle()
+    assert summary["counts"] == {"would redeliver": 1}
+    assert uri not in cloud.results()
+    assert len(dead_letters(cloud, "stream")) == 1
+
+
+def test_redrive_skips_a_kinesis_batch_expired_from_the_stream_and_keeps_it(
+    cloud: LocalCloud, outputs_file: Path
+) -> None:
+    # A batch older than every record the shard still holds: what remains once retention has trimmed it.
+    (oldest, *_) = put_stream_records(cloud, [{"id": "expiry-probe", "text": "great"}])
+    cloud.run_until_idle()
+    details = route(cloud, "stream")
+    shard = cloud.client("kinesis").list_shards(StreamARN=details["stream_arn"])["Shards"][0]["ShardId"]
+    gone = "0"  # below the first sequence number the shard gave out
+    record = {
+        "requestContext": {"functionArn": details["function_arn"], "condition": "RecordAgeExceeded"},
+        "responseContext": {"statusCode": 200},
+        "version": "1.0",
+        "KinesisBatchInfo": {
+            "shardId": shard, "startSequenceNumber": gone, "endSequenceNumber": gone, "batchSize": 1,
+            "streamArn": details["stream_arn"],
+        },
+    }  # fmt: skip
+    assert int(gone) < int(oldest)
+    cloud.client("sqs").send_message(QueueUrl=details["dlq_url"], MessageBody=json.dumps(record))
+    summary = ops_json(outputs_file, "redrive", "--route", "stream")
+    assert summary["skipped"] == {"expired from the stream": 1}
+    assert summary["counts"] == {}
+    assert len(dead_letters(cloud, "stream")) == 1
+
+
+def test_reprocess_of_a_kinesis_route_exits_2_pointing_to_redrive(outputs_file: Path) -> None:
+    result = ops(outputs_file, "reprocess", "--route", "stream")
+    assert result.exit_code == 2
+    assert "route 'stream' is a kinesis route" in result.output
+    assert "ops redrive --route stream" in result.output
