@@ -21,7 +21,7 @@ from local_cloud_helpers import deployed, replayed_s3_event, route, text_payload
 
 from lambdas.inference.contract import ENV_ROUTE_PREFIX
 from localrun.delivery_contract import DEAD_LETTERED, fates
-from localrun.demo import collect_outcomes, upload_samples
+from localrun.demo import collect_outcomes, put_stream_records, upload_samples
 from localrun.emulator import LocalCloud
 
 
@@ -62,7 +62,7 @@ def _as_function(cloud: LocalCloud, function_name: str, service: str):
 # -- (1) the stack as declared: nothing denied ---------------------------------------------------------------
 def test_the_declared_stack_runs_the_demo_with_no_call_denied() -> None:
     with deployed() as cloud:
-        uploads = upload_samples(cloud)
+        uploads = upload_samples(cloud) + put_stream_records(cloud)
         cloud.run_until_idle()
         collect_outcomes(cloud, uploads)
         assert [str(d) for d in cloud.access.denials] == []
