@@ -20,8 +20,9 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/actionlint .github/workflows/*.yml
 
+# Two workers, one test file each at a time: a file's module-scoped deployment stays in its worker.
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 	$(MAKE) --no-print-directory test-lambda-runtime
 
 # The handler's tests on the Lambda runtime's Python version (its own venv, same pins).
