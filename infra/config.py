@@ -558,6 +558,18 @@ class BucketSettings(_Schema):
         invalid="must not start with '/' nor hold IAM wildcards (got {value!r})",
         doc_type="string, 1-512 chars",
     )]  # fmt: skip
+    async_inference_prefix: Annotated[StrictStr, _setting(
+        contract.DEFAULT_ASYNC_INFERENCE_PREFIX,
+        description="Where async endpoints write their outputs and failures in the ingest bucket "
+        "(`<prefix><model>/output/`, `<prefix><model>/failure/`). Like `largeResultsPrefix`, no route's filter "
+        "may match a key under it (nor may the two prefixes overlap), so outputs never trigger a route.",
+        min_length=1,
+        max_length=512,
+        pattern=r"^[^/*?][^*?]*/$",
+        invalid="must end with '/' and neither start with '/' nor hold IAM wildcards (got {value!r})",
+        doc_type="string, 1-512 chars, ends with `/`",
+    )]  # fmt: skip
+
 
 
 class Subscription(_Schema):
@@ -822,30 +834,25 @@ class _ModelBase(_Schema):
         raise NotImplementedError
 
 
-class ServerlessModel(_ModelBase):
-    """`mode: serverless`: the stack creates the model, its serverless endpoint and its execution role."""
+class _OwnedModel(_ModelBase):
+    """What the owned modes share: the container the stack deploys (image, environment, artifact)."""
 
-    mode: Annotated[Literal["serverless"], _setting(
-        description="`serverless`: the stack creates the model, a serverless endpoint and the model's own "
-        "execution role. `existing`: an endpoint the stack does not own; creates nothing.",
-        doc_type="`serverless` \\| `existing`",
-    )]  # fmt: skip
     image: Annotated[StrictStr, _setting(
-        description="serverless: ECR image URI; `{region}` is replaced by the stack region. Dev: the Hugging "
+        description="serverless, async: ECR image URI; `{region}` is replaced by the stack region. Dev: the Hugging "
         "Face PyTorch inference container (CPU).",
         fix="`pulumi config set --path '{path}' <account>.dkr.ecr.{{region}}.amazonaws.com/<repo>:<tag>`",
         doc_type="ECR image URI",
-        doc_default="required (serverless)",
+        doc_default="required (serverless, async)",
     )]  # fmt: skip
     environment: Annotated[dict[StrictStr, StrictStr], _setting(
         {},
-        description="serverless: container environment, e.g. `HF_MODEL_ID`, `HF_TASK`; over the stack's "
-        "defaults of one model server worker.",
+        description="serverless, async: container environment, e.g. `HF_MODEL_ID`, `HF_TASK`; over the stack's "
+        "defaults (serverless: one model server worker; async: none).",
         doc_type="map of strings",
     )]  # fmt: skip
     model_data_url: Annotated[StrictStr | None, _setting(
         None,
-        description="serverless: the model artifact, `s3://<bucket>/<key>.tar.gz` in the stack's region; the "
+        description="serverless, async: the model artifact, `s3://<bucket>/<key>.tar.gz` in the stack's region; the "
         "execution role may read exactly this object.",
         max_length=1024,
         meaning="ModelDataUrl limit",
@@ -854,33 +861,12 @@ class ServerlessModel(_ModelBase):
     )]  # fmt: skip
     model_data_kms_key_arn: Annotated[StrictStr | None, _setting(
         None,
-        description="serverless: the KMS key the artifact is encrypted with (SSE-KMS); the execution role "
+        description="serverless, async: the KMS key the artifact is encrypted with (SSE-KMS); the execution role "
         "may decrypt with exactly this key, through S3 only.",
         doc_type="KMS key ARN",
     )]  # fmt: skip
-    memory_mb: Annotated[StrictInt, _setting(
-        2048,
-        description="serverless: endpoint memory (1024-6144 MB in 1 GB steps, AWS ProductionVariantServerless"
-        "Config).",
-        ge=1024,
-        le=6144,
-        meaning="serverless memory in MB, a multiple of 1024",
-        doc_type="1024-6144, steps of 1024",
-    )]  # fmt: skip
-    max_concurrency: Annotated[StrictInt, _setting(
-        10,
-        description="serverless: max concurrency (1-200). The worst-case concurrent calls of the routes "
-        "using the model, summed, must fit: an sqs route makes `min(sqs.maximumConcurrency, "
-        "reservedConcurrency)` x `min(workers, ceil(sqs.batchSize / maxBatchSize))`, an async route "
-        "`reservedConcurrency` x 1 (one object per event). Bounded excess is an error naming each route; an "
-        "unbounded route is a preview warning.",
-        ge=1,
-        le=200,
-        meaning="serverless concurrent invocations",
-    )]  # fmt: skip
-
     owned: typing.ClassVar[bool] = True
-    endpoint_type: typing.ClassVar[str] = "serverless"
+    container_defaults: typing.ClassVar[dict[str, str]] = {}
 
     @field_validator("image")
     @classmethod
@@ -894,16 +880,6 @@ class ServerlessModel(_ModelBase):
                 "use a SageMaker-compatible inference image, e.g. a Hugging Face inference DLC",
             )
         return image
-
-    @field_validator("memory_mb")
-    @classmethod
-    def _whole_gigabytes(cls, memory_mb: int) -> int:
-        if memory_mb % 1024:
-            raise _value_error(
-                f"must be a multiple of 1024 (1024, 2048, ... 6144; got {memory_mb})",
-                "`pulumi config set --path '{path}' 2048`",
-            )
-        return memory_mb
 
     @field_validator("model_data_url")
     @classmethod
@@ -951,8 +927,8 @@ class ServerlessModel(_ModelBase):
 
     @property
     def container_environment(self) -> dict[str, str]:
-        """The container environment: the serverless defaults, then the configured variables (which win)."""
-        return {**SERVERLESS_CONTAINER_DEFAULTS, **self.environment}
+        """The container environment: the mode's defaults, then the configured variables (which win)."""
+        return {**self.container_defaults, **self.environment}
 
     @property
     def image_registry_account(self) -> str | None:
@@ -980,17 +956,9 @@ class ServerlessModel(_ModelBase):
         return match["key"] if match else None
 
     @property
-    def max_payload_bytes(self) -> int:
-        return contract.SERVERLESS_MAX_PAYLOAD_BYTES
-
-    @property
-    def object_limit_bytes(self) -> int:
-        return SERVERLESS_PAYLOAD_LIMIT_BYTES
-
-    @property
     def model_version(self) -> str:
         """What defines the served model: the image (region resolved), the whole container environment and
-        the artifact. Memory and concurrency change how it is served, not what it answers."""
+        the artifact. How it is served (memory, concurrency, instances) changes nothing it answers."""
         return _canonical_version(
             {
                 "image": self.image,
@@ -998,6 +966,59 @@ class ServerlessModel(_ModelBase):
                 "modelDataUrl": self.model_data_url,
             }
         )
+
+
+class ServerlessModel(_OwnedModel):
+    """`mode: serverless`: the stack creates the model, its serverless endpoint and its execution role."""
+
+    mode: Annotated[Literal["serverless"], _setting(
+        description="`serverless`: the stack creates the model, a serverless endpoint and the model's own "
+        "execution role. `existing`: an endpoint the stack does not own; creates nothing. `async`: an owned "
+        "asynchronous endpoint on instances (S3 input and output, completion by SNS, scales to zero); see "
+        "[Choosing a mode](#choosing-a-mode).",
+        doc_type="`serverless` \\| `existing` \\| `async`",
+    )]  # fmt: skip
+    memory_mb: Annotated[StrictInt, _setting(
+        2048,
+        description="serverless: endpoint memory (1024-6144 MB in 1 GB steps, AWS ProductionVariantServerless"
+        "Config).",
+        ge=1024,
+        le=6144,
+        meaning="serverless memory in MB, a multiple of 1024",
+        doc_type="1024-6144, steps of 1024",
+    )]  # fmt: skip
+    max_concurrency: Annotated[StrictInt, _setting(
+        10,
+        description="serverless: max concurrency (1-200). The worst-case concurrent calls of the routes "
+        "using the model, summed, must fit: an sqs route makes `min(sqs.maximumConcurrency, "
+        "reservedConcurrency)` x `min(workers, ceil(sqs.batchSize / maxBatchSize))`, an async route "
+        "`reservedConcurrency` x 1 (one object per event). Bounded excess is an error naming each route; an "
+        "unbounded route is a preview warning.",
+        ge=1,
+        le=200,
+        meaning="serverless concurrent invocations",
+    )]  # fmt: skip
+
+    endpoint_type: typing.ClassVar[str] = "serverless"
+    container_defaults: typing.ClassVar[dict[str, str]] = SERVERLESS_CONTAINER_DEFAULTS
+
+    @field_validator("memory_mb")
+    @classmethod
+    def _whole_gigabytes(cls, memory_mb: int) -> int:
+        if memory_mb % 1024:
+            raise _value_error(
+                f"must be a multiple of 1024 (1024, 2048, ... 6144; got {memory_mb})",
+                "`pulumi config set --path '{path}' 2048`",
+            )
+        return memory_mb
+
+    @property
+    def max_payload_bytes(self) -> int:
+        return contract.SERVERLESS_MAX_PAYLOAD_BYTES
+
+    @property
+    def object_limit_bytes(self) -> int:
+        return SERVERLESS_PAYLOAD_LIMIT_BYTES
 
 
 class ExistingModel(_ModelBase):
@@ -1048,8 +1069,138 @@ class ExistingModel(_ModelBase):
         return _canonical_version({"endpointName": self.endpoint_name, "version": self.version})
 
 
-# A third mode (async) adds a class here and to the union; the discriminator routes each entry by `mode`.
-ModelSettings = Annotated[ServerlessModel | ExistingModel, Field(discriminator="mode")]
+# SageMaker asynchronous inference takes inputs up to 1 GB from S3 and runs each up to an hour
+# (https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference.html); InvokeEndpointAsync's
+# InvocationTimeoutSeconds is at most 3600, 900 when unset
+# (https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference-invoke-endpoint.html).
+ASYNC_MAX_INPUT_BYTES = 1024 * 1024 * 1024
+ASYNC_MAX_INVOCATION_TIMEOUT_SECONDS = 3600
+INSTANCE_TYPE_PATTERN = r"^ml\.[a-z0-9]+\.[a-z0-9]+$"
+
+
+class AsyncModel(_OwnedModel):
+    """`mode: async`: the stack creates the model, an asynchronous endpoint on instances that Application
+    Auto Scaling scales between `minInstances` (0: none at idle) and `maxInstances`, its success and error
+    topics and its execution role. The function submits the object's S3 location; a result writer stores
+    the outcome when SageMaker's notification arrives."""
+
+    mode: Literal["async"]
+    instance_type: Annotated[StrictStr, _setting(
+        "ml.m5.xlarge",
+        description="async: the instance type of the endpoint's variant (ProductionVariant InstanceType).",
+        pattern=INSTANCE_TYPE_PATTERN,
+        invalid="is not a SageMaker instance type ml.<family>.<size> (got {value!r})",
+        fix="`pulumi config set --path '{path}' ml.m5.xlarge`",
+        doc_type="`ml.<family>.<size>`",
+    )]  # fmt: skip
+    min_instances: Annotated[StrictInt, _setting(
+        0,
+        description="async: the fewest instances Application Auto Scaling keeps (0: none while the backlog "
+        "is empty, so nothing is paid at idle; the first request then waits for an instance).",
+        ge=0,
+        le=100,
+        meaning="instances kept at idle",
+    )]  # fmt: skip
+    max_instances: Annotated[StrictInt, _setting(
+        2,
+        description="async: the most instances the endpoint scales out to.",
+        ge=1,
+        le=100,
+        meaning="instances at most",
+    )]  # fmt: skip
+    max_concurrent_invocations_per_instance: Annotated[StrictInt, _setting(
+        1,
+        description="async: requests one instance's container takes at once (AsyncInferenceClientConfig "
+        "MaxConcurrentInvocationsPerInstance); SageMaker queues the rest, so no route needs a bound.",
+        ge=1,
+        le=1000,
+        meaning="concurrent invocations per instance",
+    )]  # fmt: skip
+    backlog_per_instance: Annotated[StrictInt, _setting(
+        5,
+        description="async: target of the scaling policy on `ApproximateBacklogSizePerInstance` (queued "
+        "requests per instance).",
+        ge=1,
+        le=10000,
+        meaning="queued requests per instance",
+    )]  # fmt: skip
+    invocation_timeout_seconds: Annotated[StrictInt, _setting(
+        900,
+        description="async: `InvocationTimeoutSeconds` of each request (`ASYNC_INVOCATION_TIMEOUT_SECONDS`); "
+        "a request still running then ends on the error topic, its item `failed`.",
+        ge=1,
+        le=ASYNC_MAX_INVOCATION_TIMEOUT_SECONDS,
+        meaning="seconds, InvokeEndpointAsync's limit",
+    )]  # fmt: skip
+
+    endpoint_type: typing.ClassVar[str] = "async"
+
+    def cross_key_problems(self) -> list[Problem]:
+        problems = super().cross_key_problems()
+        if self.payload_format == contract.PAYLOAD_TEXT:
+            problems.append(
+                Problem(
+                    "payloadFormat",
+                    "must be json or binary for an async model: SageMaker reads the object itself as the "
+                    "request, and the Hugging Face container decodes no text/plain",
+                    "set payloadFormat: json and store documents as {\"inputs\": \"<text>\"}, or binary",
+                )
+            )
+        for name, value in (
+            ("jsonInputField", self.json_input_field),
+            ("jsonRequestKey", self.json_request_key),
+        ):
+            if value is not None:
+                problems.append(
+                    Problem(
+                        name,
+                        "cannot apply to an async model: SageMaker sends the object as it is stored",
+                        "remove it, and store the request the container expects",
+                    )
+                )
+        if (self.max_batch_size or 1) > 1:
+            problems.append(
+                Problem(
+                    "maxBatchSize",
+                    "must be 1 or unset for an async model: each object is one request",
+                    "remove maxBatchSize from this model",
+                )
+            )
+        if self.payload_format == contract.PAYLOAD_BINARY and self.content_type is None:
+            problems.append(
+                Problem(
+                    "contentType",
+                    "is required for a binary async model: the function does not read the object, so it "
+                    "cannot send the object's own Content-Type",
+                    "set contentType to what the container decodes, e.g. image/jpeg",
+                )
+            )
+        if self.min_instances > self.max_instances:
+            problems.append(
+                Problem(
+                    "minInstances",
+                    f"({self.min_instances}) exceeds maxInstances ({self.max_instances})",
+                    "keep minInstances at or below maxInstances",
+                )
+            )
+        return problems
+
+    @property
+    def max_payload_bytes(self) -> int:
+        return ASYNC_MAX_INPUT_BYTES
+
+    @property
+    def object_limit_bytes(self) -> int:
+        # The function never reads the object: function.maxObjectBytes does not bound what it submits.
+        return ASYNC_MAX_INPUT_BYTES
+
+    @property
+    def initial_instance_count(self) -> int:
+        """An endpoint is created with at least one instance; the scaling policy takes it to minInstances."""
+        return max(1, self.min_instances)
+
+
+ModelSettings = Annotated[ServerlessModel | ExistingModel | AsyncModel, Field(discriminator="mode")]
 ModelName = Annotated[StrictStr, Field(pattern=NAME_PATTERN)]
 
 
@@ -1195,6 +1346,16 @@ def _route_model_problems(settings: StackSettings) -> list[Problem]:
                 )
             )
             continue
+        if not route.reads_objects and isinstance(model, AsyncModel):
+            problems.append(
+                Problem(
+                    path,
+                    f"names model {model_name!r} (mode async) for {route.via} route {route.name!r}: an async "
+                    "endpoint reads its input from S3, and a stream record is not an object",
+                    f"route {route.name!r} to a serverless or existing model, or send its inputs as objects",
+                )
+            )
+            continue
         problem = _suffix_problem(route, model_name, model)
         if problem:
             problems.append(Problem(f"routes[{index}].suffix", *problem))
@@ -1223,24 +1384,41 @@ def _suffix_problem(route: Route, model_name: str, model: _ModelBase) -> tuple[s
 
 
 def _large_results_problems(settings: StackSettings) -> list[Problem]:
-    """A key under the prefix matches a route when one prefix starts the other (any suffix can follow)."""
-    prefix = settings.bucket.large_results_prefix
-    problems: list[Problem] = []
+    """A key under a pipeline-written prefix matches a route when one prefix starts the other (any suffix can
+    follow): the large results and, when an async model exists, the async outputs."""
+    bucket = settings.bucket
+    written = [("bucket.largeResultsPrefix", bucket.large_results_prefix, "results")]
+    if any(isinstance(m, AsyncModel) for m in settings.models.values()):
+        written.append(("bucket.asyncInferencePrefix", bucket.async_inference_prefix, "async outputs"))
+        a, b = bucket.large_results_prefix, bucket.async_inference_prefix
+        if a.startswith(b) or b.startswith(a):
+            problems = [
+                Problem(
+                    "bucket.asyncInferencePrefix",
+                    f"({b!r}) overlaps bucket.largeResultsPrefix ({a!r}): the functions may put large "
+                    "results there, and only SageMaker may write async outputs",
+                    "give them disjoint prefixes, e.g. 'results/' and 'async-inference/'",
+                )
+            ]
+        else:
+            problems = []
+    else:
+        problems = []
     for index, route in enumerate(settings.routes):
         if route.prefix is None:
             continue  # a stream route reads no keys
-        if prefix.startswith(route.prefix) or route.prefix.startswith(prefix):
-            problems.append(
-                Problem(
-                    f"routes[{index}].prefix",
-                    f"({route.prefix!r}) of route {route.name!r} matches keys under "
-                    f"bucket.largeResultsPrefix ({prefix!r}): the function would be triggered by results "
-                    "the pipeline writes",
-                    "give the route a prefix that neither starts nor is started by "
-                    "bucket.largeResultsPrefix, or set bucket.largeResultsPrefix to a prefix no route "
-                    "matches, e.g. 'pipeline-results/'",
+        for key, prefix, what in written:
+            if prefix.startswith(route.prefix) or route.prefix.startswith(prefix):
+                problems.append(
+                    Problem(
+                        f"routes[{index}].prefix",
+                        f"({route.prefix!r}) of route {route.name!r} matches keys under "
+                        f"{key} ({prefix!r}): the function would be triggered by {what} "
+                        "the pipeline writes",
+                        f"give the route a prefix that neither starts nor is started by {key}, or set "
+                        f"{key} to a prefix no route matches, e.g. 'pipeline-results/'",
+                    )
                 )
-            )
     return problems
 
 
@@ -1386,7 +1564,7 @@ def check_endpoint_concurrency(settings: StackSettings) -> tuple[list[Problem], 
 class StackConfig:
     """The validated stack: its settings plus what comes from outside the project namespace (stack, region).
 
-    `routes` carry their resolved `model`; `models` maps each name to a `ServerlessModel` or `ExistingModel`.
+    `routes` carry their resolved `model`; `models` maps each name to a `ServerlessModel`, `ExistingModel` or `AsyncModel`.
     """
 
     project: str
@@ -1397,7 +1575,7 @@ class StackConfig:
     function: FunctionSettings
     sqs: SqsSettings
     async_invoke: AsyncInvokeSettings
-    models: Mapping[str, ServerlessModel | ExistingModel]
+    models: Mapping[str, ServerlessModel | ExistingModel | AsyncModel]
     notification_subscriptions: tuple[Subscription, ...]
     ops_subscriptions: tuple[OpsSubscription, ...]
     alarms: AlarmSettings
@@ -1408,7 +1586,7 @@ class StackConfig:
     kinesis: KinesisSettings = dataclasses.field(default_factory=KinesisSettings)
     notification_consumers: tuple[Consumer, ...] = ()
 
-    def model_of(self, route: Route) -> ServerlessModel | ExistingModel:
+    def model_of(self, route: Route) -> ServerlessModel | ExistingModel | AsyncModel:
         assert route.model is not None
         return self.models[route.model]
 

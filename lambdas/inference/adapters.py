@@ -13,6 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .contract import (
     ENVIRONMENT_STARTED_AT_ATTRIBUTE,
+    INFERENCE_ID_ATTRIBUTE,
     REASON_ARCHIVED,
     REASON_MODEL_ERROR,
     REASON_NO_SUCH_KEY,
@@ -20,6 +21,7 @@ from .contract import (
     REASON_TOO_LARGE,
     REASON_UNSUPPORTED_CONTENT_TYPE,
     SEQUENCER_ORDER_ATTRIBUTE,
+    STATUS_IN_PROGRESS,
     TABLE_PARTITION_KEY,
 )
 from .domain import MODEL_VERSION, ObjectMeta, OutcomeMessage, media_type
@@ -301,3 +303,107 @@ def publish_batch(sns: Any, topic_arn: str, messages: Sequence[OutcomeMessage]) 
         if index not in succeeded and index not in failures:
             failures[index] = "not confirmed by PublishBatch"
     return failures
+
+
+# --- async models ---------------------------------------------------------------------------------------
+def invoke_endpoint_async(  # noqa: PLR0917 - the request's parts, as InvokeEndpointAsync names them
+    sagemaker_runtime: Any,
+    endpoint: str,
+    input_location: str,
+    content_type: str,
+    inference_id: str,
+    timeout_seconds: int,
+) -> str:
+    """Submit one object's S3 location to an async endpoint; returns the InferenceId SageMaker queued."""
+    try:
+        response = sagemaker_runtime.invoke_endpoint_async(
+            EndpointName=endpoint,
+            InputLocation=input_location,
+            ContentType=content_type,
+            Accept="application/json",
+            InferenceId=inference_id,
+            InvocationTimeoutSeconds=timeout_seconds,
+        )
+    except ClientError as err:
+        code = error_code(err)
+        if code in _MODEL_CAPACITY_CODES or code in _MODEL_TRANSIENT_CODES:
+            raise TransientError(f"InvokeEndpointAsync: {code}") from err
+        # ValidationError, AccessDenied: a deployment fault, retried by the trigger, then the DLQ.
+        raise TransientError(f"InvokeEndpointAsync failed: {code or err}") from err
+    except BotoCoreError as err:
+        raise TransientError(f"InvokeEndpointAsync failed: {err}") from err
+    return str(response.get("InferenceId") or inference_id)
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """(bucket, key) of s3://bucket/key."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def read_async_output(s3: Any, uri: str, inline_limit: int) -> tuple[bytes | None, int | None]:
+    """(body, size) of an async output; body None when it is larger than `inline_limit` (left in S3)."""
+    bucket, key = split_s3_uri(uri)
+    try:
+        response = s3.get_object(Bucket=bucket, Key=key)
+    except ClientError as err:
+        raise TransientError(f"GetObject of async output {uri} failed: {error_code(err) or err}") from err
+    except BotoCoreError as err:
+        raise TransientError(f"GetObject of async output {uri} failed: {err}") from err
+    body = response["Body"]
+    size = response.get("ContentLength")
+    try:
+        if size is not None and size > inline_limit:
+            return None, size
+        data = _read_at_most(body, inline_limit)
+    except ObjectTooLarge:
+        return None, size
+    finally:
+        body.close()
+    return data, len(data)
+
+
+def complete_async_result(
+    dynamodb: Any, table: str, pk: str, inference_id: str, final: dict[str, Any]
+) -> WriteOutcome:
+    """Set the final attributes of an `in_progress` item, only if it still waits for this inference id.
+
+    WriteOutcome.stored is the item after the write, or the item found (None: no item) when the condition
+    failed: an unknown or superseded inference id, or this inference already written (a duplicate notice)."""
+    names = {"#pk": TABLE_PARTITION_KEY, "#iid": INFERENCE_ID_ATTRIBUTE, "#status": "status"}
+    values: dict[str, Any] = {
+        ":iid": _SERIALIZER.serialize(inference_id),
+        ":waiting": _SERIALIZER.serialize(STATUS_IN_PROGRESS),
+    }
+    sets, removes = [], []
+    for index, (name, value) in enumerate(sorted(final.items())):
+        names[f"#a{index}"] = name
+        if value is None:
+            removes.append(f"#a{index}")
+        else:
+            values[f":v{index}"] = _SERIALIZER.serialize(value)
+            sets.append(f"#a{index} = :v{index}")
+    expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+    try:
+        response = dynamodb.update_item(
+            TableName=table,
+            Key={TABLE_PARTITION_KEY: _SERIALIZER.serialize(pk)},
+            UpdateExpression=expression,
+            ConditionExpression="attribute_exists(#pk) AND #iid = :iid AND #status = :waiting",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except ClientError as err:
+        if error_code(err) == "ConditionalCheckFailedException":
+            stored = err.response.get("Item")
+            return WriteOutcome(
+                written=False,
+                stored={n: _DESERIALIZER.deserialize(v) for n, v in stored.items()} if stored else None,
+            )
+        raise TransientError(f"UpdateItem failed: {error_code(err) or err}") from err
+    except BotoCoreError as err:
+        raise TransientError(f"UpdateItem failed: {err}") from err
+    attributes = response.get("Attributes") or {}
+    return WriteOutcome(written=True, stored={n: _DESERIALIZER.deserialize(v) for n, v in attributes.items()})

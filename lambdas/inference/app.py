@@ -162,15 +162,22 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         remaining=lambda: context.get_remaining_time_in_millis() / 1000,
         reserve=MODEL_RETRY_RESERVE_SECONDS,
     )
-    outcomes = pipeline.process(
-        refs,
-        clients,
-        SETTINGS,
-        logger,
-        deadline=deadline,
-        sleep=sleep,
-        environment_started_at=ENVIRONMENT_STARTED_AT,
-    )
+    if SETTINGS.submits_async:
+        from . import async_submit  # noqa: PLC0415 - only async routes need it
+
+        outcomes = async_submit.process(
+            refs, clients, SETTINGS, logger, environment_started_at=ENVIRONMENT_STARTED_AT
+        )
+    else:
+        outcomes = pipeline.process(
+            refs,
+            clients,
+            SETTINGS,
+            logger,
+            deadline=deadline,
+            sleep=sleep,
+            environment_started_at=ENVIRONMENT_STARTED_AT,
+        )
     failures = _record_failures(normalised.records, outcomes)
     logger.info(
         "event processed",

@@ -49,7 +49,10 @@ STATUS_COMPLETED = "completed"
 STATUS_FAILED = "failed"
 STATUS_REJECTED = "rejected"
 STATUS_MISSING = "missing"
-STATUSES = (STATUS_COMPLETED, STATUS_FAILED, STATUS_REJECTED, STATUS_MISSING)
+# An async route's item between InvokeEndpointAsync and SageMaker's notification (not a final outcome).
+STATUS_IN_PROGRESS = "in_progress"
+STATUSES = (STATUS_COMPLETED, STATUS_FAILED, STATUS_REJECTED, STATUS_MISSING, STATUS_IN_PROGRESS)
+FINAL_STATUSES = (STATUS_COMPLETED, STATUS_FAILED, STATUS_REJECTED, STATUS_MISSING)
 
 REASON_TOO_LARGE = "too_large"
 REASON_MALFORMED_JSON = "malformed_json"
@@ -185,3 +188,23 @@ KINESIS_URI_SCHEME = "kinesis://"
 # A record without data, or only whitespace; one whose JSON object is not {id?, text} / {id?, input}.
 REASON_EMPTY_RECORD = "empty_record"
 REASON_MALFORMED_RECORD = "malformed_record"
+
+# --- Async models (README: Async inference) -----------------------------------------------------------
+# Set on the functions of routes whose model is async: they submit each object's S3 location with
+# InvokeEndpointAsync (InvocationTimeoutSeconds = this) instead of reading it.
+ENV_ASYNC_INVOCATION_TIMEOUT_SECONDS = "ASYNC_INVOCATION_TIMEOUT_SECONDS"
+DEFAULT_ASYNC_INFERENCE_PREFIX = "async-inference/"
+# Attributes of an async route's item: the InferenceId submitted (the result writer's write is conditioned on
+# it) and where SageMaker writes the output (set by the result writer from the notification).
+INFERENCE_ID_ATTRIBUTE = "inference_id"
+OUTPUT_LOCATION_ATTRIBUTE = "output_location"
+REASON_ASYNC_SUBMITTED = "async_submitted"  # the reason of an in_progress item
+REASON_ASYNC_INFERENCE_FAILED = "async_inference_failed"  # SageMaker's error topic; its text is the detail
+
+# The result writer: one function per async model, subscribed to the model's success and error topics.
+RESULT_WRITER_HANDLER = "lambdas.inference.result_writer.handler"
+# s3://<bucket>/<prefix> of the model's outputs: the writer reads outputs only there.
+ENV_ASYNC_OUTPUT_URI = "ASYNC_OUTPUT_URI"
+# An output at most this large is stored in the item (parsed as JSON); a larger one stays in S3 and the item
+# holds its URI in `prediction_uri` (DynamoDB items are limited to 400 KB).
+ASYNC_OUTPUT_INLINE_MAX_BYTES = 300_000

@@ -16,16 +16,20 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from .contract import (
+    ASYNC_OUTPUT_INLINE_MAX_BYTES,
     DEFAULT_LARGE_RESULTS_PREFIX,
     ENV_MAX_PAYLOAD_BYTES,
     ENVIRONMENT_STARTED_AT_ATTRIBUTE,
     HF_DECODED_CONTENT_TYPES,
+    INFERENCE_ID_ATTRIBUTE,
     KINESIS_URI_SCHEME,
     MESSAGE_ATTRIBUTE_MODEL,
     MESSAGE_ATTRIBUTE_ROUTE,
     MESSAGE_ATTRIBUTE_STATUS,
     PAYLOAD_JSON,
     REALTIME_MAX_PAYLOAD_BYTES,
+    REASON_ASYNC_INFERENCE_FAILED,
+    REASON_ASYNC_SUBMITTED,
     REASON_EMPTY_OBJECT,
     REASON_EMPTY_RECORD,
     REASON_MALFORMED_JSON,
@@ -44,6 +48,8 @@ from .contract import (
     SEQUENCER_ORDER_ATTRIBUTE,
     SERVERLESS_MAX_PAYLOAD_BYTES,
     STATUS_COMPLETED,
+    STATUS_FAILED,
+    STATUS_IN_PROGRESS,
     STATUS_REJECTED,
     TABLE_PARTITION_KEY,
 )
@@ -763,3 +769,90 @@ def publish_chunks(sizes: Sequence[int]) -> list[list[int]]:
     if current:
         chunks.append(current)
     return chunks
+
+
+# --- async models: submission and completion -----------------------------------------------------------
+def async_inference_id(ref: ObjectRef, model_version: str | None) -> str:
+    """The InferenceId submitted for one event: a digest of the object, its version and sequencer and the
+    model version. A redelivered event submits the same id, so its completion meets the same item; another
+    upload of the key (or a re-score) gets another id, so a stale completion cannot overwrite it."""
+    parts = [ref.uri, ref.version_id or "", ref.sequencer or "", model_version or ""]
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:40]
+
+
+def in_progress_item(
+    ref: ObjectRef,
+    endpoint: str,
+    processed_at: datetime,
+    inference_id: str,
+    *,
+    model: ModelIdentity | None = None,
+) -> dict[str, Any]:
+    """The item written before InvokeEndpointAsync: `in_progress`, the inference id submitted and the object
+    version the event announced (SageMaker reads whichever version is current when it reads the input)."""
+    result = Result(STATUS_IN_PROGRESS, REASON_ASYNC_SUBMITTED)
+    item = result_item(ref, ObjectMeta(size=ref.size), result, endpoint, processed_at, model=model)
+    del item["prediction"]
+    item[INFERENCE_ID_ATTRIBUTE] = inference_id
+    return item
+
+
+@dataclass(frozen=True)
+class AsyncNotice:
+    """SageMaker's notification of one async inference, as published on the endpoint's success or error
+    topic (SageMaker Developer Guide, "Check prediction results",
+    https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference-check-predictions.html)."""
+
+    inference_id: str
+    input_location: str  # the InputLocation submitted: the results item's pk
+    succeeded: bool
+    output_location: str | None = None
+    failure_reason: str | None = None
+
+
+def parse_async_notice(message: str) -> AsyncNotice | str:  # noqa: PLR0911 - one return per verdict
+    """The notice in an SNS message from SageMaker, or why the message is not one."""
+    try:
+        document = json.loads(message)
+    except ValueError:
+        return "not JSON"
+    if not isinstance(document, dict):
+        return "not a JSON object"
+    inference_id = document.get("inferenceId")
+    request = document.get("requestParameters")
+    response = document.get("responseParameters") or {}
+    status = document.get("invocationStatus")
+    if not isinstance(inference_id, str) or not inference_id:
+        return "no inferenceId"
+    if not isinstance(request, dict) or not isinstance(request.get("inputLocation"), str):
+        return "no requestParameters.inputLocation"
+    if status not in ("Completed", "Failed"):
+        return f"invocationStatus is {status!r}, not Completed or Failed"
+    output = response.get("outputLocation") if isinstance(response, dict) else None
+    if status == "Completed" and not isinstance(output, str):
+        return "a completed inference without responseParameters.outputLocation"
+    reason = document.get("failureReason")
+    return AsyncNotice(
+        inference_id=inference_id,
+        input_location=request["inputLocation"],
+        succeeded=status == "Completed",
+        output_location=output if isinstance(output, str) else None,
+        failure_reason=str(reason)[:1000] if reason is not None else None,
+    )
+
+
+def async_final_result(notice: AsyncNotice, output: bytes | None, output_size: int | None) -> Result:
+    """The final result of a notice: `failed` with SageMaker's reason; `completed` with the output parsed
+    (JSON, else its text), or, when it is larger than an item may hold or not read, its S3 URI."""
+    if not notice.succeeded:
+        return Result(
+            STATUS_FAILED, REASON_ASYNC_INFERENCE_FAILED, detail=notice.failure_reason or "no reason given"
+        )
+    if output is None or (output_size is not None and output_size > ASYNC_OUTPUT_INLINE_MAX_BYTES):
+        return Result(STATUS_COMPLETED, prediction_uri=notice.output_location)
+    return completed_result(parse_prediction(output))
+
+
+def is_within(uri: str, prefix_uri: str) -> bool:
+    """Whether an s3:// URI lies under an s3://bucket/prefix/ URI (the outputs the writer may read)."""
+    return uri.startswith(prefix_uri) and ".." not in uri[len(prefix_uri) :].split("/")

@@ -10,6 +10,7 @@ from .contract import (
     DEFAULT_ENDPOINT_CONTENT_TYPE,
     DEFAULT_LARGE_RESULTS_PREFIX,
     DEFAULT_MAX_OBJECT_BYTES,
+    ENV_ASYNC_INVOCATION_TIMEOUT_SECONDS,
     ENV_BUCKET_NAME,
     ENV_ENDPOINT_CONTENT_TYPE,
     ENV_ENDPOINT_NAME,
@@ -112,6 +113,13 @@ class Settings:
     large_results_prefix: str = DEFAULT_LARGE_RESULTS_PREFIX
     # Sum of the sizes of the objects admitted but not yet past the model (see IN_FLIGHT_MEMORY_DIVISOR).
     max_in_flight_bytes: int = DEFAULT_MEMORY_MB * _MIB // IN_FLIGHT_MEMORY_DIVISOR
+    # Async models: InvokeEndpointAsync's InvocationTimeoutSeconds; None for every other model.
+    async_invocation_timeout_seconds: int | None = None
+
+    @property
+    def submits_async(self) -> bool:
+        """Whether objects are submitted to an async endpoint by S3 location instead of read and sent."""
+        return self.async_invocation_timeout_seconds is not None
 
     @property
     def model(self) -> str:
@@ -195,6 +203,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         max_payload_bytes=_max_payload_bytes(env),
         large_results_prefix=_large_results_prefix(env),
         max_in_flight_bytes=in_flight_budget_bytes(memory_mb),
+        async_invocation_timeout_seconds=(
+            _positive_int(env, ENV_ASYNC_INVOCATION_TIMEOUT_SECONDS, 900)
+            if env.get(ENV_ASYNC_INVOCATION_TIMEOUT_SECONDS, "").strip()
+            else None
+        ),
     )
 
 
