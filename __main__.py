@@ -9,7 +9,9 @@ Deploys, from the stack config (infra/config.py validates it before anything is 
 - per consumer (`notifications.consumers`): an encrypted queue with its own DLQ, subscribed to `notifications`
   with raw delivery and its filter policy, and a managed IAM policy that lets the consumer read it;
 - per named model: a SageMaker model, serverless endpoint configuration and endpoint with the model's own
-  execution role (or a reference to an existing endpoint), and one EventBridge rule forwarding the endpoints'
+  execution role (or a reference to an existing endpoint; or, for an async model, an asynchronous endpoint
+  configuration writing under the async prefix, its success and error topics and Application Auto Scaling
+  from zero on its backlog), and one EventBridge rule forwarding the endpoints'
   state changes to `notifications` (retries, then its own DLQ);
 - per route (sns / sqs / lambda / eventbridge / kinesis): a dead-letter queue and the route's topic, queue,
   rule or Kinesis data stream (under the stack key, with a managed policy for its producers);
@@ -17,6 +19,7 @@ Deploys, from the stack config (infra/config.py validates it before anything is 
 - per route, one inference function (own role invoking only its model's endpoint, encrypted log group and
   environment naming its model and version, Powertools packaged in its zip, async retries to the DLQ,
   trigger wiring: a kinesis route's stream event source mapping with bisection, retries and the DLQ);
+- per async model, a result writer: its function, role, log group and DLQ, subscribed to both topics;
 - alarms (DLQ depth, function errors and throttles, queue age, per owned endpoint 5XX and latency,
   endpoint-state delivery failures) to `ops`, and one CloudWatch dashboard from the same registry;
 - the bucket's single notification configuration once every grant exists.
@@ -28,6 +31,8 @@ import pulumi_aws as aws
 from infra.compute import (
     InferenceFunction,
     InferenceFunctionArgs,
+    ResultWriter,
+    ResultWriterArgs,
     function_code,
     function_log_group_name,
     log_group_arn,
@@ -94,7 +99,18 @@ endpoints = {
     name: InferenceEndpoint(
         f"model-{name}",
         InferenceEndpointArgs(
-            config.project, config.stack, config.region, config.partition, account_id, name, model
+            config.project,
+            config.stack,
+            config.region,
+            config.partition,
+            account_id,
+            name,
+            model,
+            bucket_name=storage.bucket.bucket,
+            bucket_arn=storage.bucket.arn,
+            key_arn=storage.key.arn,
+            input_prefixes=tuple(r.key_prefix for r in config.routes_of(name)),
+            async_inference_prefix=config.bucket.async_inference_prefix,
         ),
         within_stack,
     )
@@ -126,6 +142,9 @@ consumers = {
 
 # Component names of the functions; their log group names derive from them.
 function_names = {route.name: f"inference-{route.name}" for route in config.routes}
+# One result writer per async model: SageMaker's success and error topics reach it.
+async_endpoints = {name: e for name, e in endpoints.items() if e.success_topic is not None}
+writer_names = {name: f"result-writer-{name}" for name in async_endpoints}
 channels: dict[str, RouteChannel] = {}
 for route in config.routes:
     channels[route.name] = RouteChannel(
@@ -153,7 +172,10 @@ key_access = KeyAccess(
         partition=config.partition,
         region=config.region,
         bucket_arn=storage.bucket.arn,
-        sns_topic_arns=[c.topic.arn for c in channels.values() if c.topic],
+        sns_topic_arns=[
+            *(c.topic.arn for c in channels.values() if c.topic),
+            *(t.arn for e in async_endpoints.values() for t in (e.success_topic, e.error_topic) if t),
+        ],
         alarm_arn_pattern=alarm_arn_pattern(
             config.partition, config.region, account_id, config.project, config.stack
         ),
@@ -165,6 +187,15 @@ key_access = KeyAccess(
                 function_log_group_name(config.project, config.stack, function_names[route.name]),
             )
             for route in config.routes
+        ]
+        + [
+            log_group_arn(
+                config.partition,
+                config.region,
+                account_id,
+                function_log_group_name(config.project, config.stack, writer_name),
+            )
+            for writer_name in writer_names.values()
         ],
         consumer_topic_arn=topics.notifications.arn if consumers else None,
     ),
@@ -200,6 +231,33 @@ for route in config.routes:
         ),
         within_stack,
     )
+
+writers = {
+    name: ResultWriter(
+        writer_names[name],
+        ResultWriterArgs(
+            project=config.project,
+            stack=config.stack,
+            model_name=name,
+            function=config.function,
+            async_invoke=config.async_invoke,
+            code=code,
+            key_policy=key_access.policy,
+            account_id=account_id,
+            bucket_name=storage.bucket.bucket,
+            bucket_arn=storage.bucket.arn,
+            output_prefix=e.output_prefix or "",
+            table_name=storage.table.name,
+            table_arn=storage.table.arn,
+            notifications_topic_arn=topics.notifications.arn,
+            key_arn=storage.key.arn,
+            success_topic_arn=e.success_topic.arn,  # type: ignore[union-attr]
+            error_topic_arn=e.error_topic.arn,  # type: ignore[union-attr]
+        ),
+        within_stack,
+    )
+    for name, e in async_endpoints.items()
+}
 
 # One registry of what is watched, per route and per owned endpoint: the alarms and the dashboard read it.
 route_targets = [
@@ -314,6 +372,18 @@ pulumi.export(
             "endpoint_name": endpoints[name].endpoint_name,
             "endpoint_arn": endpoints[name].endpoint_arn,
             "routes": [r.name for r in config.routes_of(name)],
+            **(
+                {
+                    "success_topic_arn": endpoints[name].success_topic.arn,
+                    "error_topic_arn": endpoints[name].error_topic.arn,
+                    "result_writer_function_name": writers[name].function.name,
+                    "result_writer_role_arn": writers[name].role.role.arn,
+                    "result_writer_dlq_url": writers[name].dead_letter_queue.url,
+                    "output_prefix": endpoints[name].output_prefix,
+                }
+                if name in writers
+                else {}
+            ),
         }
         for name, model in config.models.items()
     },

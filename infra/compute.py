@@ -20,6 +20,7 @@ import pulumi_aws as aws
 from infra import iam
 from infra.config import (
     AsyncInvokeSettings,
+    AsyncModel,
     ExistingModel,
     FunctionSettings,
     KinesisSettings,
@@ -109,7 +110,7 @@ def function_code() -> pulumi.AssetArchive:
 def function_environment(
     route: Route,
     function: FunctionSettings,
-    model: ServerlessModel | ExistingModel,
+    model: ServerlessModel | ExistingModel | AsyncModel,
     *,
     large_results_prefix: str,
     bucket_name: pulumi.Input[str],
@@ -151,6 +152,8 @@ def function_environment(
     variables.update({name: str(value) for name, value in optional.items() if value is not None})
     if stream_name is not None:
         variables[contract.ENV_STREAM_NAME] = stream_name
+    if isinstance(model, AsyncModel):
+        variables[contract.ENV_ASYNC_INVOCATION_TIMEOUT_SECONDS] = str(model.invocation_timeout_seconds)
     return variables
 
 
@@ -162,7 +165,7 @@ class InferenceFunctionArgs:
     function: FunctionSettings
     sqs: SqsSettings
     async_invoke: AsyncInvokeSettings
-    model: ServerlessModel | ExistingModel  # the route's model (route.model names it)
+    model: ServerlessModel | ExistingModel | AsyncModel  # the route's model (route.model names it)
     large_results_prefix: str
     code: pulumi.Archive
     # The key policy must let CloudWatch Logs use the key before an encrypted log group can be created.
@@ -205,19 +208,29 @@ class InferenceFunction(pulumi.ComponentResource):
         # A kinesis route reads records, never objects: no GetObject, no ListBucket. It keeps the put of large
         # results, because a model's answer may outgrow a table item whatever the input (a json model's
         # embeddings, say), and without it such a record could never complete.
+        # An async route's function reads nothing and writes no large result: SageMaker reads the object
+        # with the model's execution role, and the result writer stores the outcome.
+        submits_async = isinstance(args.model, AsyncModel)
         reads = (
             [
                 iam.allow_read_objects(args.bucket_arn, route.key_prefix),
                 iam.allow_list_bucket(args.bucket_arn),
             ]
-            if route.reads_objects
+            if route.reads_objects and not submits_async
             else []
+        )
+        model_statements = (
+            [iam.allow_invoke_endpoint_async(args.endpoint_arn)]
+            if submits_async
+            else [
+                iam.allow_invoke_endpoint(args.endpoint_arn),
+                iam.allow_write_large_results(args.bucket_arn, args.large_results_prefix),
+            ]
         )
         statements = [
             *reads,
-            iam.allow_invoke_endpoint(args.endpoint_arn),
+            *model_statements,
             iam.allow_put_result(args.table_arn),
-            iam.allow_write_large_results(args.bucket_arn, args.large_results_prefix),
             iam.allow_publish(args.notifications_topic_arn),
             iam.allow_use_key(args.key_arn),
             iam.allow_write_logs(self.log_group.arn),
@@ -405,3 +418,145 @@ class InferenceFunction(pulumi.ComponentResource):
                 "role_arn": self.role.role.arn,
             }
         )
+
+
+@dataclass
+class ResultWriterArgs:
+    project: str
+    stack: str
+    model_name: str
+    function: FunctionSettings
+    async_invoke: AsyncInvokeSettings
+    code: pulumi.Archive
+    key_policy: pulumi.Resource
+    account_id: pulumi.Input[str]
+    bucket_name: pulumi.Input[str]
+    bucket_arn: pulumi.Input[str]
+    output_prefix: str
+    table_name: pulumi.Input[str]
+    table_arn: pulumi.Input[str]
+    notifications_topic_arn: pulumi.Input[str]
+    key_arn: pulumi.Input[str]
+    success_topic_arn: pulumi.Input[str]
+    error_topic_arn: pulumi.Input[str]
+
+
+class ResultWriter(pulumi.ComponentResource):
+    """An async model's result writer (`ai-event-pipeline:compute:ResultWriter`): its DLQ, log group, own role
+    (read exactly the model's output path, update results, publish outcomes), the function (same code package,
+    entry point contract.RESULT_WRITER_HANDLER), and its subscriptions to the model's success and error
+    topics, each redriving undeliverable notifications to the DLQ, as do the function's async retries.
+
+    Exposes `function`, `role`, `log_group`, `dead_letter_queue`, `subscriptions`.
+    """
+
+    def __init__(self, name: str, args: ResultWriterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ai-event-pipeline:compute:ResultWriter", name, None, opts)
+        from infra.messaging import allow_sending, dead_letter_queue, tls_only_queue_policy  # noqa: PLC0415
+
+        child = pulumi.ResourceOptions(parent=self)
+        settings = args.function
+        self.dead_letter_queue = dead_letter_queue(f"{name}-dlq", args.key_arn, child)
+        # SNS redrives undeliverable notifications of either topic here (SNS Developer Guide, "Amazon SNS
+        # dead-letter queues": the queue policy must let sns.amazonaws.com send, scoped by the topic ARN).
+        self.dead_letter_queue_policy = tls_only_queue_policy(
+            f"{name}-dlq-policy",
+            self.dead_letter_queue,
+            allow_sending(
+                "AllowSubscriptionRedrive",
+                service="sns",
+                queue_arn=self.dead_letter_queue.arn,
+                source_arns=[args.success_topic_arn, args.error_topic_arn],
+                account_id=args.account_id,
+            ),
+            opts=child,
+        )
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=function_log_group_name(args.project, args.stack, name),
+            retention_in_days=settings.log_retention_days,
+            kms_key_id=args.key_arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.key_policy]),
+        )
+        self.role = iam.ExecutionRole(
+            name,
+            iam.ExecutionRoleArgs(
+                service="lambda",
+                statements=[
+                    iam.allow_read_async_outputs(args.bucket_arn, args.output_prefix),
+                    iam.allow_update_result(args.table_arn),
+                    iam.allow_publish(args.notifications_topic_arn),
+                    iam.allow_use_key(args.key_arn),
+                    iam.allow_write_logs(self.log_group.arn),
+                    iam.allow_tracing(),
+                    iam.allow_send_to_dead_letter_queue(self.dead_letter_queue.arn),
+                ],
+                description=f"Result writer of async model {args.model_name} ({args.stack})",
+            ),
+            opts=child,
+        )
+        self.function = aws.lambda_.Function(
+            name,
+            description=f"Stores the outcomes of async model {args.model_name} from SageMaker notifications",
+            role=self.role.role.arn,
+            runtime=RUNTIME,
+            architectures=[ARCHITECTURE],
+            handler=contract.RESULT_WRITER_HANDLER,
+            code=args.code,
+            memory_size=256,
+            timeout=60,
+            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+                log_format="JSON", log_group=self.log_group.name
+            ),
+            kms_key_arn=args.key_arn,
+            environment=aws.lambda_.FunctionEnvironmentArgs(
+                variables={
+                    contract.ENV_RESULTS_TABLE: args.table_name,
+                    contract.ENV_NOTIFICATIONS_TOPIC_ARN: args.notifications_topic_arn,
+                    contract.ENV_MODEL_NAME: args.model_name,
+                    contract.ENV_ASYNC_OUTPUT_URI: pulumi.Output.concat(
+                        "s3://", args.bucket_name, "/", args.output_prefix
+                    ),
+                }
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role.policy, self.log_group]),
+        )
+        after_policy = pulumi.ResourceOptions(parent=self, depends_on=[self.role.policy])
+        self.async_config = aws.lambda_.FunctionEventInvokeConfig(
+            f"{name}-async",
+            function_name=self.function.name,
+            maximum_retry_attempts=ASYNC_MAX_RETRY_ATTEMPTS,
+            maximum_event_age_in_seconds=args.async_invoke.maximum_event_age_seconds,
+            destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
+                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
+                    destination=self.dead_letter_queue.arn
+                )
+            ),
+            opts=after_policy,
+        )
+        self.subscriptions: list[aws.sns.TopicSubscription] = []
+        for kind, topic_arn in (("success", args.success_topic_arn), ("error", args.error_topic_arn)):
+            permission = aws.lambda_.Permission(
+                f"{name}-allow-{kind}",
+                action="lambda:InvokeFunction",
+                function=self.function.name,
+                principal="sns.amazonaws.com",
+                source_arn=topic_arn,
+                opts=child,
+            )
+            self.subscriptions.append(
+                aws.sns.TopicSubscription(
+                    f"{name}-{kind}-subscription",
+                    topic=topic_arn,
+                    protocol="lambda",
+                    endpoint=self.function.arn,
+                    redrive_policy=pulumi.Output.json_dumps(
+                        {"deadLetterTargetArn": self.dead_letter_queue.arn}
+                    ),
+                    opts=pulumi.ResourceOptions(
+                        parent=self, depends_on=[permission, self.dead_letter_queue_policy]
+                    ),
+                )
+            )
+        self.register_outputs({"function_name": self.function.name, "role_arn": self.role.role.arn})

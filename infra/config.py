@@ -561,8 +561,9 @@ class BucketSettings(_Schema):
     async_inference_prefix: Annotated[StrictStr, _setting(
         contract.DEFAULT_ASYNC_INFERENCE_PREFIX,
         description="Where async endpoints write their outputs and failures in the ingest bucket "
-        "(`<prefix><model>/output/`, `<prefix><model>/failure/`). Like `largeResultsPrefix`, no route's filter "
-        "may match a key under it (nor may the two prefixes overlap), so outputs never trigger a route.",
+        "(`<prefix><model>/output/`, `<prefix><model>/failure/`). Like `largeResultsPrefix`, no "
+        "route's filter may match a key under it (nor may the two prefixes overlap), so outputs never "
+        "trigger a route.",
         min_length=1,
         max_length=512,
         pattern=r"^[^/*?][^*?]*/$",
@@ -838,22 +839,22 @@ class _OwnedModel(_ModelBase):
     """What the owned modes share: the container the stack deploys (image, environment, artifact)."""
 
     image: Annotated[StrictStr, _setting(
-        description="serverless, async: ECR image URI; `{region}` is replaced by the stack region. Dev: the Hugging "
-        "Face PyTorch inference container (CPU).",
+        description="serverless, async: ECR image URI; `{region}` is replaced by the stack region. Dev: "
+        "the Hugging Face PyTorch inference container (CPU).",
         fix="`pulumi config set --path '{path}' <account>.dkr.ecr.{{region}}.amazonaws.com/<repo>:<tag>`",
         doc_type="ECR image URI",
         doc_default="required (serverless, async)",
     )]  # fmt: skip
     environment: Annotated[dict[StrictStr, StrictStr], _setting(
         {},
-        description="serverless, async: container environment, e.g. `HF_MODEL_ID`, `HF_TASK`; over the stack's "
-        "defaults (serverless: one model server worker; async: none).",
+        description="serverless, async: container environment, e.g. `HF_MODEL_ID`, `HF_TASK`; over the "
+        "stack's defaults (serverless: one model server worker; async: none).",
         doc_type="map of strings",
     )]  # fmt: skip
     model_data_url: Annotated[StrictStr | None, _setting(
         None,
-        description="serverless, async: the model artifact, `s3://<bucket>/<key>.tar.gz` in the stack's region; the "
-        "execution role may read exactly this object.",
+        description="serverless, async: the model artifact, `s3://<bucket>/<key>.tar.gz` in the stack's "
+        "region; the execution role may read exactly this object.",
         max_length=1024,
         meaning="ModelDataUrl limit",
         doc_type="`s3://bucket/key.tar.gz`",
@@ -861,8 +862,8 @@ class _OwnedModel(_ModelBase):
     )]  # fmt: skip
     model_data_kms_key_arn: Annotated[StrictStr | None, _setting(
         None,
-        description="serverless, async: the KMS key the artifact is encrypted with (SSE-KMS); the execution role "
-        "may decrypt with exactly this key, through S3 only.",
+        description="serverless, async: the KMS key the artifact is encrypted with (SSE-KMS); the "
+        "execution role may decrypt with exactly this key, through S3 only.",
         doc_type="KMS key ARN",
     )]  # fmt: skip
     owned: typing.ClassVar[bool] = True
@@ -1564,7 +1565,8 @@ def check_endpoint_concurrency(settings: StackSettings) -> tuple[list[Problem], 
 class StackConfig:
     """The validated stack: its settings plus what comes from outside the project namespace (stack, region).
 
-    `routes` carry their resolved `model`; `models` maps each name to a `ServerlessModel`, `ExistingModel` or `AsyncModel`.
+    `routes` carry their resolved `model`; `models` maps each name to a `ServerlessModel`, `ExistingModel`
+    or `AsyncModel`.
     """
 
     project: str

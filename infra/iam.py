@@ -71,6 +71,11 @@ def allow_put_result(table_arn: Arn) -> Statement:
     return _allow("PutResults", ["dynamodb:PutItem"], table_arn)
 
 
+def allow_update_result(table_arn: Arn) -> Statement:
+    """The result writer completes an async route's item with a conditional UpdateItem, and nothing else."""
+    return _allow("UpdateResults", ["dynamodb:UpdateItem"], table_arn)
+
+
 def allow_publish(topic_arn: Arn) -> Statement:
     """sns:Publish also authorises PublishBatch."""
     return _allow("PublishOutcomes", ["sns:Publish"], topic_arn)
@@ -125,6 +130,8 @@ def allow_put_records(stream_arn: Arn) -> Statement:
 def allow_encrypt_records(key_arn: Arn) -> Statement:
     """Producers encrypt records with a data key of the stream's key: kms:GenerateDataKey, nothing else."""
     return _allow("EncryptStreamRecords", ["kms:GenerateDataKey"], key_arn)
+
+
 # What a consumer of its own queue does: receive, delete when done, extend the visibility timeout of a message
 # it is still working on, and read the queue's attributes (CDK's `grantConsumeMessages` grants the same set,
 # without GetQueueUrl: the queue's URL is a stack output).
@@ -465,3 +472,45 @@ class KeyAccess(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"key_id": args.key_id})
+
+
+# --- async models ---------------------------------------------------------------------------------------
+def allow_invoke_endpoint_async(endpoint_arn: Arn) -> Statement:
+    """Submit requests to one async endpoint (SageMaker Service Authorization Reference:
+    sagemaker:InvokeEndpointAsync, resource type endpoint)."""
+    return _allow("InvokeAsyncEndpoint", ["sagemaker:InvokeEndpointAsync"], endpoint_arn)
+
+
+def allow_read_async_inputs(bucket_arn: Arn, prefixes: Sequence[str]) -> Statement:
+    """SageMaker reads each request's InputLocation with the execution role: exactly its routes' prefixes."""
+    return _allow(
+        "ReadAsyncInputs",
+        ["s3:GetObject"],
+        [pulumi.Output.concat(bucket_arn, "/", prefix, "*") for prefix in prefixes],
+    )
+
+
+def allow_write_async_outputs(bucket_arn: Arn, prefixes: Sequence[str]) -> Statement:
+    """SageMaker writes outputs and failures with the execution role: exactly the two paths."""
+    return _allow(
+        "WriteAsyncOutputs",
+        ["s3:PutObject"],
+        [pulumi.Output.concat(bucket_arn, "/", prefix, "*") for prefix in prefixes],
+    )
+
+
+def allow_read_async_outputs(bucket_arn: Arn, prefix: str) -> Statement:
+    """The result writer reads outputs under exactly the model's output path."""
+    return _allow("ReadAsyncOutputs", ["s3:GetObject"], pulumi.Output.concat(bucket_arn, "/", prefix, "*"))
+
+
+def allow_publish_async_notifications(topic_arns: Sequence[Arn]) -> Statement:
+    """SageMaker publishes success and error notifications with the execution role (SageMaker Developer
+    Guide, "Check prediction results": the role needs sns:Publish)."""
+    return _allow("PublishAsyncNotifications", ["sns:Publish"], list(topic_arns))
+
+
+def allow_async_key(key_arn: Arn) -> Statement:
+    """SageMaker decrypts SSE-KMS inputs, encrypts outputs with the stack key (OutputConfig KmsKeyId) and
+    publishes to the encrypted topics: GenerateDataKey and Decrypt, on the stack key only."""
+    return _allow("UseStackKeyForAsync", ["kms:GenerateDataKey", "kms:Decrypt"], key_arn)

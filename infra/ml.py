@@ -18,7 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra import iam
-from infra.config import ExistingModel, ServerlessModel
+from infra.config import AsyncModel, ExistingModel, ServerlessModel
 
 VARIANT_NAME = "AllTraffic"
 # SageMaker endpoint names: 1-63 characters, [a-zA-Z0-9] and '-' (CreateEndpoint EndpointName).
@@ -52,7 +52,32 @@ class InferenceEndpointArgs:
     partition: str
     account_id: pulumi.Input[str]
     model_name: str
-    model: ServerlessModel | ExistingModel
+    model: ServerlessModel | ExistingModel | AsyncModel
+    # Async models: where SageMaker reads inputs (the prefixes of the model's routes) and writes outputs.
+    bucket_name: pulumi.Input[str] | None = None
+    bucket_arn: pulumi.Input[str] | None = None
+    key_arn: pulumi.Input[str] | None = None
+    input_prefixes: tuple[str, ...] = ()
+    async_inference_prefix: str = ""
+
+
+def async_output_prefix(async_inference_prefix: str, model_name: str) -> str:
+    return f"{async_inference_prefix}{model_name}/output/"
+
+
+def async_failure_prefix(async_inference_prefix: str, model_name: str) -> str:
+    return f"{async_inference_prefix}{model_name}/failure/"
+
+
+# Application Auto Scaling on an async endpoint (SageMaker Developer Guide, "Autoscale an asynchronous
+# endpoint", https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference-autoscale.html): target tracking
+# on the customized metric ApproximateBacklogSizePerInstance (AWS/SageMaker, EndpointName, Average) lets the
+# variant scale in to a MinCapacity of 0; below the target it would not scale out from zero until the backlog
+# exceeds the target, so a step scaling policy adds one instance when the alarm on HasBacklogWithoutCapacity
+# (requests queued, no instance) fires, as that page's "scale up from zero" section does.
+SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+SCALE_IN_COOLDOWN_SECONDS = 600
+SCALE_OUT_COOLDOWN_SECONDS = 300
 
 
 class InferenceEndpoint(pulumi.ComponentResource):
@@ -67,6 +92,9 @@ class InferenceEndpoint(pulumi.ComponentResource):
         self.model_version = settings.model_version
         self.execution_role: iam.ExecutionRole | None = None
         self.variant_name: str | None = None
+        self.success_topic: aws.sns.Topic | None = None
+        self.error_topic: aws.sns.Topic | None = None
+        self.output_prefix: str | None = None
 
         if isinstance(settings, ExistingModel):
             self.endpoint_name: pulumi.Input[str] = settings.endpoint_name
@@ -78,6 +106,7 @@ class InferenceEndpoint(pulumi.ComponentResource):
 
         child = pulumi.ResourceOptions(parent=self)
         name_of_endpoint = endpoint_name_for(args.project, args.stack, args.model_name)
+        is_async = isinstance(settings, AsyncModel)
         repository_arn = (
             f"arn:{args.partition}:ecr:{settings.image_region}:{settings.image_registry_account}:"
             f"repository/{settings.image_repository}"
@@ -109,6 +138,20 @@ class InferenceEndpoint(pulumi.ComponentResource):
                         settings.model_data_kms_key_arn, args.region, iam.service_domain(args.partition)
                     )
                 )
+        if is_async:
+            assert args.bucket_arn is not None and args.key_arn is not None
+            # SageMaker publishes each inference's outcome here with the execution role; both topics are
+            # under the stack key like every other (AsyncInferenceNotificationConfig).
+            self.success_topic = aws.sns.Topic(f"{name}-success", kms_master_key_id=args.key_arn, opts=child)
+            self.error_topic = aws.sns.Topic(f"{name}-error", kms_master_key_id=args.key_arn, opts=child)
+            self.output_prefix = async_output_prefix(args.async_inference_prefix, args.model_name)
+            failure_prefix = async_failure_prefix(args.async_inference_prefix, args.model_name)
+            statements += [
+                iam.allow_read_async_inputs(args.bucket_arn, args.input_prefixes),
+                iam.allow_write_async_outputs(args.bucket_arn, [self.output_prefix, failure_prefix]),
+                iam.allow_async_key(args.key_arn),
+                iam.allow_publish_async_notifications([self.success_topic.arn, self.error_topic.arn]),
+            ]
         self.execution_role = iam.ExecutionRole(
             f"{name}-exec",
             iam.ExecutionRoleArgs(
@@ -137,19 +180,52 @@ class InferenceEndpoint(pulumi.ComponentResource):
         # endpoint switches to it in place. No kms_key_arn: it encrypts the ML storage volume of instances,
         # and serverless endpoints have none, nor network isolation (SageMaker Developer Guide, "Serverless
         # Inference", feature exclusions; README: Security, deliberate exceptions).
-        self.endpoint_config = aws.sagemaker.EndpointConfiguration(
-            f"{name}-config",
-            production_variants=[
-                aws.sagemaker.EndpointConfigurationProductionVariantArgs(
-                    variant_name=VARIANT_NAME,
-                    model_name=self.model.name,
-                    serverless_config=aws.sagemaker.EndpointConfigurationProductionVariantServerlessConfigArgs(
-                        memory_size_in_mb=settings.memory_mb, max_concurrency=settings.max_concurrency
+        if isinstance(settings, AsyncModel):
+            assert self.success_topic is not None and self.error_topic is not None
+            # Outputs and failures under the async prefix no route matches, encrypted with the stack key
+            # (AsyncInferenceOutputConfig KmsKeyId); AsyncInferenceClientConfig bounds the requests one
+            # instance takes at once (API Reference, AsyncInferenceConfig).
+            self.endpoint_config = aws.sagemaker.EndpointConfiguration(
+                f"{name}-config",
+                production_variants=[
+                    aws.sagemaker.EndpointConfigurationProductionVariantArgs(
+                        variant_name=VARIANT_NAME,
+                        model_name=self.model.name,
+                        instance_type=settings.instance_type,
+                        initial_instance_count=settings.initial_instance_count,
+                    )
+                ],
+                async_inference_config=aws.sagemaker.EndpointConfigurationAsyncInferenceConfigArgs(
+                    output_config=aws.sagemaker.EndpointConfigurationAsyncInferenceConfigOutputConfigArgs(
+                        s3_output_path=pulumi.Output.concat(
+                            "s3://", args.bucket_name, "/", self.output_prefix
+                        ),
+                        s3_failure_path=pulumi.Output.concat("s3://", args.bucket_name, "/", failure_prefix),
+                        kms_key_id=args.key_arn,
+                        notification_config=aws.sagemaker.EndpointConfigurationAsyncInferenceConfigOutputConfigNotificationConfigArgs(
+                            success_topic=self.success_topic.arn, error_topic=self.error_topic.arn
+                        ),
                     ),
-                )
-            ],
-            opts=child,
-        )
+                    client_config=aws.sagemaker.EndpointConfigurationAsyncInferenceConfigClientConfigArgs(
+                        max_concurrent_invocations_per_instance=settings.max_concurrent_invocations_per_instance
+                    ),
+                ),
+                opts=child,
+            )
+        else:
+            self.endpoint_config = aws.sagemaker.EndpointConfiguration(
+                f"{name}-config",
+                production_variants=[
+                    aws.sagemaker.EndpointConfigurationProductionVariantArgs(
+                        variant_name=VARIANT_NAME,
+                        model_name=self.model.name,
+                        serverless_config=aws.sagemaker.EndpointConfigurationProductionVariantServerlessConfigArgs(
+                            memory_size_in_mb=settings.memory_mb, max_concurrency=settings.max_concurrency
+                        ),
+                    )
+                ],
+                opts=child,
+            )
         self.endpoint = aws.sagemaker.Endpoint(
             f"{name}-endpoint",
             # A fixed, readable name lets the role's log permission, alarms and dashboards name it exactly;
@@ -160,4 +236,79 @@ class InferenceEndpoint(pulumi.ComponentResource):
         )
         self.endpoint_name = self.endpoint.name
         self.endpoint_arn = self.endpoint.arn
+        self.scaling_target: aws.appautoscaling.Target | None = None
+        if isinstance(settings, AsyncModel):
+            self._autoscaling(name, settings, name_of_endpoint)
         self.register_outputs({"endpoint_name": self.endpoint_name, "endpoint_arn": self.endpoint_arn})
+
+    def _autoscaling(self, name: str, settings: AsyncModel, endpoint_name: str) -> None:
+        """Scale the variant between minInstances and maxInstances on its backlog (see SCALABLE_DIMENSION)."""
+        child = pulumi.ResourceOptions(parent=self)
+        dimension = [
+            aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationDimensionArgs(
+                name="EndpointName", value=endpoint_name
+            )
+        ]
+        self.scaling_target = aws.appautoscaling.Target(
+            f"{name}-scaling",
+            service_namespace="sagemaker",
+            resource_id=pulumi.Output.concat("endpoint/", self.endpoint.name, "/variant/", VARIANT_NAME),
+            scalable_dimension=SCALABLE_DIMENSION,
+            min_capacity=settings.min_instances,
+            max_capacity=settings.max_instances,
+            opts=child,
+        )
+        target = self.scaling_target
+        self.backlog_policy = aws.appautoscaling.Policy(
+            f"{name}-backlog",
+            policy_type="TargetTrackingScaling",
+            service_namespace=target.service_namespace,
+            resource_id=target.resource_id,
+            scalable_dimension=target.scalable_dimension,
+            target_tracking_scaling_policy_configuration=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
+                target_value=float(settings.backlog_per_instance),
+                customized_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationArgs(
+                    metric_name="ApproximateBacklogSizePerInstance",
+                    namespace="AWS/SageMaker",
+                    dimensions=dimension,
+                    statistic="Average",
+                ),
+                scale_in_cooldown=SCALE_IN_COOLDOWN_SECONDS,
+                scale_out_cooldown=SCALE_OUT_COOLDOWN_SECONDS,
+            ),
+            opts=child,
+        )
+        self.from_zero_policy = aws.appautoscaling.Policy(
+            f"{name}-from-zero",
+            policy_type="StepScaling",
+            service_namespace=target.service_namespace,
+            resource_id=target.resource_id,
+            scalable_dimension=target.scalable_dimension,
+            step_scaling_policy_configuration=aws.appautoscaling.PolicyStepScalingPolicyConfigurationArgs(
+                adjustment_type="ChangeInCapacity",
+                metric_aggregation_type="Average",
+                cooldown=SCALE_OUT_COOLDOWN_SECONDS,
+                step_adjustments=[
+                    aws.appautoscaling.PolicyStepScalingPolicyConfigurationStepAdjustmentArgs(
+                        metric_interval_lower_bound="0", scaling_adjustment=1
+                    )
+                ],
+            ),
+            opts=child,
+        )
+        # HasBacklogWithoutCapacity: 1 while requests wait and no instance runs (AWS/SageMaker, EndpointName).
+        self.from_zero_alarm = aws.cloudwatch.MetricAlarm(
+            f"{name}-backlog-without-capacity",
+            namespace="AWS/SageMaker",
+            metric_name="HasBacklogWithoutCapacity",
+            dimensions={"EndpointName": endpoint_name},
+            statistic="Average",
+            period=60,
+            evaluation_periods=2,
+            datapoints_to_alarm=2,
+            threshold=1,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            treat_missing_data="missing",
+            alarm_actions=[self.from_zero_policy.arn],
+            opts=child,
+        )

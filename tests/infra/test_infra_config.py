@@ -327,7 +327,7 @@ ERROR_CASES = [
         "unknown model mode",
         _set("models.text-classifier.mode", "realtime"),
         "us-east-1",
-        r"models\.text-classifier\.mode must be serverless or existing",
+        r"models\.text-classifier\.mode must be serverless, existing or async",
     ),
     (
         "serverless memory not a multiple",

@@ -134,11 +134,11 @@ def test_a_model_name_that_cannot_be_part_of_physical_names_is_refused(name):
     assert any("models" in p and "must be 1-32 lowercase letters" in p for p in problems(mutate))
 
 
-@pytest.mark.parametrize("mode", ["realtime", "async"])
+@pytest.mark.parametrize("mode", ["realtime", "batch-transform"])
 def test_a_mode_the_stack_does_not_know_is_refused(mode):
     message = only(problems(text_model(mode=mode)))
     assert message.startswith(
-        f"ai-event-pipeline:models.text-classifier.mode must be serverless or existing (got '{mode}')"
+        f"ai-event-pipeline:models.text-classifier.mode must be serverless, existing or async (got '{mode}')"
     )
 
 
