@@ -1,0 +1,60 @@
+"""Async routes, pure parts: the deterministic InferenceId, SageMaker's notice and the final result."""
+
+from __future__ import annotations
+
+import json
+
+from lambdas.inference.contract import STATUS_COMPLETED, STATUS_FAILED
+from lambdas.inference.domain import (
+    AsyncNotice,
+    ObjectRef,
+    async_final_result,
+    async_inference_id,
+    parse_async_notice,
+)
+
+REF = ObjectRef("b", "documents/a.json", "v1", None, 10, "0A", None, "documents")
+NOTICE = {
+    "awsRegion": "us-east-1",
+    "invocationStatus": "Completed",
+    "requestParameters": {"endpointName": "e", "inputLocation": "s3://b/documents/a.json"},
+    "responseParameters": {"outputLocation": "s3://b/async-inference/m/output/x.out"},
+    "inferenceId": "abc",
+    "eventSource": "aws:sagemaker",
+    "eventName": "InferenceResult",
+}
+
+
+def test_the_same_event_and_model_version_submit_the_same_inference_id():
+    assert async_inference_id(REF, "v") == async_inference_id(REF, "v")
+
+
+def test_another_model_version_submits_another_inference_id():
+    assert async_inference_id(REF, "v1") != async_inference_id(REF, "v2")
+
+
+def test_a_completed_notice_names_its_input_and_output():
+    notice = parse_async_notice(json.dumps(NOTICE))
+    assert notice == AsyncNotice(
+        "abc", "s3://b/documents/a.json", True, "s3://b/async-inference/m/output/x.out"
+    )
+
+
+def test_a_failed_notice_carries_sagemakers_reason_into_a_failed_result():
+    notice = parse_async_notice(
+        json.dumps({**NOTICE, "invocationStatus": "Failed", "failureReason": "ClientError: 500"})
+    )
+    assert isinstance(notice, AsyncNotice)
+    result = async_final_result(notice, None, None)
+    assert (result.status, result.detail) == (STATUS_FAILED, "ClientError: 500")
+
+
+def test_a_message_without_an_inference_id_is_not_a_notice():
+    assert parse_async_notice(json.dumps({**NOTICE, "inferenceId": None})) == "no inferenceId"
+
+
+def test_a_large_output_stays_in_s3_and_the_result_holds_its_uri():
+    notice = parse_async_notice(json.dumps(NOTICE))
+    assert isinstance(notice, AsyncNotice)
+    result = async_final_result(notice, None, 10_000_000)
+    assert (result.status, result.prediction_uri) == (STATUS_COMPLETED, notice.output_location)
