@@ -288,6 +288,18 @@ def head_object(s3: Any, bucket: str, key: str, version_id: str | None) -> Objec
     )
 
 
+class ObjectUnreadable(Exception):
+    """GetObject refused (no such bucket or key, access denied): an input the operator named is wrong."""
+
+
+def object_bytes(s3: Any, bucket: str, key: str) -> bytes:
+    try:
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as err:
+        error = err.response.get("Error", {})
+        raise ObjectUnreadable(f"{error.get('Code')}: {error.get('Message', '')}".strip()) from err
+
+
 def _object(bucket: str, version: dict[str, Any]) -> ObjectVersion:
     modified = version["LastModified"]
     if modified.tzinfo is None:

@@ -8,6 +8,7 @@ as SNS and EventBridge write them). Verdicts come from `localrun/delivery_contra
 
 from __future__ import annotations
 
+import gzip
 import json
 import sys
 from collections.abc import Iterator
@@ -272,6 +273,63 @@ def test_reprocess_dry_run_sends_nothing(cloud: LocalCloud, outputs_file: Path) 
     cloud.run_until_idle()
     assert summary["planned"] == {"no result yet": 1}
     assert uri not in cloud.results()
+
+
+def test_reprocess_from_an_s3_inventory_manifest_scores_the_current_objects_it_lists(
+    cloud: LocalCloud, outputs_file: Path
+) -> None:
+    # GIVEN an object without a result, and an S3 Inventory report of it in another bucket (the documented
+    # layout: manifest.json naming the gzipped CSV data file; the key URL-encoded, a delete marker row).
+    uri = upload(cloud, "batch", "inventoried review.txt", "great and friendly")
+    cloud.run_until_idle()
+    table = cloud.outputs["results_table_name"]
+    cloud.client("dynamodb").delete_item(TableName=table, Key={TABLE_PARTITION_KEY: {"S": uri}})
+    bucket, key = cloud.outputs["bucket_name"], uri.split("/", 3)[3]
+    version = cloud.s3.head_object(Bucket=bucket, Key=key)["VersionId"]
+    s3, destination = cloud.client("s3"), "inventory-destination"
+    s3.create_bucket(Bucket=destination)
+    data_key = f"inventory/{bucket}/all/data/rows.csv.gz"
+    rows = (
+        f'"{bucket}","batch/inventoried%20review.txt","{version}","true","false"\n'
+        f'"{bucket}","batch/deleted.txt","v-marker","true","true"\n'
+    )
+    s3.put_object(Bucket=destination, Key=data_key, Body=gzip.compress(rows.encode()))
+    manifest = {
+        "sourceBucket": bucket,
+        "destinationBucket": f"arn:aws:s3:::{destination}",
+        "version": "2016-11-30",
+        "fileFormat": "CSV",
+        "fileSchema": "Bucket, Key, VersionId, IsLatest, IsDeleteMarker",
+        "files": [{"key": data_key, "size": 1, "MD5checksum": "0" * 32}],
+    }
+    manifest_key = f"inventory/{bucket}/all/2025-01-31T00-00Z/manifest.json"
+    s3.put_object(Bucket=destination, Key=manifest_key, Body=json.dumps(manifest).encode())
+
+    summary = ops_json(
+        outputs_file, "reprocess", "--route", "batch", "--manifest", f"s3://{destination}/{manifest_key}"
+    )
+    cloud.run_until_idle()
+
+    assert summary["objects"] == 1 and summary["planned"] == {"no result yet": 1, "sent": 1}, summary
+    assert cloud.results()[uri]["status"] == STATUS_COMPLETED
+    assert cloud.results()[uri]["version_id"] == version
+
+
+def test_reprocess_from_a_manifest_of_another_bucket_exits_2(cloud: LocalCloud, outputs_file: Path) -> None:
+    s3 = cloud.client("s3")
+    s3.create_bucket(Bucket="other-inventory")
+    manifest = {
+        "sourceBucket": "someone-elses",
+        "fileFormat": "CSV",
+        "fileSchema": "Bucket, Key",
+        "files": [],
+    }
+    s3.put_object(Bucket="other-inventory", Key="manifest.json", Body=json.dumps(manifest).encode())
+    result = ops(
+        outputs_file, "reprocess", "--route", "batch", "--manifest", "s3://other-inventory/manifest.json"
+    )
+    assert result.exit_code == 2
+    assert "it inventories bucket 'someone-elses', not this stack's" in result.output
 
 
 def test_results_lists_the_table_filtered_as_json(cloud: LocalCloud, outputs_file: Path) -> None:
