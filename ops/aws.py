@@ -254,8 +254,8 @@ def start_move_task(sqs: Any, route: Route, rate: int | None) -> str | None:
     try:
         return sqs.start_message_move_task(**params)["TaskHandle"]
     except ClientError as err:
-        # "500"/"501": botocore names an error by its HTTP status when the body is no AWS error document,
-        # i.e. the endpoint does not speak this API (moto's server answers an HTML 500 page). Moving the
+        # "500"/"501": botocore names an error by its HTTP status when the body is no AWS error document
+        # (observed with moto's server, which answers an HTML 500 page: it lacks the API). Moving the
         # messages one by one instead is the same redrive, only slower, so falling back is safe either way.
         if err.response.get("Error", {}).get("Code") in (
             "UnsupportedOperation",
