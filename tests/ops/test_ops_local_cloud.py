@@ -264,47 +264,6 @@ def test_reprocess_backfills_objects_without_results_and_a_second_run_writes_not
     assert cloud.results()[uri] == item
 
 
-def with_text_model(model_id: str) -> dict[str, str]:
-    """The dev config with the text classifier's container serving another model (a new model version)."""
-    config = dev_config()
-    models = json.loads(config[f"{PROJECT_NAME}:models"])
-    models["text-classifier"]["environment"]["HF_MODEL_ID"] = model_id
-    return {**config, f"{PROJECT_NAME}:models": json.dumps(models)}
-
-
-def test_reprocess_after_a_model_change_re_scores_under_the_new_version_and_a_second_run_writes_nothing(
-    cloud: LocalCloud, outputs_file: Path
-) -> None:
-    # GIVEN an object on an sqs route scored by the text classifier
-    uri = upload(cloud, "batch", "rescored.txt", "great and friendly")
-    cloud.run_until_idle()
-    first = cloud.results()[uri]
-    prefix = uri.split("/", 3)[3]
-    # WHEN the model changes (`pulumi up` with another HF_MODEL_ID) and the route is reprocessed
-    cloud.redeploy(config=with_text_model("siebert/sentiment-roberta-large-english"))
-    try:
-        new_version = cloud.outputs["models"]["text-classifier"]["model_version"]
-        outputs_file.write_text(json.dumps(cloud.outputs, indent=2), encoding="utf-8")
-        rescoring = ops_json(outputs_file, "reprocess", "--route", "batch", "--prefix", prefix)
-        cloud.run_until_idle()
-        rescored, writes = cloud.results()[uri], successful_writes(cloud, uri)
-        again = ops_json(outputs_file, "reprocess", "--route", "batch", "--prefix", prefix)
-        cloud.run_until_idle()
-    finally:  # the module's other tests run against the dev config
-        cloud.redeploy(config=dev_config())
-        outputs_file.write_text(json.dumps(cloud.outputs, indent=2), encoding="utf-8")
-
-    # THEN the same object version's event re-scores the item under the new model version, once
-    same = {"same object version: re-scored only by a new model version": 1, "sent": 1}
-    assert new_version != first["model_version"]
-    assert rescoring["planned"] == same, rescoring
-    assert (rescored["status"], rescored["model_version"]) == (STATUS_COMPLETED, new_version)
-    assert (rescored["version_id"], rescored["sequencer"]) == (first["version_id"], first["sequencer"])
-    assert again["planned"] == same, again
-    assert successful_writes(cloud, uri) == writes
-    assert cloud.results()[uri] == rescored
-
-
 def test_reprocess_dry_run_sends_nothing(cloud: LocalCloud, outputs_file: Path) -> None:
     uri = upload(cloud, "batch", "dry-reprocess.txt", "great")
     cloud.run_until_idle()
@@ -536,3 +495,45 @@ def test_reprocess_of_a_kinesis_route_exits_2_pointing_to_redrive(outputs_file: 
     assert result.exit_code == 2
     assert "route 'stream' is a kinesis route" in result.output
     assert "ops redrive --route stream" in result.output
+
+
+# -- re-scoring: last in the module, since the functions cold-start again after a redeploy -----------------
+def with_text_model(model_id: str) -> dict[str, str]:
+    """The dev config with the text classifier's container serving another model (a new model version)."""
+    config = dev_config()
+    models = json.loads(config[f"{PROJECT_NAME}:models"])
+    models["text-classifier"]["environment"]["HF_MODEL_ID"] = model_id
+    return {**config, f"{PROJECT_NAME}:models": json.dumps(models)}
+
+
+def test_reprocess_after_a_model_change_re_scores_under_the_new_version_and_a_second_run_writes_nothing(
+    cloud: LocalCloud, outputs_file: Path
+) -> None:
+    # GIVEN an object on an sqs route scored by the text classifier
+    uri = upload(cloud, "batch", "rescored.txt", "great and friendly")
+    cloud.run_until_idle()
+    first = cloud.results()[uri]
+    prefix = uri.split("/", 3)[3]
+    # WHEN the model changes (`pulumi up` with another HF_MODEL_ID) and the route is reprocessed
+    cloud.redeploy(config=with_text_model("siebert/sentiment-roberta-large-english"))
+    try:
+        new_version = cloud.outputs["models"]["text-classifier"]["model_version"]
+        outputs_file.write_text(json.dumps(cloud.outputs, indent=2), encoding="utf-8")
+        rescoring = ops_json(outputs_file, "reprocess", "--route", "batch", "--prefix", prefix)
+        cloud.run_until_idle()
+        rescored, writes = cloud.results()[uri], successful_writes(cloud, uri)
+        again = ops_json(outputs_file, "reprocess", "--route", "batch", "--prefix", prefix)
+        cloud.run_until_idle()
+    finally:  # the module's other tests run against the dev config
+        cloud.redeploy(config=dev_config())
+        outputs_file.write_text(json.dumps(cloud.outputs, indent=2), encoding="utf-8")
+
+    # THEN the same object version's event re-scores the item under the new model version, once
+    same = {"same object version: re-scored only by a new model version": 1, "sent": 1}
+    assert new_version != first["model_version"]
+    assert rescoring["planned"] == same, rescoring
+    assert (rescored["status"], rescored["model_version"]) == (STATUS_COMPLETED, new_version)
+    assert (rescored["version_id"], rescored["sequencer"]) == (first["version_id"], first["sequencer"])
+    assert again["planned"] == same, again
+    assert successful_writes(cloud, uri) == writes
+    assert cloud.results()[uri] == rescored
