@@ -303,6 +303,10 @@ dashboard = Dashboard(
         routes=route_targets,
         endpoints=endpoint_targets,
         serverless_models=frozenset(n for n, m in config.models.items() if m.mode == "serverless"),
+        consumers=[
+            ConsumerAlarmTargets(name, c.queue.name, c.dead_letter_queue.name)
+            for name, c in consumers.items()
+        ],
     ),
     within_stack,
 )

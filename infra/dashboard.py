@@ -4,7 +4,9 @@ alarms (`observability.RouteAlarmTargets`, `EndpointAlarmTargets`).
 `Dashboard` (`ai-event-pipeline:dashboard:Dashboard`) creates `aws.cloudwatch.Dashboard`
 `<project>-<stack>`: per route, its function's invocations, errors, throttles and duration, its DLQ's depth
 and (sqs routes) its queue's depth and oldest-message age; per owned endpoint, invocations, model and
-overhead latency, 5XX errors and (serverless) model setup time. Exposes `dashboard` and `dashboard_name`.
+overhead latency, 5XX errors and (serverless) model setup time; per consumer queue (`notifications.consumers`,
+the same targets as its alarms), the queue's and its DLQ's depth and the queue's oldest-message age. Exposes
+`dashboard` and `dashboard_name`.
 
 Metric names and dimensions, as AWS documents them:
 - AWS/Lambda `Invocations`, `Errors`, `Throttles`, `Duration` by `FunctionName` (Lambda Developer Guide,
@@ -29,7 +31,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.observability import EndpointAlarmTargets, RouteAlarmTargets
+from infra.observability import ConsumerAlarmTargets, EndpointAlarmTargets, RouteAlarmTargets
 
 WIDGET_WIDTH = 8  # three widgets per row of the 24-column grid
 WIDGET_HEIGHT = 6
@@ -61,6 +63,7 @@ def dashboard_widgets(
     routes: Sequence[RouteAlarmTargets],
     endpoints: Sequence[EndpointAlarmTargets],
     serverless_models: frozenset[str],
+    consumers: Sequence[ConsumerAlarmTargets] = (),
 ) -> list[dict[str, Any]]:
     """Every widget (pure: names may be Outputs, rendered by Output.json_dumps)."""
     panels: list[tuple[str, list[list[Any]], str]] = []
@@ -116,6 +119,25 @@ def dashboard_widgets(
                     "Maximum",
                 )
             )
+    for consumer in consumers:
+        name = consumer.consumer_name
+        panels.append(
+            (
+                f"consumer {name}: queue depth, DLQ depth",
+                [
+                    ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue]
+                    for queue in (consumer.queue_name, consumer.dead_letter_queue_name)
+                ],
+                "Maximum",
+            )
+        )
+        panels.append(
+            (
+                f"consumer {name}: oldest outcome waiting (s)",
+                [["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", consumer.queue_name]],
+                "Maximum",
+            )
+        )
     per_row = 24 // WIDGET_WIDTH
     return [
         metric_widget(
@@ -133,12 +155,15 @@ class DashboardArgs:
     routes: Sequence[RouteAlarmTargets]
     endpoints: Sequence[EndpointAlarmTargets]
     serverless_models: frozenset[str]
+    consumers: Sequence[ConsumerAlarmTargets] = ()
 
 
 class Dashboard(pulumi.ComponentResource):
     def __init__(self, name: str, args: DashboardArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-event-pipeline:dashboard:Dashboard", name, None, opts)
-        widgets = dashboard_widgets(args.region, args.routes, args.endpoints, args.serverless_models)
+        widgets = dashboard_widgets(
+            args.region, args.routes, args.endpoints, args.serverless_models, args.consumers
+        )
         self.dashboard_name = f"{args.project}-{args.stack}"
         self.dashboard = aws.cloudwatch.Dashboard(
             name,

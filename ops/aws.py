@@ -254,7 +254,15 @@ def start_move_task(sqs: Any, route: Route, rate: int | None) -> str | None:
     try:
         return sqs.start_message_move_task(**params)["TaskHandle"]
     except ClientError as err:
-        if err.response.get("Error", {}).get("Code") in ("UnsupportedOperation", "InvalidAction", "501"):
+        # "500"/"501": botocore names an error by its HTTP status when the body is no AWS error document
+        # (observed with moto's server, which answers an HTML 500 page: it lacks the API). Moving the
+        # messages one by one instead is the same redrive, only slower, so falling back is safe either way.
+        if err.response.get("Error", {}).get("Code") in (
+            "UnsupportedOperation",
+            "InvalidAction",
+            "500",
+            "501",
+        ):
             return None
         raise
     # An SQS-compatible endpoint without the API (moto raises NotImplementedError in-process).
@@ -286,6 +294,18 @@ def head_object(s3: Any, bucket: str, key: str, version_id: str | None) -> Objec
     return ObjectVersion(
         bucket, key, head.get("VersionId"), head["ETag"], int(head["ContentLength"]), head["LastModified"]
     )
+
+
+class ObjectUnreadable(Exception):
+    """GetObject refused (no such bucket or key, access denied): an input the operator named is wrong."""
+
+
+def object_bytes(s3: Any, bucket: str, key: str) -> bytes:
+    try:
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as err:
+        error = err.response.get("Error", {})
+        raise ObjectUnreadable(f"{error.get('Code')}: {error.get('Message', '')}".strip()) from err
 
 
 def _object(bucket: str, version: dict[str, Any]) -> ObjectVersion:

@@ -25,6 +25,7 @@ from rich.table import Table
 
 from . import aws
 from .dead_letters import DeadLetter, Unreadable
+from .inventory import InventoryError, inventory_rows, parse_manifest
 from .outputs import OpsError, Route, Stack, read_outputs
 from .planning import Planned, Skipped, dedupe, in_window, inventory_keys, plan_object
 from .s3_events import entry_payload
@@ -371,18 +372,43 @@ def _list_prefix(route: Route, prefix: str | None) -> str:
     raise OpsError(f"--prefix {prefix!r} is outside route {route.name!r}'s prefix {route.prefix!r}")
 
 
-def _manifest_objects(clients: aws.Clients, stack: Stack, path: Path) -> Iterable[Any]:
+def _decompressed(raw: bytes) -> str:
+    return (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode("utf-8")
+
+
+def _inventory_rows(clients: aws.Clients, stack: Stack, manifest: str) -> list[tuple[str, str, str | None]]:
+    """The rows of a local CSV data file, or of every data file an `s3://.../manifest.json` names."""
+    if not manifest.startswith("s3://"):
+        path = Path(manifest)
+        try:
+            text = _decompressed(path.read_bytes())
+        except (OSError, UnicodeDecodeError, EOFError, gzip.BadGzipFile) as err:
+            raise OpsError(f"--manifest {path}: not a readable S3 Inventory CSV file ({err})") from err
+        return list(inventory_keys(text))
+    bucket, _, key = manifest.removeprefix("s3://").partition("/")
     try:
-        raw = path.read_bytes()
-        text = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode("utf-8")
-    except (OSError, UnicodeDecodeError, EOFError, gzip.BadGzipFile) as err:
-        raise OpsError(f"--manifest {path}: not a readable S3 Inventory CSV file ({err})") from err
-    rows = list(inventory_keys(text))
+        parsed = parse_manifest(aws.object_bytes(clients.s3, bucket, key).decode("utf-8"))
+        if parsed.source_bucket != stack.bucket:
+            raise InventoryError(f"it inventories bucket {parsed.source_bucket!r}, not this stack's")
+        rows = []
+        # The data files are in the destination bucket (the manifest's own, unless it names another).
+        for file_key in parsed.file_keys:
+            raw = aws.object_bytes(clients.s3, parsed.destination_bucket or bucket, file_key)
+            rows.extend(inventory_rows(_decompressed(raw), parsed.columns))
+    except (aws.ObjectUnreadable, InventoryError, UnicodeDecodeError, EOFError, gzip.BadGzipFile) as err:
+        raise OpsError(f"--manifest {manifest}: not a readable S3 Inventory CSV report ({err})") from err
+    return rows
+
+
+def _manifest_objects(clients: aws.Clients, stack: Stack, manifest: str) -> Iterable[Any]:
+    rows = _inventory_rows(clients, stack, manifest)
     if not rows:
-        raise OpsError(f"--manifest {path}: no `bucket,key[,version]` rows")
+        raise OpsError(f"--manifest {manifest}: no `bucket,key[,version]` rows")
     for bucket, key, version in rows:
         if bucket != stack.bucket:
-            raise OpsError(f"--manifest {path}: lists bucket {bucket!r}, not this stack's {stack.bucket!r}")
+            raise OpsError(
+                f"--manifest {manifest}: lists bucket {bucket!r}, not this stack's {stack.bucket!r}"
+            )
         found = aws.head_object(clients.s3, bucket, key, version)
         if found is not None:
             yield found
@@ -394,8 +420,8 @@ def _manifest_objects(clients: aws.Clients, stack: Stack, path: Path) -> Iterabl
 @click.option("--since", help="Only objects last modified at or after this ISO date/time (UTC if no zone).")
 @click.option(
     "--manifest",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
-    help="An S3 Inventory CSV data file (optionally gzip): these objects instead of a listing.",
+    help="These objects instead of a listing: an S3 Inventory report's s3://BUCKET/.../manifest.json "
+    "(CSV format), or a local S3 Inventory CSV data file (optionally gzip).",
 )
 @click.option("--rate", type=click.IntRange(1, 1000), help="At most N events per second.")
 @click.option("--dry-run", is_flag=True, help="Plan and count; send nothing.")
@@ -407,7 +433,7 @@ def reprocess(  # noqa: PLR0917 - click passes each option
     route_name: str,
     prefix: str | None,
     since: str | None,
-    manifest: Path | None,
+    manifest: str | None,
     rate: int | None,
     dry_run: bool,
     as_json: bool,

@@ -15,16 +15,14 @@ The handler orders results by the S3 sequencer and re-scores an event only when 
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote
 
 from lambdas.inference.domain import SEQUENCER_WIDTH, sequencer_order
 
+from .inventory import DEFAULT_COLUMNS, inventory_rows
 from .outputs import Route
 from .s3_events import ObjectVersion
 
@@ -80,19 +78,9 @@ def in_window(obj: ObjectVersion, prefix: str | None, since: datetime | None) ->
 
 
 def inventory_keys(manifest_csv: str) -> Iterator[tuple[str, str, str | None]]:
-    """(bucket, key, version id) of each row of an S3 Inventory CSV data file.
-
-    Rows are `Bucket, Key[, VersionId, IsLatest, ...]`, keys URL-encoded (S3 User Guide, "Amazon S3
-    Inventory", https://docs.aws.amazon.com/AmazonS3/latest/userguide/storage-inventory.html). Rows that are
-    not the latest version are left out: only current objects are reprocessed.
-    """
-    for row in csv.reader(io.StringIO(manifest_csv)):
-        if len(row) < 2 or not row[1]:
-            continue
-        version = row[2] if len(row) > 2 and row[2] else None
-        if len(row) > 3 and row[3].lower() == "false":
-            continue
-        yield row[0], unquote(row[1]), version
+    """(bucket, key, version id) of each row of a local S3 Inventory CSV data file (no schema: the leading
+    columns `Bucket, Key[, VersionId, IsLatest]`); see `ops.inventory` for the format and its sources."""
+    return inventory_rows(manifest_csv, DEFAULT_COLUMNS)
 
 
 def dedupe(objects: Iterable[ObjectVersion]) -> list[ObjectVersion]:

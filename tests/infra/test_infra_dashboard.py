@@ -1,11 +1,15 @@
 """The dashboard: every widget's metric is one AWS documents, with its documented namespace and dimensions,
-and every route and owned endpoint of the registry the alarms use has its panels."""
+and every route, owned endpoint and consumer queue of the registry the alarms use has its panels."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+from stack_graph import DEV_CONFIG, StackGraph
+
+from localrun.program import load_stack_config, run_program
+from tools.capture_mocks import CaptureMocks
 
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 # (namespace, metric) -> dimension names, from the pages cited in infra/dashboard.py.
@@ -24,15 +28,33 @@ DOCUMENTED = {
 }
 
 
-def _metrics(graph) -> list[tuple[str, str, dict[str, str]]]:
+CONSUMERS = [{"name": "billing", "statuses": ["failed"]}, {"name": "audit"}]
+
+
+@pytest.fixture(scope="module")
+def with_consumers() -> StackGraph:
+    """The dev stack plus two consumer queues (`notifications.consumers`)."""
+    config = load_stack_config(DEV_CONFIG)
+    config["ai-event-pipeline:notifications"] = json.dumps({"subscriptions": [], "consumers": CONSUMERS})
+    mocks = CaptureMocks(region="us-east-1")
+    return StackGraph(run_program(mocks, stack="dev", config=config), mocks)
+
+
+def _widgets(graph) -> list[dict]:
     (dashboard,) = graph.of_type(DASHBOARD)
-    body = json.loads(dashboard.inputs["dashboardBody"])
+    return json.loads(dashboard.inputs["dashboardBody"])["widgets"]
+
+
+def _widget_metrics(widget: dict) -> list[tuple[str, str, dict[str, str]]]:
     found = []
-    for widget in body["widgets"]:
-        for metric in widget["properties"]["metrics"]:
-            namespace, name, *dims = metric
-            found.append((namespace, name, dict(zip(dims[::2], dims[1::2], strict=True))))
+    for metric in widget["properties"]["metrics"]:
+        namespace, name, *dims = metric
+        found.append((namespace, name, dict(zip(dims[::2], dims[1::2], strict=True))))
     return found
+
+
+def _metrics(graph) -> list[tuple[str, str, dict[str, str]]]:
+    return [metric for widget in _widgets(graph) for metric in _widget_metrics(widget)]
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -81,3 +103,30 @@ def test_an_existing_endpoint_the_stack_does_not_own_has_no_panels(prod):
     assert existing
     names = {dims.get("EndpointName") for _, _, dims in _metrics(prod)}
     assert not names & set(existing)
+
+
+def test_every_consumer_has_its_queue_depth_oldest_message_age_and_dlq_depth(with_consumers):
+    for name in ("billing", "audit"):
+        outputs = with_consumers.outputs["consumers"][name]
+        queue = {"QueueName": with_consumers.resolve(outputs["queue_url"]).outputs["name"]}
+        dlq = {"QueueName": with_consumers.resolve(outputs["dlq_url"]).outputs["name"]}
+        panels = {
+            w["properties"]["title"]: _widget_metrics(w)
+            for w in _widgets(with_consumers)
+            if w["properties"]["title"].startswith(f"consumer {name}:")
+        }
+        assert panels == {
+            f"consumer {name}: queue depth, DLQ depth": [
+                ("AWS/SQS", "ApproximateNumberOfMessagesVisible", queue),
+                ("AWS/SQS", "ApproximateNumberOfMessagesVisible", dlq),
+            ],
+            f"consumer {name}: oldest outcome waiting (s)": [
+                ("AWS/SQS", "ApproximateAgeOfOldestMessage", queue),
+            ],
+        }, name
+
+
+def test_consumer_widgets_use_the_namespace_and_dimensions_aws_documents(with_consumers):
+    for namespace, name, dims in _metrics(with_consumers):
+        assert (namespace, name) in DOCUMENTED, (namespace, name)
+        assert tuple(dims) == DOCUMENTED[(namespace, name)], (namespace, name, dims)

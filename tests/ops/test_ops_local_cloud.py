@@ -8,6 +8,7 @@ as SNS and EventBridge write them). Verdicts come from `localrun/delivery_contra
 
 from __future__ import annotations
 
+import gzip
 import json
 import sys
 from collections.abc import Iterator
@@ -17,11 +18,12 @@ import pytest
 from click.testing import CliRunner, Result
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-from local_cloud_helpers import deployed, route, text_payload, upload
+from local_cloud_helpers import deployed, dev_config, route, text_payload, upload
 
 from lambdas.inference.contract import STATUS_COMPLETED, TABLE_PARTITION_KEY
 from localrun.delivery_contract import DELIVERED, fates
 from localrun.emulator import LocalCloud
+from localrun.program import PROJECT_NAME
 from localrun.standin_model import EndpointFaults
 from ops.cli import main
 
@@ -274,6 +276,63 @@ def test_reprocess_dry_run_sends_nothing(cloud: LocalCloud, outputs_file: Path) 
     assert uri not in cloud.results()
 
 
+def test_reprocess_from_an_s3_inventory_manifest_scores_the_current_objects_it_lists(
+    cloud: LocalCloud, outputs_file: Path
+) -> None:
+    # GIVEN an object without a result, and an S3 Inventory report of it in another bucket (the documented
+    # layout: manifest.json naming the gzipped CSV data file; the key URL-encoded, a delete marker row).
+    uri = upload(cloud, "batch", "inventoried review.txt", "great and friendly")
+    cloud.run_until_idle()
+    table = cloud.outputs["results_table_name"]
+    cloud.client("dynamodb").delete_item(TableName=table, Key={TABLE_PARTITION_KEY: {"S": uri}})
+    bucket, key = cloud.outputs["bucket_name"], uri.split("/", 3)[3]
+    version = cloud.s3.head_object(Bucket=bucket, Key=key)["VersionId"]
+    s3, destination = cloud.client("s3"), "inventory-destination"
+    s3.create_bucket(Bucket=destination)
+    data_key = f"inventory/{bucket}/all/data/rows.csv.gz"
+    rows = (
+        f'"{bucket}","batch/inventoried%20review.txt","{version}","true","false"\n'
+        f'"{bucket}","batch/deleted.txt","v-marker","true","true"\n'
+    )
+    s3.put_object(Bucket=destination, Key=data_key, Body=gzip.compress(rows.encode()))
+    manifest = {
+        "sourceBucket": bucket,
+        "destinationBucket": f"arn:aws:s3:::{destination}",
+        "version": "2016-11-30",
+        "fileFormat": "CSV",
+        "fileSchema": "Bucket, Key, VersionId, IsLatest, IsDeleteMarker",
+        "files": [{"key": data_key, "size": 1, "MD5checksum": "0" * 32}],
+    }
+    manifest_key = f"inventory/{bucket}/all/2025-01-31T00-00Z/manifest.json"
+    s3.put_object(Bucket=destination, Key=manifest_key, Body=json.dumps(manifest).encode())
+
+    summary = ops_json(
+        outputs_file, "reprocess", "--route", "batch", "--manifest", f"s3://{destination}/{manifest_key}"
+    )
+    cloud.run_until_idle()
+
+    assert summary["objects"] == 1 and summary["planned"] == {"no result yet": 1, "sent": 1}, summary
+    assert cloud.results()[uri]["status"] == STATUS_COMPLETED
+    assert cloud.results()[uri]["version_id"] == version
+
+
+def test_reprocess_from_a_manifest_of_another_bucket_exits_2(cloud: LocalCloud, outputs_file: Path) -> None:
+    s3 = cloud.client("s3")
+    s3.create_bucket(Bucket="other-inventory")
+    manifest = {
+        "sourceBucket": "someone-elses",
+        "fileFormat": "CSV",
+        "fileSchema": "Bucket, Key",
+        "files": [],
+    }
+    s3.put_object(Bucket="other-inventory", Key="manifest.json", Body=json.dumps(manifest).encode())
+    result = ops(
+        outputs_file, "reprocess", "--route", "batch", "--manifest", "s3://other-inventory/manifest.json"
+    )
+    assert result.exit_code == 2
+    assert "it inventories bucket 'someone-elses', not this stack's" in result.output
+
+
 def test_results_lists_the_table_filtered_as_json(cloud: LocalCloud, outputs_file: Path) -> None:
     uri = upload(cloud, "batch", "listed.txt", "great and friendly")
     cloud.run_until_idle()
@@ -436,3 +495,45 @@ def test_reprocess_of_a_kinesis_route_exits_2_pointing_to_redrive(outputs_file: 
     assert result.exit_code == 2
     assert "route 'stream' is a kinesis route" in result.output
     assert "ops redrive --route stream" in result.output
+
+
+# -- re-scoring: last in the module, since the functions cold-start again after a redeploy -----------------
+def with_text_model(model_id: str) -> dict[str, str]:
+    """The dev config with the text classifier's container serving another model (a new model version)."""
+    config = dev_config()
+    models = json.loads(config[f"{PROJECT_NAME}:models"])
+    models["text-classifier"]["environment"]["HF_MODEL_ID"] = model_id
+    return {**config, f"{PROJECT_NAME}:models": json.dumps(models)}
+
+
+def test_reprocess_after_a_model_change_re_scores_under_the_new_version_and_a_second_run_writes_nothing(
+    cloud: LocalCloud, outputs_file: Path
+) -> None:
+    # GIVEN an object on an sqs route scored by the text classifier
+    uri = upload(cloud, "batch", "rescored.txt", "great and friendly")
+    cloud.run_until_idle()
+    first = cloud.results()[uri]
+    prefix = uri.split("/", 3)[3]
+    # WHEN the model changes (`pulumi up` with another HF_MODEL_ID) and the route is reprocessed
+    cloud.redeploy(config=with_text_model("siebert/sentiment-roberta-large-english"))
+    try:
+        new_version = cloud.outputs["models"]["text-classifier"]["model_version"]
+        outputs_file.write_text(json.dumps(cloud.outputs, indent=2), encoding="utf-8")
+        rescoring = ops_json(outputs_file, "reprocess", "--route", "batch", "--prefix", prefix)
+        cloud.run_until_idle()
+        rescored, writes = cloud.results()[uri], successful_writes(cloud, uri)
+        again = ops_json(outputs_file, "reprocess", "--route", "batch", "--prefix", prefix)
+        cloud.run_until_idle()
+    finally:  # the module's other tests run against the dev config
+        cloud.redeploy(config=dev_config())
+        outputs_file.write_text(json.dumps(cloud.outputs, indent=2), encoding="utf-8")
+
+    # THEN the same object version's event re-scores the item under the new model version, once
+    same = {"same object version: re-scored only by a new model version": 1, "sent": 1}
+    assert new_version != first["model_version"]
+    assert rescoring["planned"] == same, rescoring
+    assert (rescored["status"], rescored["model_version"]) == (STATUS_COMPLETED, new_version)
+    assert (rescored["version_id"], rescored["sequencer"]) == (first["version_id"], first["sequencer"])
+    assert again["planned"] == same, again
+    assert successful_writes(cloud, uri) == writes
+    assert cloud.results()[uri] == rescored
