@@ -20,7 +20,8 @@ Deploys, from the stack config (infra/config.py validates it before anything is 
   environment naming its model and version, Powertools packaged in its zip, async retries to the DLQ,
   trigger wiring: a kinesis route's stream event source mapping with bisection, retries and the DLQ);
 - per async model, a result writer: its function, role, log group and DLQ, subscribed to both topics;
-- alarms (DLQ depth, function errors and throttles, queue age, per owned endpoint 5XX and latency,
+- alarms (DLQ depth, function errors and throttles, queue age, per owned endpoint 5XX and latency, per
+  async model its oldest request's age, failed invocations and notifications, its writer's errors and DLQ,
   endpoint-state delivery failures) to `ops`, and one CloudWatch dashboard from the same registry;
 - the bucket's single notification configuration once every grant exists.
 """
@@ -37,7 +38,7 @@ from infra.compute import (
     function_log_group_name,
     log_group_arn,
 )
-from infra.config import load_config
+from infra.config import AsyncModel, load_config
 from infra.dashboard import Dashboard, DashboardArgs
 from infra.iam import KeyAccess, KeyAccessArgs
 from infra.messaging import (
@@ -57,6 +58,7 @@ from infra.ml import InferenceEndpoint, InferenceEndpointArgs
 from infra.observability import (
     Alarms,
     AlarmsArgs,
+    AsyncEndpointAlarmTargets,
     ConsumerAlarmTargets,
     EndpointAlarmTargets,
     EndpointStateAlarmTargets,
@@ -270,9 +272,28 @@ route_targets = [
     for route in config.routes
 ]
 endpoint_targets = [
-    EndpointAlarmTargets(name, e.endpoint_name, e.variant_name)
+    EndpointAlarmTargets(
+        name,
+        e.endpoint_name,
+        e.variant_name,
+        **(
+            {"invocation_limit_seconds": model.invocation_timeout_seconds}
+            if isinstance(model := config.models[name], AsyncModel)
+            else {}
+        ),
+    )
     for name, e in endpoints.items()
     if e.variant_name
+]
+async_targets = [
+    AsyncEndpointAlarmTargets(
+        name,
+        e.endpoint_name,
+        e.variant_name,  # type: ignore[arg-type]
+        writers[name].function.name,
+        writers[name].dead_letter_queue.name,
+    )
+    for name, e in async_endpoints.items()
 ]
 alarms = Alarms(
     "alarms",
@@ -291,6 +312,7 @@ alarms = Alarms(
             ConsumerAlarmTargets(name, c.queue.name, c.dead_letter_queue.name)
             for name, c in consumers.items()
         ],
+        async_endpoints=async_targets,
     ),
     within_stack,
 )

@@ -3,10 +3,11 @@
 `Alarms` (`ai-event-pipeline:observability:Alarms`) creates, per route, "DLQ has messages", function errors
 and throttles, and (sqs routes) the route queue's oldest-message age; per endpoint the stack owns (one per
 owned model), SageMaker 5XX errors and model latency; for the endpoint-state rule, failed deliveries and its
-DLQ; per consumer queue (`notifications.consumers`), its DLQ holding messages and its oldest-message age.
-Every
-alarm is named `<project>/<stack>/<alarm>`. It also attaches the ops topic's policy, which must name every
-alarm as an allowed publisher. Exposes `alarms` (name -> MetricAlarm) and `alarm_arns`.
+DLQ; per consumer queue (`notifications.consumers`), its DLQ holding messages and its oldest-message age;
+per async model, the age of its oldest queued request, failed invocations, failed notifications, and its
+result writer's errors and DLQ. Every alarm is named `<project>/<stack>/<alarm>`. It also attaches the ops
+topic's policy, which must name every alarm as an allowed publisher. Exposes `alarms` (name -> MetricAlarm)
+and `alarm_arns`.
 """
 
 from __future__ import annotations
@@ -21,9 +22,14 @@ from infra.messaging import service_topic_policy
 
 ONE_MINUTE = 60
 FIVE_MINUTES = 300
-# InvokeEndpoint gives up after 60 s; a p90 model latency above half of that means requests are about to
-# time out (ModelLatency is reported in microseconds).
+# InvokeEndpoint gives up after 60 s (an async invocation after its invocationTimeoutSeconds); a p90 model
+# latency above half of that means requests are about to time out (ModelLatency is reported in microseconds).
 MODEL_LATENCY_THRESHOLD_MICROSECONDS = 30 * 1_000_000
+
+
+def model_latency_threshold_microseconds(invocation_limit_seconds: int) -> int:
+    """Half of an invocation's time limit, in ModelLatency's microseconds."""
+    return invocation_limit_seconds * 1_000_000 // 2
 
 
 @dataclass
@@ -39,6 +45,17 @@ class EndpointAlarmTargets:
     model_name: str
     endpoint_name: pulumi.Input[str]
     variant_name: str
+    # How long one invocation may take: InvokeEndpoint's 60 s, or an async model's invocationTimeoutSeconds.
+    invocation_limit_seconds: int = 60
+
+
+@dataclass
+class AsyncEndpointAlarmTargets:
+    model_name: str
+    endpoint_name: pulumi.Input[str]
+    variant_name: str
+    result_writer_function_name: pulumi.Input[str]
+    result_writer_dead_letter_queue_name: pulumi.Input[str]
 
 
 @dataclass
@@ -91,6 +108,7 @@ class AlarmsArgs:
     endpoint_state: EndpointStateAlarmTargets
     queue_oldest_message_age_seconds: int
     consumers: Sequence[ConsumerAlarmTargets] = ()
+    async_endpoints: Sequence[AsyncEndpointAlarmTargets] = ()
 
 
 class Alarms(pulumi.ComponentResource):
@@ -217,8 +235,8 @@ class Alarms(pulumi.ComponentResource):
             )
             alarm(
                 f"model-{endpoint.model_name}-endpoint-model-latency",
-                f"Model {endpoint.model_name}: p90 model latency is above half of SageMaker's 60 s "
-                "invocation limit",
+                f"Model {endpoint.model_name}: p90 model latency is above half of its "
+                f"{endpoint.invocation_limit_seconds} s invocation limit",
                 namespace="AWS/SageMaker",
                 metric_name="ModelLatency",
                 dimensions=dimensions,
@@ -227,7 +245,57 @@ class Alarms(pulumi.ComponentResource):
                 evaluation_periods=3,
                 datapoints_to_alarm=2,
                 comparison_operator="GreaterThanThreshold",
-                threshold=MODEL_LATENCY_THRESHOLD_MICROSECONDS,
+                threshold=model_latency_threshold_microseconds(endpoint.invocation_limit_seconds),
+            )
+
+        # An async endpoint queues requests instead of refusing them, so trouble shows as age and failures
+        # (SageMaker Developer Guide, "Alarms and logs for tracking metrics from asynchronous endpoints":
+        # ApproximateAgeOfOldestRequest per EndpointName; InvocationFailures and NotificationFailures per
+        # EndpointName and VariantName, Sum).
+        for target in args.async_endpoints:
+            prefix = f"model-{target.model_name}"
+            variant = {"EndpointName": target.endpoint_name, "VariantName": target.variant_name}
+            alarm(
+                f"{prefix}-async-oldest-request-age",
+                f"Model {target.model_name}: the oldest queued async request waited longer than "
+                f"{args.queue_oldest_message_age_seconds}s (the endpoint is not keeping up, or cannot scale "
+                "from zero)",
+                namespace="AWS/SageMaker",
+                metric_name="ApproximateAgeOfOldestRequest",
+                dimensions={"EndpointName": target.endpoint_name},
+                statistic="Maximum",
+                period=ONE_MINUTE,
+                evaluation_periods=1,
+                comparison_operator="GreaterThanOrEqualToThreshold",
+                threshold=args.queue_oldest_message_age_seconds,
+            )
+            any_in_five_minutes(
+                f"{prefix}-async-invocation-failures",
+                f"Model {target.model_name}: async invocations failed (their items end failed)",
+                "AWS/SageMaker",
+                "InvocationFailures",
+                variant,
+            )
+            # Without its notification an item stays in_progress: the writer never hears of the outcome.
+            any_in_five_minutes(
+                f"{prefix}-async-notification-failures",
+                f"Model {target.model_name}: SageMaker could not publish async outcomes to its topics",
+                "AWS/SageMaker",
+                "NotificationFailures",
+                variant,
+            )
+            any_in_five_minutes(
+                f"{prefix}-result-writer-errors",
+                f"Model {target.model_name}: the result writer raised errors",
+                "AWS/Lambda",
+                "Errors",
+                {"FunctionName": target.result_writer_function_name},
+            )
+            queue_not_empty(
+                f"{prefix}-result-writer-dlq-not-empty",
+                f"Model {target.model_name}: async outcomes the result writer could not store wait in its "
+                "dead-letter queue",
+                target.result_writer_dead_letter_queue_name,
             )
 
         # A state change EventBridge could not deliver (e.g. the key policy refuses it) is never silent.

@@ -181,3 +181,53 @@ def test_result_writer_subscribes_to_both_topics_with_a_dead_letter_queue(graph)
     }
     for subscription in subscriptions:
         assert "deadLetterTargetArn" in json.loads(subscription.inputs["redrivePolicy"])
+
+
+def alarm_named(graph: StackGraph, suffix: str) -> dict:
+    (alarm,) = [
+        a
+        for a in graph.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+        if a.inputs.get("name") == f"ai-event-pipeline/dev/{suffix}"
+    ]
+    return alarm.inputs
+
+
+def test_async_backlog_age_alarms_at_the_queue_age_threshold(graph):
+    alarm = alarm_named(graph, "model-summarizer-async-oldest-request-age")
+    assert (alarm["namespace"], alarm["metricName"]) == ("AWS/SageMaker", "ApproximateAgeOfOldestRequest")
+    assert alarm["dimensions"] == {"EndpointName": graph.outputs["models"]["summarizer"]["endpoint_name"]}
+    assert alarm["threshold"] == 300
+    assert alarm["alarmActions"] == [graph.outputs["ops_topic_arn"]]
+
+
+def test_async_invocation_failures_alarm_on_the_first_one(graph):
+    alarm = alarm_named(graph, "model-summarizer-async-invocation-failures")
+    assert (alarm["metricName"], alarm["statistic"], alarm["threshold"]) == ("InvocationFailures", "Sum", 0)
+    assert alarm["dimensions"] == {
+        "EndpointName": graph.outputs["models"]["summarizer"]["endpoint_name"],
+        "VariantName": "AllTraffic",
+    }
+
+
+def test_async_notification_failures_alarm_because_items_would_stay_in_progress(graph):
+    alarm = alarm_named(graph, "model-summarizer-async-notification-failures")
+    assert (alarm["metricName"], alarm["threshold"]) == ("NotificationFailures", 0)
+
+
+def test_result_writer_dead_letter_queue_alarms_when_not_empty(graph):
+    alarm = alarm_named(graph, "model-summarizer-result-writer-dlq-not-empty")
+    dlq_url = graph.outputs["models"]["summarizer"]["result_writer_dlq_url"]
+    assert alarm["metricName"] == "ApproximateNumberOfMessagesVisible"
+    assert dlq_url.endswith("/" + alarm["dimensions"]["QueueName"])
+
+
+def test_result_writer_errors_alarm(graph):
+    alarm = alarm_named(graph, "model-summarizer-result-writer-errors")
+    writer = graph.resolve(graph.outputs["models"]["summarizer"]["result_writer_function_name"])
+    assert alarm["dimensions"] == {"FunctionName": writer.outputs["name"]}
+
+
+def test_async_model_latency_alarm_scales_with_its_invocation_timeout(graph):
+    alarm = alarm_named(graph, "model-summarizer-endpoint-model-latency")
+    assert alarm["threshold"] == 450 * 1_000_000
+    assert alarm_named(graph, "model-text-classifier-endpoint-model-latency")["threshold"] == 30 * 1_000_000
