@@ -43,7 +43,21 @@ from pulumi.runtime import mocks as pulumi_mocks
 from .access import AccessGuard
 from .lambda_.runtime import LambdaRuntime
 from .program import PROJECT_DIR, ProgramRun
-from .services import cloudwatch, dynamodb, events, iam, kinesis, kms, lambda_, logs, s3, sagemaker, sns, sqs
+from .services import (
+    appautoscaling,
+    cloudwatch,
+    dynamodb,
+    events,
+    iam,
+    kinesis,
+    kms,
+    lambda_,
+    logs,
+    s3,
+    sagemaker,
+    sns,
+    sqs,
+)
 from .services.base import Inputs, UnsupportedResourceType, physical_name
 from .services.s3 import DestinationValidationError
 
@@ -266,6 +280,8 @@ CREATORS: dict[str, Creator] = {
     "aws:lambda/eventSourceMapping:EventSourceMapping": lambda_.event_source_mapping,
     "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": lambda_.event_invoke_config,
     "aws:lambda/functionRecursionConfig:FunctionRecursionConfig": lambda_.recursion_config,
+    "aws:appautoscaling/target:Target": appautoscaling.scalable_target,
+    "aws:appautoscaling/policy:Policy": appautoscaling.scaling_policy,
 }
 
 # What a redeploy changes in place, per type: the inputs it may change, and how (the provider's Update).

@@ -35,28 +35,81 @@ def sagemaker_endpoint_config(m: MotoMocks, i: Inputs) -> tuple[str, dict[str, A
     variants = []
     for index, variant in enumerate(i.req("productionVariants")):
         path = f"productionVariants[{index}]"
-        i.fields(path, variant, "variantName", "modelName", "serverlessConfig")
-        if not variant.get("serverlessConfig"):
-            raise UnsupportedResourceType(
-                f"{i.typ} {i.name!r}: only serverless production variants are emulated"
+        i.fields(
+            path,
+            variant,
+            "variantName",
+            "modelName",
+            "serverlessConfig",
+            "instanceType",
+            "initialInstanceCount",
+        )
+        wire: dict[str, Any] = {"VariantName": variant["variantName"], "ModelName": variant["modelName"]}
+        if variant.get("serverlessConfig"):
+            serverless = i.fields(
+                f"{path}.serverlessConfig", variant["serverlessConfig"], "memorySizeInMb", "maxConcurrency"
             )
-        serverless = i.fields(
-            f"{path}.serverlessConfig", variant["serverlessConfig"], "memorySizeInMb", "maxConcurrency"
-        )
-        variants.append(
-            {
-                "VariantName": variant["variantName"],
-                "ModelName": variant["modelName"],
-                "ServerlessConfig": {
-                    "MemorySizeInMB": int(serverless["memorySizeInMb"]),
-                    "MaxConcurrency": int(serverless["maxConcurrency"]),
-                },
+            wire["ServerlessConfig"] = {
+                "MemorySizeInMB": int(serverless["memorySizeInMb"]),
+                "MaxConcurrency": int(serverless["maxConcurrency"]),
             }
-        )
-    arn = m.client("sagemaker").create_endpoint_config(EndpointConfigName=name, ProductionVariants=variants)[
-        "EndpointConfigArn"
-    ]
+        elif variant.get("instanceType") and i.get("asyncInferenceConfig"):
+            # An instance variant is emulated behind an asynchronous endpoint only (its queue, the stand-in
+            # answering after a simulated delay); moto requires InitialInstanceCount, which SageMaker lets
+            # be 0 only with auto scaling from zero (the stack's minInstances 0).
+            wire["InstanceType"] = variant["instanceType"]
+            wire["InitialInstanceCount"] = int(variant.get("initialInstanceCount") or 0)
+        else:
+            raise UnsupportedResourceType(
+                f"{i.typ} {i.name!r}: only serverless production variants, or instance variants of an "
+                "asynchronous endpoint, are emulated"
+            )
+        variants.append(wire)
+    params: dict[str, Any] = {"EndpointConfigName": name, "ProductionVariants": variants}
+    if i.get("asyncInferenceConfig"):
+        params["AsyncInferenceConfig"] = async_inference_config(i)
+    arn = m.client("sagemaker").create_endpoint_config(**params)["EndpointConfigArn"]
     return name, {"arn": arn, "name": name}
+
+
+def async_inference_config(i: Inputs) -> dict[str, Any]:
+    """AsyncInferenceConfig on the wire, from the provider's async_inference_config block."""
+    block = i.block("asyncInferenceConfig", "outputConfig", "clientConfig")
+    output = i.fields(
+        "asyncInferenceConfig.outputConfig",
+        block.get("outputConfig"),
+        "s3OutputPath",
+        "s3FailurePath",
+        "kmsKeyId",
+        "notificationConfig",
+    )
+    notification = i.fields(
+        "asyncInferenceConfig.outputConfig.notificationConfig",
+        output.get("notificationConfig"),
+        "successTopic",
+        "errorTopic",
+    )
+    client = i.fields(
+        "asyncInferenceConfig.clientConfig", block.get("clientConfig"), "maxConcurrentInvocationsPerInstance"
+    )
+    wire_output: dict[str, Any] = {"S3OutputPath": output["s3OutputPath"]}
+    if output.get("s3FailurePath"):
+        wire_output["S3FailurePath"] = output["s3FailurePath"]
+    if output.get("kmsKeyId"):
+        wire_output["KmsKeyId"] = output["kmsKeyId"]
+    topics = {
+        wire: notification[key]
+        for key, wire in (("successTopic", "SuccessTopic"), ("errorTopic", "ErrorTopic"))
+        if notification.get(key)
+    }
+    if topics:
+        wire_output["NotificationConfig"] = topics
+    config: dict[str, Any] = {"OutputConfig": wire_output}
+    if client.get("maxConcurrentInvocationsPerInstance"):
+        config["ClientConfig"] = {
+            "MaxConcurrentInvocationsPerInstance": int(client["maxConcurrentInvocationsPerInstance"])
+        }
+    return config
 
 
 def sagemaker_endpoint(m: MotoMocks, i: Inputs) -> tuple[str, dict[str, Any]]:
