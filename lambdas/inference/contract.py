@@ -207,3 +207,6 @@ ENV_ASYNC_OUTPUT_URI = "ASYNC_OUTPUT_URI"
 # An output at most this large is stored in the item (parsed as JSON); a larger one stays in S3 and the item
 # holds its URI in `prediction_uri` (DynamoDB items are limited to 400 KB).
 ASYNC_OUTPUT_INLINE_MAX_BYTES = 300_000
+# An async endpoint's input is read by SageMaker from S3, up to 1 GB (SageMaker Developer Guide, "Asynchronous
+# inference": "large payload sizes (up to 1GB)"); the submitting function never holds it.
+ASYNC_MAX_PAYLOAD_BYTES = 1024 * 1024 * 1024

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .contract import (
+    ASYNC_MAX_PAYLOAD_BYTES,
     DEFAULT_ENDPOINT_CONTENT_TYPE,
     DEFAULT_LARGE_RESULTS_PREFIX,
     DEFAULT_MAX_OBJECT_BYTES,
@@ -242,6 +243,14 @@ def _binary_content_type(env: Mapping[str, str], payload_format: str) -> str | N
 
 def _max_payload_bytes(env: Mapping[str, str]) -> int:
     value = _positive_int(env, ENV_MAX_PAYLOAD_BYTES, SERVERLESS_MAX_PAYLOAD_BYTES)
+    if env.get(ENV_ASYNC_INVOCATION_TIMEOUT_SECONDS, "").strip():
+        # Submitted by S3 location: InvokeEndpoint's body limits do not apply, the async input limit does.
+        if value > ASYNC_MAX_PAYLOAD_BYTES:
+            raise ConfigError(
+                f"{ENV_MAX_PAYLOAD_BYTES}={value} is above an async endpoint's largest input "
+                f"({ASYNC_MAX_PAYLOAD_BYTES} bytes); set it to at most that, or unset it."
+            )
+        return value
     if value > REALTIME_MAX_PAYLOAD_BYTES:
         raise ConfigError(
             f"{ENV_MAX_PAYLOAD_BYTES}={value} is above InvokeEndpoint's largest request "

@@ -58,3 +58,19 @@ def test_a_large_output_stays_in_s3_and_the_result_holds_its_uri():
     assert isinstance(notice, AsyncNotice)
     result = async_final_result(notice, None, 10_000_000)
     assert (result.status, result.prediction_uri) == (STATUS_COMPLETED, notice.output_location)
+
+
+def test_an_async_route_may_admit_objects_up_to_sagemakers_async_input_limit():
+    from lambdas.inference import contract  # noqa: PLC0415
+    from lambdas.inference.settings import load_settings  # noqa: PLC0415
+
+    env = {
+        contract.ENV_RESULTS_TABLE: "t",
+        contract.ENV_NOTIFICATIONS_TOPIC_ARN: "arn:aws:sns:us-east-1:123456789012:n",
+        contract.ENV_ENDPOINT_NAME: "e",
+        contract.ENV_BUCKET_NAME: "b",
+        contract.ENV_ROUTE_NAME: "documents",
+        contract.ENV_MAX_PAYLOAD_BYTES: str(contract.ASYNC_MAX_PAYLOAD_BYTES),
+        contract.ENV_ASYNC_INVOCATION_TIMEOUT_SECONDS: "900",
+    }
+    assert load_settings(env).max_payload_bytes == contract.ASYNC_MAX_PAYLOAD_BYTES
