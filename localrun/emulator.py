@@ -91,7 +91,8 @@ class LocalCloud:
         self.poller = SqsEventSourcePoller(self.runtime, self.recorder, self.trace)
         self.stream_poller = KinesisEventSourcePoller(self.runtime, self.recorder, self.trace)
         self.deliveries = Deliveries(self.runtime, self.trace)
-        self.endpoint = StandInEndpoint()
+        self.endpoint = StandInEndpoint(self.clock.now)
+        self.endpoint.trace = self.trace.record
         self.sns_faults = SnsFaultInjector(self.recorder)
         self.fixes = BucketPolicyFixes()
         self.sdk_backoff = SdkBackoff(self.clock)
@@ -221,6 +222,7 @@ class LocalCloud:
         receivable_unreceived = False
         while True:
             progressed = self.runtime.run_due(limit=1)  # one at a time, so progress can be shown
+            progressed = self.endpoint.run_due() or progressed
             progressed = self.poller.poll() or progressed
             progressed = self.stream_poller.poll() or progressed
             if progressed:
@@ -266,6 +268,7 @@ class LocalCloud:
         while not stop.is_set():
             wake.clear()  # before looking: work queued after the look sets it again, so wait() returns
             progressed = self.runtime.run_due(limit=1)
+            progressed = self.endpoint.run_due() or progressed
             progressed = self.poller.poll() or progressed
             progressed = self.stream_poller.poll() or progressed
             if progressed:
@@ -284,6 +287,9 @@ class LocalCloud:
             candidates.append((max(0.0, due - self.clock.now()), "Lambda async retry delay"))
         if visible is not None:
             candidates.append((visible, "SQS visibility timeout"))
+        completes = self.endpoint.next_due()
+        if completes is not None:
+            candidates.append((max(0.0, completes - self.clock.now()), "SageMaker async inference"))
         if not candidates:
             return None, ""
         wait, reason = min(candidates)

@@ -36,7 +36,16 @@ PROJECT_NAME = "ai-event-pipeline"
 # uses up front, silently, so the warnings recorded during a run are only those
 # caused by the resources the program declares.
 _PROVIDER_MODULES = (
-    "cloudwatch", "dynamodb", "iam", "kinesis", "kms", "lambda_", "s3", "sagemaker", "sns", "sqs",
+    "cloudwatch",
+    "dynamodb",
+    "iam",
+    "kinesis",
+    "kms",
+    "lambda_",
+    "s3",
+    "sagemaker",
+    "sns",
+    "sqs",
 )
 
 
@@ -102,7 +111,11 @@ class _RecordingMocks(pulumi_mocks.Mocks):
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict]:
         resource_id, state = self.inner.new_resource(args)
         self.registered[(args.typ, args.name)] = DeclaredResource(
-            type=args.typ, name=args.name, inputs=dict(args.inputs), outputs=dict(state), id=resource_id,
+            type=args.typ,
+            name=args.name,
+            inputs=dict(args.inputs),
+            outputs=dict(state),
+            id=resource_id,
         )
         return resource_id, state
 

@@ -17,6 +17,15 @@ the pipeline's data flow visible:
 - `image-feature-extraction` (`StandInImageFeatureExtractor`): ViT-base's last hidden state shape,
   `[[[768 floats] x 197 tokens]]`, pseudo-random from the image's bytes; an answer of ~1.1 MB, larger
   than a DynamoDB item can hold.
+- `summarization` (`StandInSummarizer`): the first sentence of the text (at most 60 words);
+  `{"inputs": str}` -> `[{"summary_text": "..."}]`, the toolkit's summarization shape.
+
+An endpoint whose configuration has an AsyncInferenceConfig takes `InvokeEndpointAsync` instead
+(`StandInEndpoint.invoke_async`): the request is queued, and ASYNC_PROCESSING_SECONDS later on the
+emulator's clock (`run_due`, pumped by `LocalCloud` like Lambda's retry queue) the stand-in reads the input
+object as it is then in S3, writes its answer to `<S3OutputPath><uuid>.out` (or the error to
+`<S3FailurePath><uuid>-error.out`) and publishes SageMaker's notification to the success (or error) topic,
+whose subscriptions deliver it like any other SNS message.
 
 Requests the real container rejects get the error AWS returns for a model failure: `ModelError` (HTTP
 424) with `OriginalStatusCode` 400 (the toolkit's handler turns every exception into a 400): a content
@@ -38,14 +47,20 @@ import random
 import re
 import struct
 import threading
+import time
+import uuid
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
 from urllib.parse import unquote
 
 from moto.core.exceptions import JsonRESTError
+from moto.s3.models import s3_backends
 from moto.sagemaker.models import sagemaker_backends
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
+from moto.sns.models import sns_backends
 
 from lambdas.inference.contract import HF_DECODED_CONTENT_TYPES
 
@@ -401,10 +416,38 @@ class StandInImageFeatureExtractor:
         return [[[round(values.gauss(0, 1), 4) for _ in range(self.HIDDEN_SIZE)] for _ in range(self.TOKENS)]]
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+class StandInSummarizer:
+    """Deterministic extractive "summary" (the first sentence) with Hugging Face summarization I/O."""
+
+    task: ClassVar[str] = "summarization"
+    MAX_WORDS: ClassVar[int] = 60
+
+    def predict(self, payload: bytes, content_type: str = CONTENT_TYPE) -> list[dict[str, str]]:
+        request = _json_request(payload, content_type)
+        inputs = request.get("inputs") if isinstance(request, dict) else None
+        if not isinstance(inputs, str) or not inputs.strip():
+            raise InvalidModelInput('expected {"inputs": <non-empty string>}')
+        return [{"summary_text": self.summarize(inputs)}]
+
+    @classmethod
+    def summarize(cls, text: str) -> str:
+        first = _SENTENCE_END.split(text.strip(), maxsplit=1)[0]
+        words = first.split()
+        return " ".join(words[: cls.MAX_WORDS])
+
+
 # Every task the local run can serve: HF_TASK -> its stand-in.
 STAND_INS: dict[str, type[StandInModel]] = {
     model.task: model
-    for model in (StandInTextClassifier, StandInImageClassifier, StandInImageFeatureExtractor)
+    for model in (
+        StandInTextClassifier,
+        StandInImageClassifier,
+        StandInImageFeatureExtractor,
+        StandInSummarizer,
+    )
 }
 
 
@@ -453,6 +496,31 @@ class EndpointStats:
     answered: int = 0
     throttled: int = 0
     model_errors: int = 0
+    async_submitted: int = 0
+    async_completed: int = 0
+    async_failed: int = 0
+
+
+# How long the emulated async endpoint takes from InvokeEndpointAsync to its notification, on the emulator's
+# clock: the queue, the input's download, the model and the upload (a real one takes seconds to minutes, and
+# up to the instance start when scaling from zero).
+ASYNC_PROCESSING_SECONDS = 5.0
+
+
+@dataclass
+class AsyncRequest:
+    """One InvokeEndpointAsync request in the emulated endpoint's queue."""
+
+    account: str
+    region: str
+    endpoint_name: str
+    input_location: str
+    content_type: str
+    inference_id: str
+    output_location: str
+    failure_location: str
+    received_at: str
+    due_at: float
 
 
 class StandInEndpoint:
@@ -464,14 +532,30 @@ class StandInEndpoint:
     at every call, so an endpoint updated to another configuration is answered by its new model's task.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.faults = EndpointFaults()
         self.stats = EndpointStats()
+        self.clock = clock
+        self.async_queue: list[AsyncRequest] = []
+        self.async_requests: list[AsyncRequest] = []  # every one received, for tests and the trace
+        self.trace: Callable[[list[str], str, str], None] | None = None  # (uris, step, detail)
         self._lock = threading.Lock()
         self._stand_ins: dict[str, StandInModel] = {}  # by task: the stand-ins hold no per-call state
 
     def patches(self) -> list[Patch]:
         stand_in = self
+
+        def invoke_endpoint_async(response: SageMakerRuntimeResponse) -> tuple[int, dict[str, str], str]:
+            endpoint_name = unquote(response.path.split("/")[2])
+            headers = {str(k).lower(): str(v) for k, v in dict(response.headers or {}).items()}
+            return stand_in.invoke_async(
+                response.current_account,
+                response.region,
+                endpoint_name,
+                input_location=headers.get("x-amzn-sagemaker-inputlocation", ""),
+                content_type=headers.get("content-type", CONTENT_TYPE),
+                inference_id=headers.get("x-amzn-sagemaker-inference-id") or str(uuid.uuid4()),
+            )
 
         def invoke_endpoint(response: SageMakerRuntimeResponse) -> tuple[int, dict[str, str], str]:
             # Path: /endpoints/<EndpointName>/invocations
@@ -496,6 +580,12 @@ class StandInEndpoint:
                 "invoke_endpoint",
                 invoke_endpoint,
                 reason="InvokeEndpoint answered by the stand-in of the endpoint model's task",
+            ),
+            Patch(
+                "moto.sagemakerruntime.responses.SageMakerRuntimeResponse",
+                "invoke_endpoint_async",
+                invoke_endpoint_async,
+                reason="InvokeEndpointAsync queued, then answered by the stand-in into S3 and SNS",
             ),
         ]
 
@@ -551,3 +641,185 @@ class StandInEndpoint:
             self.stats.answered += 1
         headers = {"Content-Type": CONTENT_TYPE, "x-Amzn-Invoked-Production-Variant": VARIANT_NAME}
         return 200, headers, json.dumps(prediction)
+
+    # -- asynchronous inference ------------------------------------------------------------------
+    def invoke_async(
+        self,
+        account: str,
+        region: str,
+        endpoint_name: str,
+        *,
+        input_location: str,
+        content_type: str,
+        inference_id: str,
+    ) -> tuple[int, dict[str, str], str]:
+        """Queue one InvokeEndpointAsync request; the answer SageMaker gives at once (202, the locations)."""
+        backend = sagemaker_backends[account][region]
+        endpoint = backend.endpoints.get(endpoint_name)
+        if endpoint is None:
+            raise EndpointNotFound(endpoint_name, account)
+        output = self._async_output_config(account, region, endpoint_name)
+        if output is None:
+            raise AsyncNotConfigured(endpoint_name)
+        if not input_location.startswith("s3://"):
+            raise AsyncNotConfigured(endpoint_name, f"InputLocation {input_location!r} is not an s3:// URI")
+        name = str(uuid.uuid4())
+        request = AsyncRequest(
+            account=account,
+            region=region,
+            endpoint_name=endpoint_name,
+            input_location=input_location,
+            content_type=content_type,
+            inference_id=inference_id,
+            output_location=_join(output["S3OutputPath"], f"{name}.out"),
+            failure_location=_join(
+                output.get("S3FailurePath") or output["S3OutputPath"], f"{name}-error.out"
+            ),
+            received_at=_iso(),
+            due_at=self.clock() + ASYNC_PROCESSING_SECONDS,
+        )
+        self.model_for(account, region, endpoint_name)  # NoStandIn now, not later
+        with self._lock:
+            self.async_queue.append(request)
+            self.async_requests.append(request)
+            self.stats.async_submitted += 1
+        self._record(request, f"async inference queued ({inference_id})")
+        headers = {
+            "X-Amzn-SageMaker-OutputLocation": request.output_location,
+            "X-Amzn-SageMaker-FailureLocation": request.failure_location,
+        }
+        return 202, headers, json.dumps({"InferenceId": inference_id})
+
+    def next_due(self) -> float | None:
+        """When the next queued async request completes, on the emulator's clock (None: none queued)."""
+        with self._lock:
+            return min((r.due_at for r in self.async_queue), default=None)
+
+    def run_due(self) -> bool:
+        """Complete every queued async request that is due; True if any was."""
+        with self._lock:
+            now = self.clock()
+            due = sorted((r for r in self.async_queue if r.due_at <= now), key=lambda r: r.due_at)
+            for request in due:
+                self.async_queue.remove(request)
+        for request in due:
+            self._complete(request)
+        return bool(due)
+
+    def _async_output_config(self, account: str, region: str, endpoint_name: str) -> dict[str, Any] | None:
+        backend = sagemaker_backends[account][region]
+        config = backend.endpoint_configs[backend.endpoints[endpoint_name].endpoint_config_name]
+        return (getattr(config, "async_inference_config", None) or {}).get("OutputConfig")
+
+    def _complete(self, request: AsyncRequest) -> None:
+        """Read the input, run the stand-in, write the output or failure object, publish the notification."""
+        output = self._async_output_config(request.account, request.region, request.endpoint_name) or {}
+        topics = output.get("NotificationConfig") or {}
+        try:
+            payload = _read_s3(request.account, request.input_location)
+        except LookupError as err:
+            self._fail(request, topics, f"ClientError: Failed to download the request from S3: {err}")
+            return
+        model = self.model_for(request.account, request.region, request.endpoint_name)
+        try:
+            if self.faults.permanent_model_error:
+                raise InvalidModelInput("model failed to load (injected permanent fault)")
+            if self.faults.crash_on_text and self.faults.crash_on_text.encode("utf-8") in payload:
+                raise InvalidModelInput("crashed")
+            prediction = model.predict(payload, request.content_type)
+        except InvalidModelInput as err:
+            # The reason as SageMaker words a model's error status ("Received ... error (NNN) from model").
+            self._fail(
+                request,
+                topics,
+                f'ClientError: Received client error (400) from model with message "{err}". '
+                "See the SageMaker Endpoint logs in your account for more information.",
+            )
+            return
+        body = json.dumps(prediction).encode("utf-8")
+        _write_s3(request.account, request.output_location, body, CONTENT_TYPE)
+        with self._lock:
+            self.stats.async_completed += 1
+        notice = self._notice(request, "Completed")
+        notice["responseParameters"] = {
+            "contentType": CONTENT_TYPE,
+            "outputLocation": request.output_location,
+        }
+        self._record(request, f"async inference completed: {request.output_location}")
+        self._publish(request, topics.get("SuccessTopic"), notice)
+
+    def _fail(self, request: AsyncRequest, topics: dict[str, str], reason: str) -> None:
+        _write_s3(request.account, request.failure_location, reason.encode("utf-8"), "text/plain")
+        with self._lock:
+            self.stats.async_failed += 1
+        notice = self._notice(request, "Failed")
+        notice["failureReason"] = reason
+        self._record(request, f"async inference failed: {reason[:80]}")
+        self._publish(request, topics.get("ErrorTopic"), notice)
+
+    @staticmethod
+    def _notice(request: AsyncRequest, status: str) -> dict[str, Any]:
+        """SageMaker's notification message (the fields of its documented example; see result_writer)."""
+        return {
+            "awsRegion": request.region,
+            "eventTime": _iso(),
+            "receivedTime": request.received_at,
+            "invocationStatus": status,
+            "requestParameters": {
+                "contentType": request.content_type,
+                "endpointName": request.endpoint_name,
+                "inputLocation": request.input_location,
+            },
+            "inferenceId": request.inference_id,
+            "eventVersion": "1.0",
+            "eventSource": "aws:sagemaker",
+            "eventName": "InferenceResult",
+        }
+
+    def _publish(self, request: AsyncRequest, topic_arn: str | None, notice: dict[str, Any]) -> None:
+        if not topic_arn:
+            return  # no topic configured: SageMaker sends no notification
+        sns_backends[request.account][request.region].publish(json.dumps(notice), arn=topic_arn)
+        self._record(request, f"notification published to {topic_arn.rsplit(':', 1)[-1]}")
+
+    def _record(self, request: AsyncRequest, detail: str) -> None:
+        if self.trace is not None:
+            self.trace([request.input_location], f"sagemaker:{request.endpoint_name}", detail)
+
+
+class AsyncNotConfigured(JsonRESTError):
+    code = 400
+
+    def __init__(self, endpoint_name: str, detail: str | None = None) -> None:
+        super().__init__(
+            "ValidationError",
+            detail or f"Endpoint {endpoint_name} is not configured for asynchronous inference.",
+        )
+
+
+def _iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _join(prefix_uri: str, name: str) -> str:
+    return prefix_uri.rstrip("/") + "/" + name
+
+
+def _split(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def _read_s3(account: str, uri: str) -> bytes:
+    """The current version of an object, as SageMaker reads the InputLocation when it processes it."""
+    bucket, key = _split(uri)
+    try:
+        return bytes(s3_backends[account]["aws"].get_object(bucket, key).value)
+    except Exception as err:  # moto raises several types for a missing bucket or key
+        raise LookupError(f"{uri}: {type(err).__name__}") from err
+
+
+def _write_s3(account: str, uri: str, body: bytes, content_type: str) -> None:
+    bucket, key = _split(uri)
+    stored = s3_backends[account]["aws"].put_object(bucket, key, body)
+    stored.set_metadata({"Content-Type": content_type})

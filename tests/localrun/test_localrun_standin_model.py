@@ -135,7 +135,12 @@ def test_text_classifier_refuses_an_image_content_type() -> None:
 
 def test_every_stand_in_is_listed_under_its_own_task() -> None:
     assert {task: model.task for task, model in STAND_INS.items()} == {task: task for task in STAND_INS}
-    assert set(STAND_INS) == {"text-classification", "image-classification", "image-feature-extraction"}
+    assert set(STAND_INS) == {
+        "text-classification",
+        "image-classification",
+        "image-feature-extraction",
+        "summarization",
+    }
 
 
 def test_a_task_without_a_stand_in_is_an_error_naming_it_and_how_to_add_one() -> None:
@@ -146,3 +151,10 @@ def test_a_task_without_a_stand_in_is_an_error_naming_it_and_how_to_add_one() ->
 def test_a_model_without_hf_task_is_an_error_naming_the_variable() -> None:
     with pytest.raises(NoStandIn, match=r"my-model sets no HF_TASK.*models.<name>.environment.HF_TASK"):
         stand_in_for(None, "my-endpoint", "my-model")
+
+
+def test_summarizer_stand_in_answers_the_first_sentence_in_the_toolkits_shape() -> None:
+    from localrun.standin_model import StandInSummarizer  # noqa: PLC0415
+
+    body = json.dumps({"inputs": "Results are in. Everything else is detail."}).encode()
+    assert StandInSummarizer().predict(body) == [{"summary_text": "Results are in."}]

@@ -1,0 +1,109 @@
+"""An async model end to end in the local run: a `documents/` route on an async summarizer (the stand-in
+answers InvokeEndpointAsync after a simulated delay, into S3 and SageMaker's success or error topic), its
+result writer subscribed to both topics, and the outcome on the notifications topic.
+
+One deployment for the module (a stack of just that route and model, to keep it quick)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from local_cloud_helpers import deployed, dev_config, upload
+
+from lambdas.inference.contract import SERVERLESS_MAX_PAYLOAD_BYTES
+from localrun.emulator import LocalCloud
+
+SUMMARIZER = {
+    "mode": "async",
+    "image": "763104351884.dkr.ecr.{region}.amazonaws.com/huggingface-pytorch-inference:"
+    "2.1.0-transformers4.37.0-cpu-py310-ubuntu22.04",
+    "environment": {"HF_MODEL_ID": "sshleifer/distilbart-cnn-12-6", "HF_TASK": "summarization"},
+    "payloadFormat": "json",
+    "instanceType": "ml.m5.xlarge",
+    "minInstances": 0,
+    "maxInstances": 1,
+}
+DOCUMENTS = {
+    "name": "documents",
+    "prefix": "documents/",
+    "suffix": ".json",
+    "via": "lambda",
+    "model": "summarizer",
+}
+POISON = "POISON-PILL"
+
+
+@pytest.fixture(scope="module")
+def cloud() -> Iterator[LocalCloud]:
+    with deployed(dev_config(routes=[DOCUMENTS], models={"summarizer": SUMMARIZER})) as c:
+        c.endpoint.faults.crash_on_text = POISON
+        yield c
+
+
+def document(sentences: int, first: str = "The pipeline summarised this document.") -> str:
+    filler = " ".join(f"Sentence number {n} adds nothing new." for n in range(sentences))
+    return json.dumps({"inputs": f"{first} {filler}"})
+
+
+def outcomes_for(cloud: LocalCloud, uri: str) -> list[dict]:
+    """The outcome messages of one object (the topic also carries endpoint-state sentences)."""
+    found = []
+    for message in cloud.published(cloud.outputs["notifications_topic_arn"]):
+        try:
+            document = json.loads(message)
+        except ValueError:
+            continue
+        if isinstance(document, dict) and document.get("pk") == uri:
+            found.append(document)
+    return found
+
+
+def test_a_document_larger_than_the_serverless_limit_completes_through_the_async_route(cloud):
+    body = document(160_000)
+    assert len(body) > 6 * 1024 * 1024 > SERVERLESS_MAX_PAYLOAD_BYTES
+    uri = upload(cloud, "documents", "large.json", body)
+    report = cloud.run_until_idle()
+    item = cloud.results()[uri]
+    assert item["status"] == "completed"
+    assert item["prediction"] == [{"summary_text": "The pipeline summarised this document."}]
+    assert "SageMaker async inference" in report.waited_by_reason
+
+
+def test_a_failing_inference_ends_failed_with_sagemakers_reason(cloud):
+    uri = upload(cloud, "documents", "poison.json", document(2, first=f"{POISON} here."))
+    cloud.run_until_idle()
+    item = cloud.results()[uri]
+    assert item["status"] == "failed"
+    assert "Received client error (400) from model" in item["detail"]
+
+
+def test_a_duplicate_completion_notification_changes_nothing_in_the_table(cloud):
+    uri = upload(cloud, "documents", "twice.json", document(3))
+    cloud.run_until_idle()
+    before = cloud.results()[uri]
+    (notice,) = [
+        m
+        for m in cloud.published(cloud.outputs["models"]["summarizer"]["success_topic_arn"])
+        if json.loads(m)["requestParameters"]["inputLocation"] == uri
+    ]
+    cloud.client("sns").publish(
+        TopicArn=cloud.outputs["models"]["summarizer"]["success_topic_arn"], Message=notice
+    )
+    cloud.run_until_idle()
+    assert cloud.results()[uri] == before
+
+
+def test_the_outcome_topic_receives_one_final_outcome_per_file(cloud):
+    uri = upload(cloud, "documents", "once.json", document(3))
+    cloud.run_until_idle()
+    finals = [m for m in outcomes_for(cloud, uri) if m.get("status") in ("completed", "failed")]
+    assert len(finals) == 1
+
+
+def test_the_submitting_function_reads_no_object(cloud):
+    function = cloud.outputs["routes"]["documents"]["function_name"]
+    calls = [c for c in cloud.recorder.calls if c.function_name == function]
+    assert {c.operation for c in calls} >= {"InvokeEndpointAsync"}
+    assert not [c for c in calls if c.operation == "GetObject"]
