@@ -31,7 +31,7 @@ ifeq ($(strip $(PYTHON_LAMBDA)),)
 	@echo "test-lambda-runtime: SKIPPED, no python3.13 interpreter on this machine"
 else
 	@$(MAKE) --no-print-directory $(VENV_LAMBDA)/.installed
-	$(VENV_LAMBDA)/bin/python -m pytest -q -p no:cacheprovider tests/lambdas
+	$(VENV_LAMBDA)/bin/python -m pytest -q -p no:cacheprovider -n 2 tests/lambdas
 endif
 
 # Reinstalled whenever a pin changes, like $(VENV).

@@ -135,7 +135,6 @@ class _LogStream:
                         self._condition.notify_all()
                     elif line:
                         self.lines.append(line)
-        self._socket.close()
         with self._condition:
             self._ended.add("*")  # closed: nothing more will come
             self._condition.notify_all()
@@ -256,8 +255,6 @@ class ExecutionEnvironment:
 
     def stop(self) -> None:
         """End the process, as Lambda's shutdown does (a process that does not exit is killed); idempotent."""
-        if self._control.fileno() == -1:
-            return
         self.alive = False
         if self._stopped:
             return
