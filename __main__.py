@@ -329,6 +329,7 @@ dashboard = Dashboard(
             ConsumerAlarmTargets(name, c.queue.name, c.dead_letter_queue.name)
             for name, c in consumers.items()
         ],
+        async_endpoints=async_targets,
     ),
     within_stack,
 )

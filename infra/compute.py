@@ -522,6 +522,10 @@ class ResultWriter(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role.policy, self.log_group]),
         )
+        # Like every function: Lambda stops loops through SNS (it publishes, it is invoked by SNS).
+        self.recursion = aws.lambda_.FunctionRecursionConfig(
+            f"{name}-recursion", function_name=self.function.name, recursive_loop="Terminate", opts=child
+        )
         after_policy = pulumi.ResourceOptions(parent=self, depends_on=[self.role.policy])
         self.async_config = aws.lambda_.FunctionEventInvokeConfig(
             f"{name}-async",

@@ -5,8 +5,9 @@ alarms (`observability.RouteAlarmTargets`, `EndpointAlarmTargets`).
 `<project>-<stack>`: per route, its function's invocations, errors, throttles and duration, its DLQ's depth
 and (sqs routes) its queue's depth and oldest-message age; per owned endpoint, invocations, model and
 overhead latency, 5XX errors and (serverless) model setup time; per consumer queue (`notifications.consumers`,
-the same targets as its alarms), the queue's and its DLQ's depth and the queue's oldest-message age. Exposes
-`dashboard` and `dashboard_name`.
+the same targets as its alarms), the queue's and its DLQ's depth and the queue's oldest-message age; per async
+endpoint, its backlog, oldest queued request, failed invocations and notifications, and its result writer.
+Exposes `dashboard` and `dashboard_name`.
 
 Metric names and dimensions, as AWS documents them:
 - AWS/Lambda `Invocations`, `Errors`, `Throttles`, `Duration` by `FunctionName` (Lambda Developer Guide,
@@ -18,6 +19,11 @@ Metric names and dimensions, as AWS documents them:
   for serverless endpoints, `ModelSetupTime` by `EndpointName` and `VariantName` (SageMaker Developer
   Guide, "Alarms and logs for tracking metrics from serverless endpoints",
   https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints-monitoring.html).
+- async endpoints (SageMaker Developer Guide, "Alarms and logs for tracking metrics from asynchronous
+  endpoints", https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference-monitor.html): no
+  `Invocations` or `OverheadLatency`; `ApproximateBacklogSize`, `ApproximateBacklogSizePerInstance` and
+  `ApproximateAgeOfOldestRequest` by `EndpointName`; `InvocationFailures` and `NotificationFailures` by
+  `EndpointName` and `VariantName`.
 The dashboard body format: CloudWatch API Reference, "Dashboard Body Structure and Syntax"
 (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html).
 """
@@ -31,7 +37,12 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.observability import ConsumerAlarmTargets, EndpointAlarmTargets, RouteAlarmTargets
+from infra.observability import (
+    AsyncEndpointAlarmTargets,
+    ConsumerAlarmTargets,
+    EndpointAlarmTargets,
+    RouteAlarmTargets,
+)
 
 WIDGET_WIDTH = 8  # three widgets per row of the 24-column grid
 WIDGET_HEIGHT = 6
@@ -64,6 +75,8 @@ def dashboard_widgets(
     endpoints: Sequence[EndpointAlarmTargets],
     serverless_models: frozenset[str],
     consumers: Sequence[ConsumerAlarmTargets] = (),
+    *,
+    async_endpoints: Sequence[AsyncEndpointAlarmTargets] = (),
 ) -> list[dict[str, Any]]:
     """Every widget (pure: names may be Outputs, rendered by Output.json_dumps)."""
     panels: list[tuple[str, list[list[Any]], str]] = []
@@ -94,9 +107,23 @@ def dashboard_widgets(
                     "Maximum",
                 )
             )
+    async_models = {e.model_name for e in async_endpoints}
     for endpoint in endpoints:
         dims = ["EndpointName", endpoint.endpoint_name, "VariantName", endpoint.variant_name]
         model = endpoint.model_name
+        if model in async_models:
+            # Async endpoints publish no Invocations or OverheadLatency; their own panels follow.
+            panels.append(
+                (
+                    f"model {model}: 4XX, 5XX",
+                    [["AWS/SageMaker", m, *dims] for m in ("Invocation4XXErrors", "Invocation5XXErrors")],
+                    "Sum",
+                )
+            )
+            panels.append(
+                (f"model {model}: model latency (µs)", [["AWS/SageMaker", "ModelLatency", *dims]], "p90")
+            )
+            continue
         panels.append(
             (
                 f"model {model}: invocations, 5XX",
@@ -119,6 +146,50 @@ def dashboard_widgets(
                     "Maximum",
                 )
             )
+    for endpoint in async_endpoints:
+        by_endpoint = ["EndpointName", endpoint.endpoint_name]
+        model = endpoint.model_name
+        panels.append(
+            (
+                f"model {model}: backlog, backlog per instance",
+                [
+                    ["AWS/SageMaker", m, *by_endpoint]
+                    for m in ("ApproximateBacklogSize", "ApproximateBacklogSizePerInstance")
+                ],
+                "Average",
+            )
+        )
+        panels.append(
+            (
+                f"model {model}: oldest queued request (s)",
+                [["AWS/SageMaker", "ApproximateAgeOfOldestRequest", *by_endpoint]],
+                "Maximum",
+            )
+        )
+        by_variant = [*by_endpoint, "VariantName", endpoint.variant_name]
+        panels.append(
+            (
+                f"model {model}: failed invocations, failed notifications",
+                [["AWS/SageMaker", m, *by_variant] for m in ("InvocationFailures", "NotificationFailures")],
+                "Sum",
+            )
+        )
+        writer = ("FunctionName", endpoint.result_writer_function_name)
+        panels.append(
+            (
+                f"model {model}: result writer invocations, errors; its DLQ depth",
+                [
+                    *(["AWS/Lambda", m, *writer] for m in ("Invocations", "Errors")),
+                    [
+                        "AWS/SQS",
+                        "ApproximateNumberOfMessagesVisible",
+                        "QueueName",
+                        endpoint.result_writer_dead_letter_queue_name,
+                    ],
+                ],
+                "Sum",
+            )
+        )
     for consumer in consumers:
         name = consumer.consumer_name
         panels.append(
@@ -156,13 +227,19 @@ class DashboardArgs:
     endpoints: Sequence[EndpointAlarmTargets]
     serverless_models: frozenset[str]
     consumers: Sequence[ConsumerAlarmTargets] = ()
+    async_endpoints: Sequence[AsyncEndpointAlarmTargets] = ()
 
 
 class Dashboard(pulumi.ComponentResource):
     def __init__(self, name: str, args: DashboardArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-event-pipeline:dashboard:Dashboard", name, None, opts)
         widgets = dashboard_widgets(
-            args.region, args.routes, args.endpoints, args.serverless_models, args.consumers
+            args.region,
+            args.routes,
+            args.endpoints,
+            args.serverless_models,
+            args.consumers,
+            async_endpoints=args.async_endpoints,
         )
         self.dashboard_name = f"{args.project}-{args.stack}"
         self.dashboard = aws.cloudwatch.Dashboard(

@@ -79,6 +79,19 @@ def tls_only_queue_policy(
     )
 
 
+def tls_only_topic_policy(
+    name: str, topic: aws.sns.Topic, opts: pulumi.ResourceOptions
+) -> aws.sns.TopicPolicy:
+    """A topic only principals of this account publish to (their IAM policies allow it): no request without
+    TLS."""
+    return aws.sns.TopicPolicy(
+        name,
+        arn=topic.arn,
+        policy=render(policy_document(deny_insecure_transport(SNS_TLS_ACTIONS, topic.arn))),
+        opts=opts,
+    )
+
+
 def service_topic_policy(
     name: str,
     topic_arn: pulumi.Input[str],

@@ -19,6 +19,8 @@ import pulumi_aws as aws
 
 from infra import iam
 from infra.config import AsyncModel, ExistingModel, ServerlessModel
+from infra.messaging import tls_only_topic_policy
+from infra.observability import alarm_name_prefix
 
 VARIANT_NAME = "AllTraffic"
 # SageMaker endpoint names: 1-63 characters, [a-zA-Z0-9] and '-' (CreateEndpoint EndpointName).
@@ -144,6 +146,10 @@ class InferenceEndpoint(pulumi.ComponentResource):
             # under the stack key like every other (AsyncInferenceNotificationConfig).
             self.success_topic = aws.sns.Topic(f"{name}-success", kms_master_key_id=args.key_arn, opts=child)
             self.error_topic = aws.sns.Topic(f"{name}-error", kms_master_key_id=args.key_arn, opts=child)
+            self.topic_policies = [
+                tls_only_topic_policy(f"{name}-success-policy", self.success_topic, opts=child),
+                tls_only_topic_policy(f"{name}-error-policy", self.error_topic, opts=child),
+            ]
             self.output_prefix = async_output_prefix(args.async_inference_prefix, args.model_name)
             failure_prefix = async_failure_prefix(args.async_inference_prefix, args.model_name)
             statements += [
@@ -238,11 +244,13 @@ class InferenceEndpoint(pulumi.ComponentResource):
         self.endpoint_arn = self.endpoint.arn
         self.scaling_target: aws.appautoscaling.Target | None = None
         if isinstance(settings, AsyncModel):
-            self._autoscaling(name, settings, name_of_endpoint)
+            self._autoscaling(name, args, name_of_endpoint)
         self.register_outputs({"endpoint_name": self.endpoint_name, "endpoint_arn": self.endpoint_arn})
 
-    def _autoscaling(self, name: str, settings: AsyncModel, endpoint_name: str) -> None:
+    def _autoscaling(self, name: str, args: InferenceEndpointArgs, endpoint_name: str) -> None:
         """Scale the variant between minInstances and maxInstances on its backlog (see SCALABLE_DIMENSION)."""
+        settings = args.model
+        assert isinstance(settings, AsyncModel)
         child = pulumi.ResourceOptions(parent=self)
         dimension = [
             aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationDimensionArgs(
@@ -297,8 +305,10 @@ class InferenceEndpoint(pulumi.ComponentResource):
             opts=child,
         )
         # HasBacklogWithoutCapacity: 1 while requests wait and no instance runs (AWS/SageMaker, EndpointName).
+        # Its action is the scaling policy, not the ops topic: waking from zero is the normal path.
         self.from_zero_alarm = aws.cloudwatch.MetricAlarm(
             f"{name}-backlog-without-capacity",
+            name=f"{alarm_name_prefix(args.project, args.stack)}{name}-backlog-without-capacity",
             namespace="AWS/SageMaker",
             metric_name="HasBacklogWithoutCapacity",
             dimensions={"EndpointName": endpoint_name},

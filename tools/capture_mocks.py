@@ -162,6 +162,16 @@ def _managed_policy(m: CaptureMocks, name: str, inputs: dict) -> tuple[str, dict
     return arn, {"name": name, "arn": arn}
 
 
+def _scaling_policy(m: CaptureMocks, name: str, inputs: dict) -> tuple[str, dict]:
+    # PutScalingPolicy's PolicyARN: arn:aws:autoscaling:<region>:<account>:scalingPolicy:<id>:resource/...
+    resource = f"{inputs.get('serviceNamespace')}/{inputs.get('resourceId')}"
+    arn = m.arn(
+        "autoscaling",
+        f"scalingPolicy:{hashlib.sha256(name.encode()).hexdigest()[:8]}:resource/{resource}:policyName/{name}",
+    )
+    return arn, {"name": name, "arn": arn}
+
+
 def _provider(m: CaptureMocks, name: str, inputs: dict) -> tuple[str, dict]:
     return f"{name}-provider-id", {}
 
@@ -187,4 +197,5 @@ _FABRICATORS: dict[str, Any] = {
     "aws:sagemaker/model:Model": _sagemaker("model"),
     "aws:sagemaker/endpointConfiguration:EndpointConfiguration": _sagemaker("endpoint-config"),
     "aws:sagemaker/endpoint:Endpoint": _sagemaker("endpoint"),
+    "aws:appautoscaling/policy:Policy": _scaling_policy,
 }

@@ -24,6 +24,7 @@ RULE = "aws:cloudwatch/eventRule:EventRule"
 FUNCTION = "aws:lambda/function:Function"
 TABLE = "aws:dynamodb/table:Table"
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 STREAM = "aws:kinesis/stream:Stream"
 
@@ -213,12 +214,42 @@ def _draw_functions(graph: _Graph) -> None:
     )
     for function in _of_types(graph.run, FUNCTION):
         variables = (function.inputs.get("environment") or {}).get("variables") or {}
-        for variable, label in uses:
+        for variable, usual_label in uses:
+            label = usual_label
+            if (
+                variable == contract.ENV_ENDPOINT_NAME
+                and contract.ENV_ASYNC_INVOCATION_TIMEOUT_SECONDS in variables
+            ):
+                label = "InvokeEndpointAsync"
+            if variable == contract.ENV_RESULTS_TABLE and contract.ENV_ASYNC_OUTPUT_URI in variables:
+                label = "UpdateItem"  # an async model's result writer completes the submitted item
             target = graph.resolve(variables.get(variable))
             if target is not None:
                 graph.edge(graph.node(function), graph.node(target), label)
             elif variable == contract.ENV_ENDPOINT_NAME and variables.get(variable):
                 graph.edge(graph.node(function), _existing_endpoint(graph, [variables[variable]]), label)
+
+
+def _draw_async_endpoints(graph: _Graph) -> None:
+    """An async endpoint reads each object from the bucket and tells its success and error topics."""
+    configs = {c.outputs.get("name"): c for c in _of_types(graph.run, ENDPOINT_CONFIG)}
+    for endpoint in _of_types(graph.run, ENDPOINT):
+        config = configs.get(endpoint.inputs.get("endpointConfigName"))
+        output = (
+            ((config.inputs.get("asyncInferenceConfig") or {}).get("outputConfig") or {}) if config else {}
+        )
+        if not output:
+            continue
+        source = graph.node(endpoint)
+        bucket_name = (output.get("s3OutputPath") or "").removeprefix("s3://").split("/")[0]
+        bucket = graph.resolve(bucket_name)
+        if bucket is not None:
+            graph.edge(graph.node(bucket), source, "InputLocation (read by SageMaker)")
+        notices = output.get("notificationConfig") or {}
+        for key, label in (("successTopic", "completed"), ("errorTopic", "failed")):
+            topic = graph.resolve(notices.get(key))
+            if topic is not None:
+                graph.edge(source, graph.node(topic), label, failure=key == "errorTopic")
 
 
 def _existing_endpoint(graph: _Graph, names: list[str]) -> str:
@@ -245,6 +276,7 @@ def mermaid(run: ProgramRun) -> str:
         _draw_subscriptions,
         _draw_queues,
         _draw_functions,
+        _draw_async_endpoints,
         _draw_alarms,
     ):
         draw(graph)

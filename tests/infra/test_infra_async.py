@@ -37,7 +37,8 @@ def async_config(model: dict | None = None) -> dict[str, str]:
     flat = load_stack_config(DEV_CONFIG)
     models = json.loads(flat["ai-event-pipeline:models"])
     models["summarizer"] = model or SUMMARIZER
-    routes = json.loads(flat["ai-event-pipeline:routes"])
+    # The dev stack's documents route and summarizer, with this module's settings.
+    routes = [r for r in json.loads(flat["ai-event-pipeline:routes"]) if r["name"] != DOCUMENTS["name"]]
     routes.append(DOCUMENTS)
     flat["ai-event-pipeline:models"] = json.dumps(models)
     flat["ai-event-pipeline:routes"] = json.dumps(routes)

@@ -55,6 +55,7 @@ def test_dev_stack_file_parses_into_typed_settings():
         ("events", "events/", None, "eventbridge"),
         ("images", "images/", None, "sqs"),
         ("stream", None, None, "kinesis"),
+        ("documents", "documents/", ".json", "lambda"),
     ]
     assert (config.function.memory_mb, config.function.timeout_seconds) == (1024, 300)
     assert config.models[TEXT_MODEL].mode == "serverless"
@@ -220,13 +221,13 @@ ERROR_CASES = [
         "duplicate route name",
         _add_route(name="batch", prefix="other/", via="sqs"),
         "us-east-1",
-        r"routes\[6\]\.name duplicates routes\[1\]\.name \('batch'\)",
+        r"routes\[7\]\.name duplicates routes\[1\]\.name \('batch'\)",
     ),
     (
         "overlapping prefixes",
         _add_route(name="nested", prefix="batch/2024/", via="sns"),
         "us-east-1",
-        r"routes\[6\] route 'nested'.*overlaps routes\[1\] 'batch'"
+        r"routes\[7\] route 'nested'.*overlaps routes\[1\] 'batch'"
         r".*make the prefixes of 'batch' and 'nested' disjoint",
     ),
     (

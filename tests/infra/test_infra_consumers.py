@@ -277,7 +277,7 @@ CONFIG_ERRORS = [
         "unknown route",
         [{"name": "billing", "routes": ["invoices"]}],
         "notifications.consumers[0].routes must be a non-empty list drawn from uploads, batch, data, "
-        "events, images, stream (got ['invoices'])",
+        "events, images, stream, documents (got ['invoices'])",
         "list only known routes under notifications.consumers[0].routes",
     ),
     (

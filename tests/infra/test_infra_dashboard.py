@@ -25,7 +25,15 @@ DOCUMENTED = {
     ("AWS/SageMaker", "ModelLatency"): ("EndpointName", "VariantName"),
     ("AWS/SageMaker", "OverheadLatency"): ("EndpointName", "VariantName"),
     ("AWS/SageMaker", "ModelSetupTime"): ("EndpointName", "VariantName"),
+    ("AWS/SageMaker", "Invocation4XXErrors"): ("EndpointName", "VariantName"),
+    ("AWS/SageMaker", "ApproximateBacklogSize"): ("EndpointName",),
+    ("AWS/SageMaker", "ApproximateBacklogSizePerInstance"): ("EndpointName",),
+    ("AWS/SageMaker", "ApproximateAgeOfOldestRequest"): ("EndpointName",),
+    ("AWS/SageMaker", "InvocationFailures"): ("EndpointName", "VariantName"),
+    ("AWS/SageMaker", "NotificationFailures"): ("EndpointName", "VariantName"),
 }
+# Metrics SageMaker does not publish for an async endpoint (the page cited in infra/dashboard.py).
+NOT_PUBLISHED_FOR_ASYNC = {"Invocations", "OverheadLatency", "InvocationsPerInstance"}
 
 
 CONSUMERS = [{"name": "billing", "statuses": ["failed"]}, {"name": "audit"}]
@@ -86,7 +94,8 @@ def test_every_sqs_route_has_its_queue_age(dev):
 
 def test_every_owned_serverless_endpoint_has_its_five_metrics(dev):
     metrics = _metrics(dev)
-    for model in dev.outputs["models"].values():
+    for name in ("text-classifier", "image-classifier"):
+        model = dev.outputs["models"][name]
         dims = {"EndpointName": model["endpoint_name"], "VariantName": "AllTraffic"}
         for metric in (
             "Invocations",
@@ -96,6 +105,33 @@ def test_every_owned_serverless_endpoint_has_its_five_metrics(dev):
             "ModelSetupTime",
         ):
             assert ("AWS/SageMaker", metric, dims) in metrics, (model["endpoint_name"], metric)
+
+
+def test_an_async_endpoint_has_its_backlog_failures_and_result_writer_and_no_unpublished_metric(dev):
+    metrics = _metrics(dev)
+    model = dev.outputs["models"]["summarizer"]
+    endpoint = {"EndpointName": model["endpoint_name"]}
+    variant = {**endpoint, "VariantName": "AllTraffic"}
+    for metric, dims in [
+        ("ApproximateBacklogSize", endpoint),
+        ("ApproximateBacklogSizePerInstance", endpoint),
+        ("ApproximateAgeOfOldestRequest", endpoint),
+        ("InvocationFailures", variant),
+        ("NotificationFailures", variant),
+        ("Invocation5XXErrors", variant),
+        ("ModelLatency", variant),
+    ]:
+        assert ("AWS/SageMaker", metric, dims) in metrics, metric
+    writer = dev.resolve(model["result_writer_function_name"]).outputs["name"]
+    assert ("AWS/Lambda", "Errors", {"FunctionName": writer}) in metrics
+    writer_dlq = dev.resolve(model["result_writer_dlq_url"]).outputs["name"]
+    assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": writer_dlq}) in metrics
+    own = {
+        m
+        for ns, m, d in metrics
+        if ns == "AWS/SageMaker" and d.get("EndpointName") == endpoint["EndpointName"]
+    }
+    assert not own & NOT_PUBLISHED_FOR_ASYNC
 
 
 def test_an_existing_endpoint_the_stack_does_not_own_has_no_panels(prod):

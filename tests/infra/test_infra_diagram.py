@@ -49,8 +49,23 @@ def test_diagram_draws_the_endpoint_state_dead_letter_path(dev):
     assert 'endpoint_state_rule -.->|"undeliverable"| endpoint_state_dlq' in diagram
 
 
+def test_diagram_draws_the_async_routes_submission_completion_and_result_writer(dev):
+    diagram = mermaid(dev.run)
+    for edge in (
+        'ingest -->|"documents/*.json"| inference_documents',
+        'inference_documents -->|"InvokeEndpointAsync"| model_summarizer_endpoint',
+        'ingest -->|"InputLocation (read by SageMaker)"| model_summarizer_endpoint',
+        'model_summarizer_endpoint -->|"completed"| model_summarizer_success',
+        'model_summarizer_endpoint -.->|"failed"| model_summarizer_error',
+        'model_summarizer_success -->|"subscription"| result_writer_summarizer',
+        'result_writer_summarizer -->|"UpdateItem"| results',
+        'result_writer_summarizer -->|"Publish outcome"| notifications',
+    ):
+        assert edge in diagram, edge
+
+
 def test_diagram_counts_every_alarm(dev):
-    assert 'alarms["26 CloudWatch alarms"]' in mermaid(dev.run)
+    assert 'alarms["37 CloudWatch alarms"]' in mermaid(dev.run)
 
 
 def test_diagram_follows_the_config(prod):

@@ -26,45 +26,52 @@ EXPECTED_DEV_COUNTS = {
     "aws:s3/bucketLogging:BucketLogging": 1,  # the ingest bucket's only: the log bucket logs nothing
     "aws:s3/bucketNotification:BucketNotification": 1,
     "aws:dynamodb/table:Table": 1,
-    # messaging: notifications, ops and the sns route's topic; 5 route DLQs, the 2 sqs routes' queues and the
-    # endpoint-state rule's DLQ
-    "aws:sns/topic:Topic": 3,
-    "aws:sns/topicPolicy:TopicPolicy": 3,
-    "aws:sns/topicSubscription:TopicSubscription": 1,
-    "aws:sqs/queue:Queue": 9,
-    "aws:sqs/queuePolicy:QueuePolicy": 9,
+    # messaging: notifications, ops and the sns route's topic, the summarizer's success and error topics (and
+    # the result writer's 2 subscriptions); 7 route DLQs, the 2 sqs routes' queues, the endpoint-state rule's
+    # DLQ and the result writer's
+    "aws:sns/topic:Topic": 5,
+    "aws:sns/topicPolicy:TopicPolicy": 5,
+    "aws:sns/topicSubscription:TopicSubscription": 3,
+    "aws:sqs/queue:Queue": 11,
+    "aws:sqs/queuePolicy:QueuePolicy": 11,
     "aws:cloudwatch/eventRule:EventRule": 2,
     "aws:cloudwatch/eventTarget:EventTarget": 2,
-    # compute: one function per route
-    "aws:lambda/function:Function": 6,
-    "aws:lambda/functionRecursionConfig:FunctionRecursionConfig": 6,
-    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": 3,
-    "aws:lambda/permission:Permission": 3,
+    # compute: one function per route, and the summarizer's result writer (invoked by its 2 topics)
+    "aws:lambda/function:Function": 8,
+    "aws:lambda/functionRecursionConfig:FunctionRecursionConfig": 8,
+    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": 5,
+    "aws:lambda/permission:Permission": 6,
     "aws:lambda/eventSourceMapping:EventSourceMapping": 3,
-    "aws:cloudwatch/logGroup:LogGroup": 6,
-    # IAM: 6 function roles + one SageMaker execution role per model; the stream route's producer policy
-    "aws:iam/role:Role": 8,
-    "aws:iam/rolePolicy:RolePolicy": 8,
+    "aws:cloudwatch/logGroup:LogGroup": 8,
+    # IAM: 7 function roles, the result writer's, one SageMaker execution role per model; the stream route's
+    # producer policy
+    "aws:iam/role:Role": 11,
+    "aws:iam/rolePolicy:RolePolicy": 11,
     "aws:iam/policy:Policy": 1,
     "aws:kinesis/stream:Stream": 1,
-    # ml: the text and the image classifier
-    "aws:sagemaker/model:Model": 2,
-    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": 2,
-    "aws:sagemaker/endpoint:Endpoint": 2,
-    # observability: 3 per route, queue age for the 2 sqs routes, 2 per endpoint, 2 endpoint-state alarms
-    "aws:cloudwatch/metricAlarm:MetricAlarm": 26,
+    # ml: the text and the image classifier (serverless), the summarizer (async: scaling target, target
+    # tracking on its backlog and a step policy to scale out from zero)
+    "aws:sagemaker/model:Model": 3,
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": 3,
+    "aws:sagemaker/endpoint:Endpoint": 3,
+    "aws:appautoscaling/target:Target": 1,
+    "aws:appautoscaling/policy:Policy": 2,
+    # observability: 3 per route, queue age for the 2 sqs routes, 2 per endpoint, 2 endpoint-state alarms,
+    # 5 for the async endpoint and its result writer; the async endpoint's scale-from-zero alarm
+    "aws:cloudwatch/metricAlarm:MetricAlarm": 37,
     # observability: one dashboard from the alarms' registry
     "aws:cloudwatch/dashboard:Dashboard": 1,
     # components
     "ai-event-pipeline:storage:Storage": 1,
     "ai-event-pipeline:messaging:Topics": 1,
-    "ai-event-pipeline:messaging:RouteChannel": 6,
+    "ai-event-pipeline:messaging:RouteChannel": 7,
     "ai-event-pipeline:messaging:EndpointStateEvents": 1,
     "ai-event-pipeline:messaging:BucketEvents": 1,
-    "ai-event-pipeline:compute:InferenceFunction": 6,
-    "ai-event-pipeline:iam:ExecutionRole": 8,
+    "ai-event-pipeline:compute:InferenceFunction": 7,
+    "ai-event-pipeline:compute:ResultWriter": 1,
+    "ai-event-pipeline:iam:ExecutionRole": 11,
     "ai-event-pipeline:iam:KeyAccess": 1,
-    "ai-event-pipeline:ml:InferenceEndpoint": 2,
+    "ai-event-pipeline:ml:InferenceEndpoint": 3,
     "ai-event-pipeline:observability:Alarms": 1,
     "ai-event-pipeline:dashboard:Dashboard": 1,
     PROVIDER: 1,
@@ -159,6 +166,7 @@ def test_stack_exports_the_names_other_tools_rely_on(dev):
     assert {name: m["endpoint_name"] for name, m in dev.outputs["models"].items()} == {
         "text-classifier": "ai-event-pipeline-dev-text-classifier",
         "image-classifier": "ai-event-pipeline-dev-image-classifier",
+        "summarizer": "ai-event-pipeline-dev-summarizer",
     }
 
 
@@ -197,6 +205,7 @@ def test_route_exports_carry_each_route_kinds_resources(dev):
         "events": "eventbridge",
         "images": "sqs",
         "stream": "kinesis",
+        "documents": "lambda",
     }
     for name, route in routes.items():
         assert set(route) == common | extra[route["via"]], name

@@ -16,7 +16,8 @@ from tools.capture_mocks import CaptureMocks
 
 MODELS_KEY = "ai-event-pipeline:models"
 TEXT = "text-classifier"
-DEV_MODELS = ("text-classifier", "image-classifier")
+DEV_MODELS = ("text-classifier", "image-classifier")  # the serverless ones
+OWNED_DEV_MODELS = (*DEV_MODELS, "summarizer")  # and the async one
 RESIZED = {"memoryMb": 4096, "maxConcurrency": 20}
 OTHER_REGION = "eu-west-1"
 # The model server's worker settings the stack sets for a serverless endpoint, unless config overrides them.
@@ -55,15 +56,15 @@ def serverless_config(graph: StackGraph, name: str = TEXT) -> dict:
 
 
 def test_each_model_gets_its_own_sagemaker_model_configuration_and_endpoint(dev):
-    assert len(dev.of_type(MODEL)) == len(dev.of_type(ENDPOINT_CONFIG)) == len(dev.of_type(ENDPOINT)) == 2
-    for name in DEV_MODELS:
+    assert len(dev.of_type(MODEL)) == len(dev.of_type(ENDPOINT_CONFIG)) == len(dev.of_type(ENDPOINT)) == 3
+    for name in OWNED_DEV_MODELS:
         assert (
             of_model(dev, MODEL, name).inputs["primaryContainer"]["environment"]["HF_MODEL_ID"]
             == (dev_model_settings(name)["environment"]["HF_MODEL_ID"])
         )
 
 
-@pytest.mark.parametrize("name", DEV_MODELS)
+@pytest.mark.parametrize("name", OWNED_DEV_MODELS)
 def test_model_runs_the_configured_image_in_the_stack_region(dev, resized, name):
     settings = dev_model_settings(name)
     for graph, region in ((dev, "us-east-1"), (resized, OTHER_REGION)):
@@ -89,7 +90,7 @@ def test_configured_container_environment_overrides_the_worker_defaults(resized)
     assert environment["HF_TASK"] == dev_model_settings()["environment"]["HF_TASK"], model.key
 
 
-@pytest.mark.parametrize("name", DEV_MODELS)
+@pytest.mark.parametrize("name", OWNED_DEV_MODELS)
 def test_model_waits_for_its_execution_role_policy(dev, name):
     model = of_model(dev, MODEL, name)
     role = dev.resolve(model.inputs["executionRoleArn"])
@@ -115,12 +116,12 @@ def test_endpoint_configuration_serves_the_model_serverless_with_configured_memo
     }
 
 
-@pytest.mark.parametrize("name", DEV_MODELS)
+@pytest.mark.parametrize("name", OWNED_DEV_MODELS)
 def test_endpoint_configuration_is_auto_named_so_a_change_replaces_it_cleanly(dev, name):
     assert "name" not in of_model(dev, ENDPOINT_CONFIG, name).inputs
 
 
-@pytest.mark.parametrize("name", DEV_MODELS)
+@pytest.mark.parametrize("name", OWNED_DEV_MODELS)
 def test_endpoint_uses_the_configuration_and_is_the_one_functions_call(dev, name):
     endpoint = of_model(dev, ENDPOINT, name)
     endpoint_config = of_model(dev, ENDPOINT_CONFIG, name)

@@ -92,9 +92,10 @@ def test_route_without_a_model_is_refused_when_several_models_exist():
     message = only(problems(lambda values: values["routes"][1].pop("model")))
     assert message.startswith(
         "ai-event-pipeline:routes[1].model is required when several models exist (known: text-classifier, "
-        "image-classifier)"
+        "image-classifier, summarizer)"
     )
-    assert "pulumi config set --path 'routes[1].model' <text-classifier|image-classifier>" in message
+    fix = "pulumi config set --path 'routes[1].model' <text-classifier|image-classifier|summarizer>"
+    assert fix in message
 
 
 def test_route_without_a_model_uses_the_only_model():

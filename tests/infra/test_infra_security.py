@@ -11,6 +11,7 @@ from stack_graph import (
     BUCKET_ENCRYPTION,
     BUCKET_POLICY,
     ENDPOINT_CONFIG,
+    FUNCTION,
     KEY,
     KEY_POLICY,
     LOG_GROUP,
@@ -41,7 +42,9 @@ from localrun.access import ALLOW, ServiceRequest, service_context
 from localrun.access import evaluate_resource_policy as evaluate
 
 ACCOUNT = "123456789012"
-DEV_MODELS = ("text-classifier", "image-classifier")
+DEV_SERVERLESS_MODELS = ("text-classifier", "image-classifier")
+DEV_ASYNC_MODELS = ("summarizer",)
+DEV_MODELS = DEV_SERVERLESS_MODELS + DEV_ASYNC_MODELS
 
 # (resource type holding the document, statement Sid or None for any, action) allowed a "*" resource.
 STAR_RESOURCE_ALLOWLIST = {
@@ -315,6 +318,11 @@ def test_function_roles_allow_exactly_what_the_handler_needs(dev):
             expected = (expected - {"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"}) | set(
                 STREAM_CONSUMER_ACTIONS
             )
+        if route["model"] in DEV_ASYNC_MODELS:
+            # SageMaker reads the object itself and the result writer stores the answer: no S3 at all.
+            expected = (
+                expected - {a for a in expected if a.startswith("s3:")} - {"sagemaker:InvokeEndpoint"}
+            ) | {"sagemaker:InvokeEndpointAsync"}
         assert allowed_actions(dev.role_policy_of(name)) == expected, name
 
 
@@ -351,12 +359,17 @@ def test_function_role_scopes_every_other_grant_to_this_stack(dev, name):
     assert statement(document, "TellMissingObjectsApart")["Resource"] == [dev.outputs["bucket_arn"]]
 
 
-def test_only_log_delivery_and_large_results_may_write_to_a_bucket(dev):
+def test_only_log_delivery_large_results_and_async_outputs_may_write_to_a_bucket(dev):
     # Results go to DynamoDB, or, too large for an item, under the large-results prefix that no route's
-    # filter matches (a function writing under a triggering prefix would loop). The only other S3 write
-    # granted anywhere is S3's own log delivery, into the access-log bucket.
+    # filter matches (a function writing under a triggering prefix would loop); SageMaker writes an async
+    # model's outputs and failures under the async prefix, which no route matches either. The only other S3
+    # write granted anywhere is S3's own log delivery, into the access-log bucket.
     log_objects = f"arn:aws:s3:::{dev.outputs['access_log_bucket_name']}/"
     large_results = f"{dev.outputs['bucket_arn']}/{contract.DEFAULT_LARGE_RESULTS_PREFIX}*"
+    async_paths = [
+        f"{dev.outputs['bucket_arn']}/{contract.DEFAULT_ASYNC_INFERENCE_PREFIX}summarizer/{kind}/*"
+        for kind in ("output", "failure")
+    ]
     for resource, document in dev.policy_documents():
         for stmt in statements(document):
             if stmt["Effect"] != "Allow":
@@ -367,13 +380,17 @@ def test_only_log_delivery_and_large_results_may_write_to_a_bucket(dev):
             if stmt.get("Sid") == "WriteLargeResults":
                 assert (writes, resources(stmt)) == ({"s3:PutObject"}, [large_results]), resource.key
                 continue
+            if stmt.get("Sid") == "WriteAsyncOutputs":
+                assert resource.name == "model-summarizer-exec-policy", resource.key
+                assert (writes, resources(stmt)) == ({"s3:PutObject"}, async_paths), resource.key
+                continue
             assert (stmt.get("Sid"), writes) == ("AllowAccessLogDelivery", {"s3:PutObject"}), resource.key
             assert all(r.startswith(log_objects) for r in resources(stmt)), resource.key
     for name, route in dev.outputs["routes"].items():
-        prefix = contract.DEFAULT_LARGE_RESULTS_PREFIX
         if route["prefix"] is None:
             continue  # a kinesis route reads no keys
-        assert not (prefix.startswith(route["prefix"]) or route["prefix"].startswith(prefix)), name
+        for prefix in (contract.DEFAULT_LARGE_RESULTS_PREFIX, contract.DEFAULT_ASYNC_INFERENCE_PREFIX):
+            assert not (prefix.startswith(route["prefix"]) or route["prefix"].startswith(prefix)), name
 
 
 @pytest.mark.parametrize("name", ["uploads", "batch", "data", "events", "images"])
@@ -436,8 +453,8 @@ def test_each_model_has_its_own_execution_role(dev):
     assert len(roles) == len(DEV_MODELS)
 
 
-@pytest.mark.parametrize("model_name", DEV_MODELS)
-def test_dev_models_read_no_artifact_and_use_no_key(dev, model_name):
+@pytest.mark.parametrize("model_name", DEV_SERVERLESS_MODELS)
+def test_dev_serverless_models_read_no_artifact_and_use_no_key(dev, model_name):
     # The dev models load from the Hugging Face Hub (HF_MODEL_ID): no ModelDataUrl, so no S3 or KMS grant.
     document = sagemaker_role_policy(dev, model_name)
     assert not {a for a in allowed_actions(document) if a.startswith(("s3:", "kms:"))}
@@ -457,8 +474,8 @@ def test_sagemaker_role_may_publish_endpoint_metrics_and_nothing_else_on_cloudwa
 def test_serverless_endpoint_configuration_names_no_kms_key(dev):
     # A deliberate exception: kmsKeyArn encrypts instances' ML storage volumes, which serverless endpoints
     # do not have (SageMaker Developer Guide, "Serverless Inference", feature exclusions).
-    endpoint_configs = dev.of_type(ENDPOINT_CONFIG)
-    assert len(endpoint_configs) == len(DEV_MODELS)
+    endpoint_configs = [c for c in dev.of_type(ENDPOINT_CONFIG) if "asyncInferenceConfig" not in c.inputs]
+    assert len(endpoint_configs) == len(DEV_SERVERLESS_MODELS)
     for endpoint_config in endpoint_configs:
         assert "kmsKeyArn" not in endpoint_config.inputs, endpoint_config.key
 
@@ -505,7 +522,16 @@ def test_key_policy_keeps_the_account_administration_statement(dev):
     [("S3EventNotifications", "s3"), ("SnsRedriveToDeadLetterQueues", "sns")],
 )
 def test_key_policy_lets_publishers_use_the_key_only_for_our_sources(dev, sid, service):
-    sources = {"s3": [dev.outputs["bucket_arn"]], "sns": [dev.route("uploads")["topic_arn"]]}
+    # SNS redrives the uploads route's deliveries and the summarizer's notifications to their result writer.
+    summarizer = dev.outputs["models"]["summarizer"]
+    sources = {
+        "s3": [dev.outputs["bucket_arn"]],
+        "sns": [
+            dev.route("uploads")["topic_arn"],
+            summarizer["success_topic_arn"],
+            summarizer["error_topic_arn"],
+        ],
+    }
     grant = statement(key_policy(dev), sid)
     assert grant["Principal"] == {"Service": f"{service}.amazonaws.com"}, sid
     assert grant["Action"] == ["kms:GenerateDataKey*", "kms:Decrypt"], sid
@@ -589,7 +615,8 @@ def test_key_policy_lets_cloudwatch_logs_use_the_key_only_for_the_function_log_g
     (condition,) = grant["Condition"].items()
     operator, clauses = condition
     assert (operator, list(clauses)) == ("ArnEquals", ["kms:EncryptionContext:aws:logs:arn"])
-    log_groups = {dev.function(name).inputs["loggingConfig"]["logGroup"] for name in dev.outputs["routes"]}
+    log_groups = {f.inputs["loggingConfig"]["logGroup"] for f in dev.of_type(FUNCTION)}
+    assert len(log_groups) == len(dev.outputs["routes"]) + len(DEV_ASYNC_MODELS)  # + the result writers
     assert sorted(clauses["kms:EncryptionContext:aws:logs:arn"]) == sorted(
         dev.resolve(name).outputs["arn"] for name in log_groups
     )
@@ -615,29 +642,57 @@ def test_function_role_grants_exactly_decrypt_and_generate_data_key_on_the_stack
     assert kms_statements == [use_key], name
 
 
+def scaling_alarms(dev) -> list:
+    """Alarms whose action is an async endpoint's scale-out-from-zero policy, not a page."""
+    return [a for a in dev.of_type(ALARM) if a.name.endswith("-backlog-without-capacity")]
+
+
+def ops_alarms(dev) -> list:
+    scaling = {a.key for a in scaling_alarms(dev)}
+    return [a for a in dev.of_type(ALARM) if a.key not in scaling]
+
+
+def test_an_async_models_backlog_without_capacity_alarm_only_scales_it_out_from_zero(dev):
+    (alarm,) = scaling_alarms(dev)
+    (policy,) = [p for p in dev.of_type("aws:appautoscaling/policy:Policy") if p.name.endswith("-from-zero")]
+    assert alarm.inputs["alarmActions"] == [policy.outputs["arn"]]
+    assert alarm.inputs["name"] == f"ai-event-pipeline/dev/{alarm.name}"
+
+
 def test_alarms_have_dimensions_and_notify_the_ops_topic(dev):
-    alarms = dev.of_type(ALARM)
+    alarms = ops_alarms(dev)
     for alarm in alarms:
         assert alarm.inputs["dimensions"], alarm.name
         assert alarm.inputs["alarmActions"] == [dev.outputs["ops_topic_arn"]], alarm.name
     metrics = sorted((a.inputs["namespace"], a.inputs["metricName"]) for a in alarms)
-    # one per DLQ: the six routes' and the endpoint-state rule's
-    assert metrics.count(("AWS/SQS", "ApproximateNumberOfMessagesVisible")) == 7
+    # one per DLQ: the seven routes', the endpoint-state rule's and the summarizer's result writer's
+    assert metrics.count(("AWS/SQS", "ApproximateNumberOfMessagesVisible")) == 9
     assert metrics.count(("AWS/Events", "FailedInvocations")) == 1  # the endpoint-state rule
-    assert metrics.count(("AWS/Lambda", "Errors")) == 6
-    assert metrics.count(("AWS/Lambda", "Throttles")) == 6
+    assert metrics.count(("AWS/Lambda", "Errors")) == 8  # the routes' functions and the result writer
+    assert metrics.count(("AWS/Lambda", "Throttles")) == 7
     assert metrics.count(("AWS/SQS", "ApproximateAgeOfOldestMessage")) == 2  # the sqs routes' queues
     sagemaker = [a for a in alarms if a.inputs["namespace"] == "AWS/SageMaker"]
+    expected = {
+        "serverless": ["Invocation5XXErrors", "ModelLatency"],
+        # An async endpoint's backlog and its requests that fail or are never notified, by EndpointName.
+        "async": [
+            "ApproximateAgeOfOldestRequest",
+            "Invocation5XXErrors",
+            "InvocationFailures",
+            "ModelLatency",
+            "NotificationFailures",
+        ],
+    }
     for model_name in DEV_MODELS:
-        dimensions = {
-            "EndpointName": dev.outputs["models"][model_name]["endpoint_name"],
-            "VariantName": "AllTraffic",
-        }
-        own = [a for a in sagemaker if a.inputs["dimensions"] == dimensions]
+        endpoint_name = dev.outputs["models"][model_name]["endpoint_name"]
+        own = [a for a in sagemaker if a.inputs["dimensions"].get("EndpointName") == endpoint_name]
         metric_names = sorted(a.inputs["metricName"] for a in own)
-        assert metric_names == ["Invocation5XXErrors", "ModelLatency"], model_name
-        assert all(a.name.startswith(f"model-{model_name}-endpoint-") for a in own), model_name
-    assert len(sagemaker) == 2 * len(DEV_MODELS)
+        mode = "async" if model_name in DEV_ASYNC_MODELS else "serverless"
+        assert metric_names == expected[mode], model_name
+        assert all(a.name.startswith(f"model-{model_name}-") for a in own), model_name
+    assert len(sagemaker) == sum(
+        len(expected["async" if m in DEV_ASYNC_MODELS else "serverless"]) for m in DEV_MODELS
+    )
 
 
 def test_dlq_alarms_watch_every_dead_letter_queue(dev):
@@ -649,6 +704,10 @@ def test_dlq_alarms_watch_every_dead_letter_queue(dev):
     endpoint_state_dlq = dev.resolve(dev.outputs["endpoint_state_dlq_url"])
     assert watched == {
         *(dev.resolve(r["dlq_arn"]).outputs["name"] for r in dev.outputs["routes"].values()),
+        *(
+            dev.resolve(dev.outputs["models"][m]["result_writer_dlq_url"]).outputs["name"]
+            for m in DEV_ASYNC_MODELS
+        ),
         endpoint_state_dlq.outputs["name"],
     }
 
@@ -680,5 +739,5 @@ def test_ops_topic_accepts_alarm_actions_only_from_our_alarms(dev):
     (grant,) = [s for s in statements(policy_document(policy)) if service_principal(s)]
     assert grant["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert sorted(grant["Condition"]["ArnEquals"]["aws:SourceArn"]) == sorted(
-        a.outputs["arn"] for a in dev.of_type(ALARM)
+        a.outputs["arn"] for a in ops_alarms(dev)
     )

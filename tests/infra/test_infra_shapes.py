@@ -132,8 +132,15 @@ def test_two_sns_routes_get_their_own_topic_subscribing_their_own_function(shape
 def test_key_policy_lets_sns_redrive_for_both_route_topics(shapes):
     (key_policy,) = shapes.of_type(KEY_POLICY)
     redrive = statement(policy_document(key_policy), "SnsRedriveToDeadLetterQueues")
+    # ... and the async models' notifications to their result writers.
+    notices = [
+        m[f"{kind}_topic_arn"]
+        for m in shapes.outputs["models"].values()
+        if m.get("success_topic_arn")
+        for kind in ("success", "error")
+    ]
     assert sorted(redrive["Condition"]["ArnEquals"]["aws:SourceArn"]) == sorted(
-        shapes.route(name)["topic_arn"] for name in ("photos", "videos")
+        [*(shapes.route(name)["topic_arn"] for name in ("photos", "videos")), *notices]
     ), key_policy.key
 
 
