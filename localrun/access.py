@@ -312,6 +312,19 @@ USED_BY_AWS_ON_FUNCTIONS_BEHALF = {
     "xray:PutTraceSegments": "Lambda X-Ray integration (tracing Active)",
     "xray:PutTelemetryRecords": "Lambda X-Ray integration (tracing Active)",
 }
+# What SageMaker does with a model's execution role outside the requests the local run emulates: it pulls
+# the image when an instance starts, writes the endpoint's logs and publishes its metrics.
+USED_BY_SAGEMAKER_OUTSIDE_REQUESTS = {
+    "ecr:GetAuthorizationToken": "pulling the model image",
+    "ecr:BatchCheckLayerAvailability": "pulling the model image",
+    "ecr:GetDownloadUrlForLayer": "pulling the model image",
+    "ecr:BatchGetImage": "pulling the model image",
+    "logs:CreateLogGroup": "the endpoint's CloudWatch logs",
+    "logs:CreateLogStream": "the endpoint's CloudWatch logs",
+    "logs:PutLogEvents": "the endpoint's CloudWatch logs",
+    "logs:DescribeLogStreams": "the endpoint's CloudWatch logs",
+    "cloudwatch:PutMetricData": "the endpoint's metrics",
+}
 
 
 class UnmappedCall(ValueError):
@@ -383,10 +396,11 @@ class PermissionMapper:
             if key_arn:
                 needed.append(Permission("kms:GenerateDataKey", key_arn, "writing an SSE-KMS object"))
             return needed
-        if op == ("sagemaker-runtime", "InvokeEndpoint"):
-            # SageMaker ARNs carry the endpoint name in lower case.
+        if op in (("sagemaker-runtime", "InvokeEndpoint"), ("sagemaker-runtime", "InvokeEndpointAsync")):
+            # SageMaker ARNs carry the endpoint name in lower case. InvokeEndpointAsync needs only its own
+            # action: SageMaker reads the InputLocation with the endpoint's execution role, not the caller's.
             arn = f"arn:aws:sagemaker:{call.region}:{self.account}:endpoint/{p['EndpointName'].lower()}"
-            return [Permission("sagemaker:InvokeEndpoint", arn, "InvokeEndpoint")]
+            return [Permission(f"sagemaker:{call.operation}", arn, call.operation)]
         if call.service == "dynamodb" and call.operation in (
             "PutItem",
             "GetItem",
@@ -592,15 +606,19 @@ def grants(documents: Iterable[str]) -> list[Grant]:
     return found
 
 
-def unexercised_grants(documents: list[str], needed: Iterable[Permission]) -> list[Grant]:
-    """Grants no recorded call needed and AWS does not use on the function's behalf.
+def unexercised_grants(
+    documents: list[str],
+    needed: Iterable[Permission],
+    used_by_aws: Mapping[str, str] = USED_BY_AWS_ON_FUNCTIONS_BEHALF,
+) -> list[Grant]:
+    """Grants no recorded call needed and AWS does not use on the role's behalf (`used_by_aws`).
 
     An action pattern with a wildcard (`s3:*`, `*`) counts as unexercised: it grants actions no call needed.
     """
     needed = list(needed)
     unused = []
     for grant in grants(documents):
-        if grant.action in USED_BY_AWS_ON_FUNCTIONS_BEHALF:
+        if grant.action in used_by_aws:
             continue
         if _has_wildcard(grant.action) or not any(
             wildcard_match(grant.action, p.action, case_sensitive=False)

@@ -62,6 +62,11 @@ _UNSET_FOR_SAFETY = ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_F
 DEFAULT_MAX_SIMULATED_SECONDS = 6 * 3600
 
 
+def sagemaker_caller(endpoint_name: str) -> str:
+    """The recorder's caller name for the calls SageMaker makes with an endpoint's execution role."""
+    return f"sagemaker:{endpoint_name}"
+
+
 class EmulatorStalled(RuntimeError):
     """The pipeline kept waiting beyond the simulated-time budget (e.g. a message retried forever)."""
 
@@ -93,6 +98,8 @@ class LocalCloud:
         self.deliveries = Deliveries(self.runtime, self.trace)
         self.endpoint = StandInEndpoint(self.clock.now)
         self.endpoint.trace = self.trace.record
+        self.endpoint.role_client = self._sagemaker_role_client
+        self._sagemaker_clients: dict[tuple[str, str], Any] = {}
         self.sns_faults = SnsFaultInjector(self.recorder)
         self.fixes = BucketPolicyFixes()
         self.sdk_backoff = SdkBackoff(self.clock)
@@ -333,6 +340,24 @@ class LocalCloud:
         """Every message SNS accepted on a topic, in order (from moto's model)."""
         topic = sns_backends[self.account][self.region].topics[topic_arn]
         return [message for _, message, *_ in topic.sent_notifications]
+
+    def _sagemaker_role_client(self, role_arn: str, service: str, endpoint_name: str) -> Any:
+        """A client with a model's execution role, as SageMaker assumes it for an async endpoint's calls;
+        its calls are recorded (and enforced) as `sagemaker:<endpoint name>`'s."""
+        key = (role_arn, service)
+        if key not in self._sagemaker_clients:
+            credentials = boto3.client("sts", region_name=self.region).assume_role(
+                RoleArn=role_arn, RoleSessionName="SageMaker"
+            )["Credentials"]
+            self.recorder.register_function_key(credentials["AccessKeyId"], sagemaker_caller(endpoint_name))
+            self._sagemaker_clients[key] = boto3.client(
+                service,
+                region_name=self.region,
+                aws_access_key_id=credentials["AccessKeyId"],
+                aws_secret_access_key=credentials["SecretAccessKey"],
+                aws_session_token=credentials["SessionToken"],
+            )
+        return self._sagemaker_clients[key]
 
     def _read_object(self, bucket: str, key: str, version_id: str | None) -> bytes | None:
         try:

@@ -56,11 +56,10 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
 from urllib.parse import unquote
 
+from botocore.exceptions import ClientError
 from moto.core.exceptions import JsonRESTError
-from moto.s3.models import s3_backends
 from moto.sagemaker.models import sagemaker_backends
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
-from moto.sns.models import sns_backends
 
 from lambdas.inference.contract import HF_DECODED_CONTENT_TYPES
 
@@ -499,6 +498,7 @@ class EndpointStats:
     async_submitted: int = 0
     async_completed: int = 0
     async_failed: int = 0
+    async_notification_failures: int = 0
 
 
 # How long the emulated async endpoint takes from InvokeEndpointAsync to its notification, on the emulator's
@@ -539,6 +539,9 @@ class StandInEndpoint:
         self.async_queue: list[AsyncRequest] = []
         self.async_requests: list[AsyncRequest] = []  # every one received, for tests and the trace
         self.trace: Callable[[list[str], str, str], None] | None = None  # (uris, step, detail)
+        # (role ARN, service, endpoint name) -> a client with that role's credentials: SageMaker's own calls
+        # for an async request (the emulator's, recorded and enforced like a function's).
+        self.role_client: Callable[[str, str, str], Any] | None = None
         self._lock = threading.Lock()
         self._stand_ins: dict[str, StandInModel] = {}  # by task: the stand-ins hold no per-call state
 
@@ -712,13 +715,17 @@ class StandInEndpoint:
         return (getattr(config, "async_inference_config", None) or {}).get("OutputConfig")
 
     def _complete(self, request: AsyncRequest) -> None:
-        """Read the input, run the stand-in, write the output or failure object, publish the notification."""
+        """Read the input, run the stand-in, write the output or failure object, publish the notification:
+        each an AWS call made with the model's execution role, as SageMaker makes them (so the role's
+        policy and the key policy are enforced on them like on a function's calls)."""
         output = self._async_output_config(request.account, request.region, request.endpoint_name) or {}
         topics = output.get("NotificationConfig") or {}
+        s3 = self._role_client(request, "s3")
+        bucket, key = _split(request.input_location)
         try:
-            payload = _read_s3(request.account, request.input_location)
-        except LookupError as err:
-            self._fail(request, topics, f"ClientError: Failed to download the request from S3: {err}")
+            payload = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as err:
+            self._fail(request, output, f"ClientError: Failed to download the request from S3: {_error(err)}")
             return
         model = self.model_for(request.account, request.region, request.endpoint_name)
         try:
@@ -731,13 +738,16 @@ class StandInEndpoint:
             # The reason as SageMaker words a model's error status ("Received ... error (NNN) from model").
             self._fail(
                 request,
-                topics,
+                output,
                 f'ClientError: Received client error (400) from model with message "{err}". '
                 "See the SageMaker Endpoint logs in your account for more information.",
             )
             return
-        body = json.dumps(prediction).encode("utf-8")
-        _write_s3(request.account, request.output_location, body, CONTENT_TYPE)
+        try:
+            self._put(request, output, request.output_location, json.dumps(prediction).encode(), CONTENT_TYPE)
+        except ClientError as err:
+            self._fail(request, output, f"ClientError: Failed to upload the response to S3: {_error(err)}")
+            return
         with self._lock:
             self.stats.async_completed += 1
         notice = self._notice(request, "Completed")
@@ -748,14 +758,39 @@ class StandInEndpoint:
         self._record(request, f"async inference completed: {request.output_location}")
         self._publish(request, topics.get("SuccessTopic"), notice)
 
-    def _fail(self, request: AsyncRequest, topics: dict[str, str], reason: str) -> None:
-        _write_s3(request.account, request.failure_location, reason.encode("utf-8"), "text/plain")
+    def _fail(self, request: AsyncRequest, output: dict[str, Any], reason: str) -> None:
+        try:
+            self._put(request, output, request.failure_location, reason.encode("utf-8"), "text/plain")
+        except ClientError as err:
+            reason += f" (the failure object was not written either: {_error(err)})"
         with self._lock:
             self.stats.async_failed += 1
         notice = self._notice(request, "Failed")
         notice["failureReason"] = reason
         self._record(request, f"async inference failed: {reason[:80]}")
-        self._publish(request, topics.get("ErrorTopic"), notice)
+        self._publish(request, (output.get("NotificationConfig") or {}).get("ErrorTopic"), notice)
+
+    def _put(
+        self, request: AsyncRequest, output: dict[str, Any], uri: str, body: bytes, content_type: str
+    ) -> None:
+        """PutObject with the execution role, under OutputConfig's KmsKeyId when it names one."""
+        bucket, key = _split(uri)
+        encryption = (
+            {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": output["KmsKeyId"]}
+            if output.get("KmsKeyId")
+            else {}
+        )
+        self._role_client(request, "s3").put_object(
+            Bucket=bucket, Key=key, Body=body, ContentType=content_type, **encryption
+        )
+
+    def _role_client(self, request: AsyncRequest, service: str) -> Any:
+        if self.role_client is None:
+            raise RuntimeError("StandInEndpoint.role_client is not set: async requests need the emulator")
+        backend = sagemaker_backends[request.account][request.region]
+        _, model_name = self.task_of(request.account, request.region, request.endpoint_name)
+        role_arn = backend.describe_model(model_name).execution_role_arn
+        return self.role_client(role_arn, service, request.endpoint_name)
 
     @staticmethod
     def _notice(request: AsyncRequest, status: str) -> dict[str, Any]:
@@ -779,7 +814,14 @@ class StandInEndpoint:
     def _publish(self, request: AsyncRequest, topic_arn: str | None, notice: dict[str, Any]) -> None:
         if not topic_arn:
             return  # no topic configured: SageMaker sends no notification
-        sns_backends[request.account][request.region].publish(json.dumps(notice), arn=topic_arn)
+        try:
+            self._role_client(request, "sns").publish(TopicArn=topic_arn, Message=json.dumps(notice))
+        except ClientError as err:
+            # SageMaker counts it in NotificationFailures (alarmed); nobody hears of this inference.
+            with self._lock:
+                self.stats.async_notification_failures += 1
+            self._record(request, f"notification not published: {_error(err)}")
+            return
         self._record(request, f"notification published to {topic_arn.rsplit(':', 1)[-1]}")
 
     def _record(self, request: AsyncRequest, detail: str) -> None:
@@ -810,16 +852,6 @@ def _split(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def _read_s3(account: str, uri: str) -> bytes:
-    """The current version of an object, as SageMaker reads the InputLocation when it processes it."""
-    bucket, key = _split(uri)
-    try:
-        return bytes(s3_backends[account]["aws"].get_object(bucket, key).value)
-    except Exception as err:  # moto raises several types for a missing bucket or key
-        raise LookupError(f"{uri}: {type(err).__name__}") from err
-
-
-def _write_s3(account: str, uri: str, body: bytes, content_type: str) -> None:
-    bucket, key = _split(uri)
-    stored = s3_backends[account]["aws"].put_object(bucket, key, body)
-    stored.set_metadata({"Content-Type": content_type})
+def _error(err: ClientError) -> str:
+    error = err.response.get("Error") or {}
+    return f"{error.get('Code', 'Error')}: {error.get('Message', '')}".rstrip(": ")

@@ -14,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .contract import (
     ENVIRONMENT_STARTED_AT_ATTRIBUTE,
     INFERENCE_ID_ATTRIBUTE,
+    OUTCOME_PUBLISHED_ATTRIBUTE,
     REASON_ARCHIVED,
     REASON_MODEL_ERROR,
     REASON_NO_SUCH_KEY,
@@ -361,6 +362,35 @@ def read_async_output(s3: Any, uri: str, inline_limit: int) -> tuple[bytes | Non
     finally:
         body.close()
     return data, len(data)
+
+
+def mark_outcome_published(dynamodb: Any, table: str, pk: str, inference_id: str, at: str) -> bool:
+    """Record that this inference's final outcome is published; False if the item moved on meanwhile (a
+    newer event or model version), which then publishes its own."""
+    try:
+        dynamodb.update_item(
+            TableName=table,
+            Key={TABLE_PARTITION_KEY: _SERIALIZER.serialize(pk)},
+            UpdateExpression="SET #published = :at",
+            ConditionExpression="#iid = :iid AND #status <> :waiting",
+            ExpressionAttributeNames={
+                "#published": OUTCOME_PUBLISHED_ATTRIBUTE,
+                "#iid": INFERENCE_ID_ATTRIBUTE,
+                "#status": "status",
+            },
+            ExpressionAttributeValues={
+                ":at": _SERIALIZER.serialize(at),
+                ":iid": _SERIALIZER.serialize(inference_id),
+                ":waiting": _SERIALIZER.serialize(STATUS_IN_PROGRESS),
+            },
+        )
+    except ClientError as err:
+        if error_code(err) == "ConditionalCheckFailedException":
+            return False
+        raise TransientError(f"UpdateItem failed: {error_code(err) or err}") from err
+    except BotoCoreError as err:
+        raise TransientError(f"UpdateItem failed: {err}") from err
+    return True
 
 
 def complete_async_result(

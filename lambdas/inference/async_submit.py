@@ -6,7 +6,8 @@ Per object: InferenceId = domain.async_inference_id (deterministic per event and
 PublishBatch. The item is written before the submission, so SageMaker's notification always finds it, even
 when the inference completes at once. A redelivered event meets its own `in_progress` item and submits the
 same InferenceId again (the first attempt may have failed before it submitted); one whose item is final
-already republishes the stored outcome; an older event changes nothing. Stateless, like pipeline.py; the
+already republishes the stored outcome, unless the result writer marked it published; an older event
+changes nothing. Stateless, like pipeline.py; the
 client methods used: dynamodb.put_item, sagemaker_runtime.invoke_endpoint_async, sns.publish_batch.
 """
 
@@ -19,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from . import adapters
-from .contract import INFERENCE_ID_ATTRIBUTE, STATUS_IN_PROGRESS
+from .contract import INFERENCE_ID_ATTRIBUTE, OUTCOME_PUBLISHED_ATTRIBUTE, STATUS_IN_PROGRESS
 from .domain import (
     ModelIdentity,
     ObjectRef,
@@ -76,8 +77,10 @@ def _submit(  # noqa: PLR0917 - one object and what it is processed with
         if not written.written and (
             stored.get("status") != STATUS_IN_PROGRESS or stored.get(INFERENCE_ID_ATTRIBUTE) != inference_id
         ):
-            # This event's outcome is stored already (final, or another model version's submission).
-            return ObjectOutcome(ref, UNCHANGED, result), stored
+            # This event's outcome is stored already (final, or another model version's submission); a final
+            # one the result writer marked published is not published again.
+            republish = None if stored.get(OUTCOME_PUBLISHED_ATTRIBUTE) else stored
+            return ObjectOutcome(ref, UNCHANGED, result), republish
         adapters.invoke_endpoint_async(
             clients.sagemaker_runtime,
             settings.endpoint_name,

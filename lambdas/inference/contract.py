@@ -197,6 +197,8 @@ DEFAULT_ASYNC_INFERENCE_PREFIX = "async-inference/"
 # it) and where SageMaker writes the output (set by the result writer from the notification).
 INFERENCE_ID_ATTRIBUTE = "inference_id"
 OUTPUT_LOCATION_ATTRIBUTE = "output_location"
+# Set by the result writer once the final outcome is published, so a duplicate notice publishes nothing.
+OUTCOME_PUBLISHED_ATTRIBUTE = "outcome_published_at"
 REASON_ASYNC_SUBMITTED = "async_submitted"  # the reason of an in_progress item
 REASON_ASYNC_INFERENCE_FAILED = "async_inference_failed"  # SageMaker's error topic; its text is the detail
 

@@ -4,10 +4,12 @@ error notifications in (through SNS), the final results item and its outcome out
 Per SNS record: parse SageMaker's notice (domain.parse_async_notice) → read the output, when the inference
 completed, from the model's output prefix only (ASYNC_OUTPUT_URI), at most ASYNC_OUTPUT_INLINE_MAX_BYTES into
 the item, else its URI → UpdateItem conditioned on the item being `in_progress` for this inference id →
-Publish the outcome on the notifications topic, as every route does. A notice for an unknown or superseded
-inference id changes nothing and is logged; a duplicate notice of an inference already written changes
-nothing and republishes the stored outcome (a failed publish is retried that way: at least once, as every
-outcome). A transient failure fails the invocation: Lambda retries it twice, then the DLQ.
+Publish the outcome on the notifications topic, as every route does → mark the item `outcome_published_at`
+(conditioned on the inference id). A notice for an unknown or superseded inference id changes nothing and is
+logged; a duplicate notice of an inference already written and published changes nothing; one whose outcome
+is not marked published (the publish or the mark failed) publishes the stored outcome and marks it. So each
+inference's final outcome is published once, and at least once if the function stops between its publish and
+its mark. A transient failure fails the invocation: Lambda retries it twice, then the DLQ.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from .contract import (
     ENV_NOTIFICATIONS_TOPIC_ARN,
     ENV_RESULTS_TABLE,
     INFERENCE_ID_ATTRIBUTE,
+    OUTCOME_PUBLISHED_ATTRIBUTE,
     OUTPUT_LOCATION_ATTRIBUTE,
     RESULT_DETAIL_ATTRIBUTE,
     STATUS_IN_PROGRESS,
@@ -110,10 +113,17 @@ def write_notice(
     written = adapters.complete_async_result(
         dynamodb, settings.results_table, notice.input_location, notice.inference_id, final
     )
-    stored = written.stored
     if written.written:
         logger.info("async result written", extra={**fields, "status": final["status"]})
-        return stored
+        return written.stored
+    return _to_republish(written.stored, notice, fields)
+
+
+def _to_republish(
+    stored: dict[str, Any] | None, notice: AsyncNotice, fields: dict[str, str]
+) -> dict[str, Any] | None:
+    """What a notice whose write changed nothing publishes: a stored outcome not yet marked published, or
+    nothing."""
     if stored is None:
         logger.warning("notice for an unknown inference id: nothing changed", extra=fields)
         return None
@@ -125,8 +135,13 @@ def write_notice(
         return None
     if stored.get("status") == STATUS_IN_PROGRESS:
         return None  # unreachable: the condition held for it
+    if stored.get(OUTCOME_PUBLISHED_ATTRIBUTE):
+        logger.info(
+            "duplicate notice: the result and its outcome are stored already; nothing changed", extra=fields
+        )
+        return None
     logger.info(
-        "duplicate notice: the result is stored already; its outcome is published again", extra=fields
+        "duplicate notice: the stored outcome was not marked published; it is published now", extra=fields
     )
     return stored
 
@@ -161,6 +176,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 if failed:
                     raise adapters.TransientError(f"outcome not published: {failed[0]}")
                 published += 1
+                adapters.mark_outcome_published(
+                    c["dynamodb"],
+                    SETTINGS.results_table,
+                    notice.input_location,
+                    notice.inference_id,
+                    iso_utc(utc_now()),
+                )
         except adapters.TransientError as err:
             logger.warning(
                 "notice will be retried: transient failure",
