@@ -33,6 +33,12 @@ def dev_routes() -> list[dict[str, Any]]:
     return json.loads(dev_config()[f"{PROJECT_NAME}:routes"])
 
 
+def dev_async_model_routes() -> set[str]:
+    """The dev routes whose model is async: their function submits the object and reads nothing."""
+    models = json.loads(dev_config()[f"{PROJECT_NAME}:models"])
+    return {r["name"] for r in dev_routes() if models[r["model"]]["mode"] == "async"}
+
+
 @contextmanager
 def deployed(config: dict[str, str] | None = None, before_deploy: Any = None) -> Iterator[LocalCloud]:
     """A LocalCloud with the program deployed; `before_deploy(cloud)` runs first (e.g. to add subscribers)."""

@@ -67,7 +67,7 @@ def _condition_the_eventbridge_key_statement(cloud: LocalCloud) -> None:
 
 def test_the_deployed_key_policy_lets_endpoint_state_changes_reach_subscribers(cloud: LocalCloud) -> None:
     # One sentence per endpoint the stack owns (dev: the text and the image classifier).
-    assert len(_sentences(cloud)) == _owned_endpoints(cloud) == 2
+    assert len(_sentences(cloud)) == _owned_endpoints(cloud) == 3
     assert cloud.deliveries.problems == []
 
 

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 import pytest
 from local_cloud_helpers import (
     deployed,
+    dev_async_model_routes,
     dev_config,
     dev_routes,
     payload_format,
@@ -39,9 +40,17 @@ from localrun.calls import ACTOR_HANDLER, ACTOR_LAMBDA_SERVICE
 from localrun.emulator import LocalCloud
 from localrun.standin_model import EndpointFaults
 
-# Routes whose inputs are objects (a kinesis route's role is checked both ways in test_e2e_kinesis.py).
-ROUTES = [r["name"] for r in dev_routes() if r["via"] != "kinesis"]
-ASYNC_ROUTES = [r["name"] for r in dev_routes() if r["via"] in ("sns", "lambda", "eventbridge")]
+
+def route_via(name: str) -> str:
+    return next(r["via"] for r in dev_routes() if r["name"] == name)
+
+
+# Routes whose function reads objects (a kinesis route's role is checked both ways in test_e2e_kinesis.py,
+# an async model's route, its result writer and SageMaker's role in test_e2e_async.py).
+ROUTES = [
+    r["name"] for r in dev_routes() if r["via"] != "kinesis" and r["name"] not in dev_async_model_routes()
+]
+ASYNC_ROUTES = [r for r in ROUTES if route_via(r) in ("sns", "lambda", "eventbridge")]
 LARGE_BATCH = json.dumps({"inputs": ["great"] * 10_000})  # sent as it is: not a lone {"inputs": "<text>"}
 
 

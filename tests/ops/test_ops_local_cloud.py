@@ -344,7 +344,7 @@ def test_unknown_route_exits_2_naming_the_routes(outputs_file: Path) -> None:
     result = ops(outputs_file, "redrive", "--route", "nope")
     assert result.exit_code == 2
     assert (
-        "unknown route 'nope'; this stack's routes: batch, data, events, images, stream, uploads"
+        "unknown route 'nope'; this stack's routes: batch, data, documents, events, images, stream, uploads"
         in result.output
     )
 
