@@ -182,6 +182,15 @@ class ThrottlingException(JsonRESTError):
         super().__init__("ThrottlingException", "Rate exceeded")
 
 
+class ServiceUnavailable(JsonRESTError):
+    """InvokeEndpointAsync's documented 503: the service cannot take the request now."""
+
+    code = 503
+
+    def __init__(self) -> None:
+        super().__init__("ServiceUnavailable", "The service is unavailable. Try your call again.")
+
+
 class EndpointNotFound(JsonRESTError):
     code = 400
 
@@ -470,13 +479,15 @@ def stand_in_for(task: str | None, endpoint_name: str, model_name: str) -> Stand
 
 @dataclass
 class EndpointFaults:
-    """Failures to inject into every InvokeEndpoint (tests only; the demo uses none)."""
+    """Failures to inject into every InvokeEndpoint(Async) (tests only; the demo uses none)."""
 
     throttle_fraction: float = 0.0
     seed: int = 0
     permanent_model_error: bool = False
     # A poison input: any request holding this text makes the container fail (500), every time.
     crash_on_text: str | None = None
+    # Every InvokeEndpointAsync answered 503 ServiceUnavailable (the async endpoint's queue refuses).
+    async_unavailable: bool = False
     _random: random.Random = field(init=False, repr=False)
     _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
@@ -664,6 +675,8 @@ class StandInEndpoint:
         output = self._async_output_config(account, region, endpoint_name)
         if output is None:
             raise AsyncNotConfigured(endpoint_name)
+        if self.faults.async_unavailable:
+            raise ServiceUnavailable()
         if not input_location.startswith("s3://"):
             raise AsyncNotConfigured(endpoint_name, f"InputLocation {input_location!r} is not an s3:// URI")
         name = str(uuid.uuid4())

@@ -13,7 +13,10 @@ import pytest
 from local_cloud_helpers import deployed, dev_config, upload
 
 from lambdas.inference.contract import SERVERLESS_MAX_PAYLOAD_BYTES
-from localrun.emulator import LocalCloud
+from localrun import access
+from localrun.emulator import LocalCloud, sagemaker_caller
+from localrun.services.sns import SnsFaults
+from localrun.standin_model import EndpointFaults
 
 SUMMARIZER = {
     "mode": "async",
@@ -38,7 +41,7 @@ POISON = "POISON-PILL"
 @pytest.fixture(scope="module")
 def cloud() -> Iterator[LocalCloud]:
     with deployed(dev_config(routes=[DOCUMENTS], models={"summarizer": SUMMARIZER})) as c:
-        c.endpoint.faults.crash_on_text = POISON
+        c.endpoint.faults = EndpointFaults(crash_on_text=POISON)
         yield c
 
 
@@ -107,3 +110,82 @@ def test_the_submitting_function_reads_no_object(cloud):
     calls = [c for c in cloud.recorder.calls if c.function_name == function]
     assert {c.operation for c in calls} >= {"InvokeEndpointAsync"}
     assert not [c for c in calls if c.operation == "GetObject"]
+
+
+def test_a_duplicate_completion_notification_publishes_no_second_outcome(cloud):
+    uri = upload(cloud, "documents", "twice-published.json", document(3))
+    cloud.run_until_idle()
+    success_topic = cloud.outputs["models"]["summarizer"]["success_topic_arn"]
+    (notice,) = [
+        m
+        for m in cloud.published(success_topic)
+        if json.loads(m)["requestParameters"]["inputLocation"] == uri
+    ]
+    cloud.client("sns").publish(TopicArn=success_topic, Message=notice)
+    cloud.run_until_idle()
+    finals = [m for m in outcomes_for(cloud, uri) if m.get("status") in ("completed", "failed")]
+    assert len(finals) == 1
+
+
+def test_a_result_writer_that_cannot_publish_leaves_the_notice_in_its_dlq(cloud):
+    writer = cloud.outputs["models"]["summarizer"]["result_writer_function_name"]
+    cloud.sns_faults.faults = SnsFaults(publish_batch_down_for=frozenset({writer}))
+    try:
+        uri = upload(cloud, "documents", "writer-cannot-publish.json", document(2))
+        cloud.run_until_idle()
+    finally:
+        cloud.sns_faults.faults = SnsFaults()
+    dlq = cloud.outputs["models"]["summarizer"]["result_writer_dlq_url"]
+    assert [m for m in cloud.queue_messages(dlq) if uri in m["Body"]]
+    assert cloud.results()[uri]["status"] == "completed"  # stored; its outcome waits for a redrive
+
+
+def test_a_submission_sagemaker_refuses_every_time_ends_in_the_routes_dlq(cloud):
+    cloud.endpoint.faults = EndpointFaults(async_unavailable=True)
+    try:
+        uri = upload(cloud, "documents", "never-accepted.json", document(2))
+        cloud.run_until_idle()
+    finally:
+        cloud.endpoint.faults = EndpointFaults(crash_on_text=POISON)
+    dlq = cloud.outputs["routes"]["documents"]["dlq_url"]
+    assert [m for m in cloud.queue_messages(dlq) if uri.split("/", 3)[3] in m["Body"]]
+    assert cloud.results()[uri]["status"] == "in_progress"  # its DLQ message is what redrive replays
+
+
+# -- least privilege, both ways, for the three roles an async model adds or uses ----------------------------
+def _roles(cloud: LocalCloud) -> dict[str, tuple[str, str, dict[str, str]]]:
+    """role -> (caller name in the recorder, role ARN, what AWS uses that the local run does not call)."""
+    model = cloud.outputs["models"]["summarizer"]
+    route = cloud.outputs["routes"]["documents"]
+    (sagemaker_model,) = cloud.program.of_type("aws:sagemaker/model:Model")
+    return {
+        "submitting function": (
+            route["function_name"],
+            route["role_arn"],
+            access.USED_BY_AWS_ON_FUNCTIONS_BEHALF,
+        ),
+        "result writer": (
+            model["result_writer_function_name"],
+            model["result_writer_role_arn"],
+            access.USED_BY_AWS_ON_FUNCTIONS_BEHALF,
+        ),
+        "SageMaker": (
+            sagemaker_caller(model["endpoint_name"]),
+            sagemaker_model.inputs["executionRoleArn"],
+            access.USED_BY_SAGEMAKER_OUTSIDE_REQUESTS,
+        ),
+    }
+
+
+@pytest.mark.parametrize("role", ["submitting function", "result writer", "SageMaker"])
+def test_every_call_made_with_an_async_role_is_allowed_and_every_grant_is_needed(cloud, role):
+    caller, role_arn, used_by_aws = _roles(cloud)[role]
+    calls = cloud.recorder.by_function(caller)
+    documents = access.declared_role_policies(cloud.program, role_arn)
+    assert calls, role
+    denials, needed = access.check_calls(
+        calls, documents, access.PermissionMapper(cloud.account, cloud.region)
+    )
+    assert [str(d) for d in denials] == []
+    assert [(g.sid, g.action) for g in access.unexercised_grants(documents, needed, used_by_aws)] == []
+    assert [str(d) for d in cloud.access.denials_for(caller)] == []
