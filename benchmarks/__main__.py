@@ -1,5 +1,5 @@
-"""`python -m benchmarks` (`make bench`): issue 5's four benchmarks, a kinesis batch and the cost model;
-a table each and a summary.
+"""`python -m benchmarks` (`make bench`): issue 5's four benchmarks, a kinesis batch, the cost model and an
+async route's submitting function; a table each and a summary.
 
 Figures are printed, never asserted: the summary says which targets are met.
 """
@@ -11,11 +11,11 @@ import sys
 import time
 from collections.abc import Callable
 
-from benchmarks import cold_import, cost, latency, memory, package_size, stream
+from benchmarks import async_route, cold_import, cost, latency, memory, package_size, stream
 from benchmarks.fakes import Latencies
 from benchmarks.report import TargetResult, section, summary
 
-BENCHMARKS = ("latency", "cold-import", "package", "memory", "stream", "cost")
+BENCHMARKS = ("latency", "cold-import", "package", "memory", "stream", "cost", "async")
 
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
@@ -49,6 +49,19 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     )
     latency_group.add_argument("--put-ms", type=float, default=defaults.put_item * 1000)
     latency_group.add_argument("--publish-ms", type=float, default=defaults.publish_batch * 1000)
+    latency_group.add_argument(
+        "--invoke-async-ms",
+        type=float,
+        default=defaults.invoke_endpoint_async * 1000,
+        help="InvokeEndpointAsync until accepted (assumed; the model's time is --async-model-seconds)",
+    )
+    parser.add_argument(
+        "--async-model-seconds",
+        type=float,
+        nargs="+",
+        default=list(async_route.MODEL_SECONDS),
+        help="what the simulated async endpoint takes to answer, one duration row each (async benchmark)",
+    )
     return parser.parse_args(argv)
 
 
@@ -60,6 +73,7 @@ def main(argv: list[str]) -> int:
         invoke_endpoint_per_input=arguments.invoke_per_input_ms / 1000,
         put_item=arguments.put_ms / 1000,
         publish_batch=arguments.publish_ms / 1000,
+        invoke_endpoint_async=arguments.invoke_async_ms / 1000,
     )
     runners: dict[str, Callable[[], tuple[str, list[TargetResult]]]] = {
         "latency": lambda: latency.run(latencies, arguments.repeats),
@@ -68,6 +82,7 @@ def main(argv: list[str]) -> int:
         "memory": lambda: memory.run(latencies, arguments.memory_with_model_batch),
         "stream": lambda: stream.run(latencies, arguments.repeats),
         "cost": lambda: cost.run(latencies, arguments.repeats),
+        "async": lambda: async_route.run(latencies, arguments.repeats, arguments.async_model_seconds),
     }
     started = time.perf_counter()
     targets: list[TargetResult] = []

@@ -122,6 +122,14 @@ def dynamodb_item_bytes(item: dict[str, Any]) -> int:
     return sum(len(name.encode()) + value_bytes(value) for name, value in item.items())
 
 
+def published_bytes(entry: dict[str, Any]) -> int:
+    """Billed size of one PublishBatch entry: its message plus its attributes' names and string values."""
+    return len(entry["Message"].encode()) + sum(
+        len(name.encode()) + len(str(value.get("StringValue", "")).encode())
+        for name, value in entry.get("MessageAttributes", {}).items()
+    )
+
+
 @dataclass(frozen=True)
 class Measured:
     """What the run measured and read from the stack config, in the model's terms."""
@@ -193,11 +201,7 @@ def measure(latencies: Latencies, repeats: int) -> Measured:
     }
     sequential_ms = latency.measure(sequential, fake, sqs_event(records[:1]), 1).wall_seconds * 1000
     item = next(iter(fake.items.values()))
-    outcome = fake.published[-1]
-    outcome_bytes = len(outcome["Message"].encode()) + sum(
-        len(name.encode()) + len(str(value.get("StringValue", "")).encode())
-        for name, value in outcome.get("MessageAttributes", {}).items()
-    )
+    outcome_bytes = published_bytes(fake.published[-1])
     return Measured(
         handler_ms=handler_ms,
         sequential_ms=sequential_ms,

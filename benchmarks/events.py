@@ -1,4 +1,4 @@
-"""Benchmark inputs: text objects stored in the fake S3 and the SQS batch that announces them.
+"""Benchmark inputs: objects stored in the fake S3 and the SQS batch (or the direct S3 event) announcing them.
 
 The SQS records carry S3 notification bodies shaped like the AWS sample
 `powertools/s3SqsEvent.json` (eventVersion 2.1, `ObjectCreated:Put`, versionId and sequencer).
@@ -62,15 +62,23 @@ def object_binary(index: int, size: int) -> bytes:
     return (_PNG_SIGNATURE + body)[:size]
 
 
+def object_document(index: int, size: int) -> bytes:
+    """A summarizer's request of about `size` bytes, as an async route's documents are stored:
+    `{"inputs": "<text>"}` (the async endpoint reads it from S3 as it is)."""
+    envelope = len(json.dumps({"inputs": ""}).encode())
+    return json.dumps({"inputs": object_text(index, max(1, size - envelope)).decode()}).encode()
+
+
 _MAKERS = {"text": (object_text, ".txt", "text/plain"), "json": (object_json, ".json", "application/json")}
 _MAKERS["binary"] = (object_binary, ".png", BINARY_CONTENT_TYPE)
+_MAKERS["document"] = (object_document, ".json", "application/json")
 
 
 def store_objects(
     fake: FakeAws, count: int, size: int, prefix: str = f"{ROUTE}/", payload_format: str = "text"
 ) -> list[dict[str, Any]]:
-    """Put `count` objects of about `size` bytes in `payload_format` (text, json, binary) into the fake S3;
-    return their S3 notification records."""
+    """Put `count` objects of about `size` bytes in `payload_format` (text, json, binary, document) into the
+    fake S3; return their S3 notification records."""
     make, suffix, content_type = _MAKERS[payload_format]
     records = []
     for index in range(count):
@@ -108,6 +116,11 @@ def _s3_record(key: str, size: int, etag: str, version_id: str, index: int) -> d
             },
         },
     }
+
+
+def s3_event(s3_record: dict[str, Any]) -> dict[str, Any]:
+    """The event S3 invokes a function with directly (a `via: lambda` route): one record per notification."""
+    return {"Records": [s3_record]}
 
 
 def sqs_event(s3_records: list[dict[str, Any]]) -> dict[str, Any]:

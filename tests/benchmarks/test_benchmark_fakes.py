@@ -7,6 +7,7 @@ import pytest
 from benchmarks.fakes import FakeAws, Latencies
 
 NO_LATENCY = Latencies(0, 0, 0, 0, 0)
+NO_ASYNC_LATENCY = Latencies(0, 0, 0, 0, 0, 0)
 TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:notifications"
 
 
@@ -82,3 +83,36 @@ def test_critical_path_bound_is_one_call_of_each_kind_with_every_input_in_the_in
     )
 
     assert latencies.critical_path(10) == pytest.approx(0.03 + 0.08 + 0.02 + 0.01 + 0.015)
+
+
+def test_async_submit_bound_is_put_invoke_async_publish_in_sequence():
+    latencies = Latencies(0.03, 0.08, 0.002, 0.01, 0.015, 0.02)
+    assert latencies.async_submit_path() == pytest.approx(0.01 + 0.02 + 0.015)
+
+
+def test_fake_invoke_endpoint_async_answers_the_locations_and_ends_the_inference_later():
+    fake = FakeAws(NO_ASYNC_LATENCY, async_inference_seconds=0)
+    runtime = fake.clients().sagemaker_runtime
+    response = runtime.invoke_endpoint_async(
+        EndpointName="summarizer", InputLocation="s3://bench-ingest/documents/a.json", InferenceId="abc"
+    )
+    assert fake.wait_async(5)
+    (submission,) = fake.async_submissions
+    bucket, _, key = response["OutputLocation"].removeprefix("s3://").partition("/")
+    assert (response["InferenceId"], submission.succeeds) == ("abc", True)
+    assert (bucket, key) in fake.objects  # the output, written by the timer
+    assert response["OutputLocation"].startswith("s3://bench-ingest/async-inference/summarizer/output/")
+
+
+def test_fake_async_inference_longer_than_its_invocation_timeout_fails_at_the_timeout():
+    fake = FakeAws(NO_ASYNC_LATENCY, async_inference_seconds=3600)
+    try:
+        fake.clients().sagemaker_runtime.invoke_endpoint_async(
+            EndpointName="summarizer", InputLocation="s3://b/documents/a.json", InvocationTimeoutSeconds=900
+        )
+        (submission,) = fake.async_submissions
+        assert not submission.succeeds
+        assert submission.due_at - submission.accepted_at == pytest.approx(900)
+    finally:
+        fake.cancel_async()
+
