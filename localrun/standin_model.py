@@ -488,6 +488,8 @@ class EndpointFaults:
     crash_on_text: str | None = None
     # Every InvokeEndpointAsync answered 503 ServiceUnavailable (the async endpoint's queue refuses).
     async_unavailable: bool = False
+    # How long an async request takes on the emulator's clock (None: ASYNC_PROCESSING_SECONDS).
+    async_processing_seconds: float | None = None
     _random: random.Random = field(init=False, repr=False)
     _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
@@ -516,6 +518,8 @@ class EndpointStats:
 # clock: the queue, the input's download, the model and the upload (a real one takes seconds to minutes, and
 # up to the instance start when scaling from zero).
 ASYNC_PROCESSING_SECONDS = 5.0
+# InvokeEndpointAsync's InvocationTimeoutSeconds when the request names none (API Reference).
+ASYNC_DEFAULT_TIMEOUT_SECONDS = 900.0
 
 
 @dataclass
@@ -532,6 +536,7 @@ class AsyncRequest:
     failure_location: str
     received_at: str
     due_at: float
+    timed_out: bool = False  # the model would run past InvocationTimeoutSeconds: it fails at the timeout
 
 
 class StandInEndpoint:
@@ -567,8 +572,12 @@ class StandInEndpoint:
                 response.region,
                 endpoint_name,
                 input_location=headers.get("x-amzn-sagemaker-inputlocation", ""),
-                content_type=headers.get("content-type", CONTENT_TYPE),
+                # ContentType travels in its own header (InvokeEndpointAsync has no body).
+                content_type=headers.get("x-amzn-sagemaker-content-type", CONTENT_TYPE),
                 inference_id=headers.get("x-amzn-sagemaker-inference-id") or str(uuid.uuid4()),
+                timeout_seconds=float(
+                    headers.get("x-amzn-sagemaker-invocationtimeoutseconds") or ASYNC_DEFAULT_TIMEOUT_SECONDS
+                ),
             )
 
         def invoke_endpoint(response: SageMakerRuntimeResponse) -> tuple[int, dict[str, str], str]:
@@ -666,6 +675,7 @@ class StandInEndpoint:
         input_location: str,
         content_type: str,
         inference_id: str,
+        timeout_seconds: float = ASYNC_DEFAULT_TIMEOUT_SECONDS,
     ) -> tuple[int, dict[str, str], str]:
         """Queue one InvokeEndpointAsync request; the answer SageMaker gives at once (202, the locations)."""
         backend = sagemaker_backends[account][region]
@@ -680,6 +690,7 @@ class StandInEndpoint:
         if not input_location.startswith("s3://"):
             raise AsyncNotConfigured(endpoint_name, f"InputLocation {input_location!r} is not an s3:// URI")
         name = str(uuid.uuid4())
+        processing = self.faults.async_processing_seconds or ASYNC_PROCESSING_SECONDS
         request = AsyncRequest(
             account=account,
             region=region,
@@ -692,7 +703,8 @@ class StandInEndpoint:
                 output.get("S3FailurePath") or output["S3OutputPath"], f"{name}-error.out"
             ),
             received_at=_iso(),
-            due_at=self.clock() + ASYNC_PROCESSING_SECONDS,
+            due_at=self.clock() + min(processing, timeout_seconds),
+            timed_out=processing > timeout_seconds,
         )
         self.model_for(account, region, endpoint_name)  # NoStandIn now, not later
         with self._lock:
@@ -733,6 +745,12 @@ class StandInEndpoint:
         policy and the key policy are enforced on them like on a function's calls)."""
         output = self._async_output_config(request.account, request.region, request.endpoint_name) or {}
         topics = output.get("NotificationConfig") or {}
+        if request.timed_out:
+            # The emulator's wording: SageMaker fails the request on its error topic at the timeout.
+            self._fail(
+                request, output, "ModelError: the inference did not complete within InvocationTimeoutSeconds"
+            )
+            return
         s3 = self._role_client(request, "s3")
         bucket, key = _split(request.input_location)
         try:

@@ -140,6 +140,20 @@ def test_a_result_writer_that_cannot_publish_leaves_the_notice_in_its_dlq(cloud)
     assert cloud.results()[uri]["status"] == "completed"  # stored; its outcome waits for a redrive
 
 
+def test_an_inference_that_outlasts_its_invocation_timeout_ends_failed_at_the_timeout(cloud):
+    cloud.endpoint.faults = EndpointFaults(crash_on_text=POISON, async_processing_seconds=4000)
+    try:
+        uri = upload(cloud, "documents", "endless.json", document(2))
+        report = cloud.run_until_idle()
+    finally:
+        cloud.endpoint.faults = EndpointFaults(crash_on_text=POISON)
+    item = cloud.results()[uri]
+    assert (item["status"], item["reason"]) == ("failed", "async_inference_failed")
+    assert "InvocationTimeoutSeconds" in item["detail"]
+    # The default timeout (900 s), simulated; the pump counts a waiting step from when it began.
+    assert report.waited_by_reason["SageMaker async inference"] > 890
+
+
 def test_a_submission_sagemaker_refuses_every_time_ends_in_the_routes_dlq(cloud):
     cloud.endpoint.faults = EndpointFaults(async_unavailable=True)
     try:
