@@ -10,7 +10,7 @@ import functools
 import hashlib
 import io
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -197,20 +197,38 @@ def recursion_config(m: MotoMocks, i: Inputs) -> tuple[str, dict[str, Any]]:
 
 
 def archive_to_zip(archive: Any) -> bytes:
-    """The zip Pulumi would upload for a Lambda `code` archive (an AssetArchive of file assets)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zip_file:
-        _add_to_zip(zip_file, "", archive)
-    return buffer.getvalue()
+    """The zip Pulumi would upload for a Lambda `code` archive (an AssetArchive of file assets).
+
+    Every function of the stack ships the same package: it is zipped once per content (paths, sizes and
+    modification times of its files), not once per function and deployment."""
+    files = tuple(_archive_files("", archive))
+    key = tuple((name, str(path), *_stamp(path)) for name, path in files)
+    if key not in _ZIPS:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zip_file:
+            for name, path in files:
+                zip_file.write(path, name)
+        _ZIPS.clear()  # one package at a time is all a run needs
+        _ZIPS[key] = buffer.getvalue()
+    return _ZIPS[key]
 
 
-def _add_to_zip(zip_file: zipfile.ZipFile, prefix: str, item: Any) -> None:
+_ZIPS: dict[tuple, bytes] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _archive_files(prefix: str, item: Any) -> Iterator[tuple[str, Path]]:
+    """(zip path, file) of every file asset of an archive, in its order."""
     if isinstance(item, pulumi.AssetArchive):
         for name, child in item.assets.items():
-            _add_to_zip(zip_file, f"{prefix}/{name}" if prefix else name, child)
+            yield from _archive_files(f"{prefix}/{name}" if prefix else name, child)
     elif isinstance(item, pulumi.FileAsset):
         path = Path(item.path)
-        zip_file.write(path if path.is_absolute() else PROJECT_DIR / path, prefix)
+        yield prefix, path if path.is_absolute() else PROJECT_DIR / path
     else:
         raise UnsupportedResourceType(
             f"Lambda code of type {type(item).__name__} cannot be packaged by the local run "
