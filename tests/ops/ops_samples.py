@@ -182,3 +182,37 @@ def kinesis_on_failure_record(
             "streamArn": stream_arn,
         },
     }
+
+
+SUMMARIZER_ENDPOINT = "ai-event-pipeline-dev-summarizer"
+WRITER_FUNCTION = "result-writer-summarizer-5f7798a"
+WRITER_FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{WRITER_FUNCTION}"
+SUCCESS_TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:model-summarizer-success-afbae90"
+ERROR_TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:model-summarizer-error-49ff8f0"
+OUTPUT_PREFIX = "async-inference/summarizer/output/"
+
+
+def summarizer_outputs() -> dict[str, Any]:
+    """An async model as __main__.py exports it (`models.<name>`): its topics, result writer and its DLQ."""
+    return {
+        "mode": "async",
+        "payload_format": "json",
+        "model_version": "sha256:b0ccee8cc772bb9e",
+        "endpoint_name": SUMMARIZER_ENDPOINT,
+        "routes": ["documents"],
+        "success_topic_arn": SUCCESS_TOPIC,
+        "error_topic_arn": ERROR_TOPIC,
+        "result_writer_function_name": WRITER_FUNCTION,
+        "result_writer_role_arn": f"arn:aws:iam::{ACCOUNT}:role/result-writer-summarizer-role-384a6d5",
+        "result_writer_dlq_url": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/result-writer-summarizer-dlq",
+        "output_prefix": OUTPUT_PREFIX,
+    }
+
+
+def dev_outputs_with_async() -> dict[str, Any]:
+    """The dev outputs with the text classifier serverless and the summarizer async, on a documents route."""
+    outputs = dev_outputs()
+    outputs["models"]["text-classifier"]["mode"] = "serverless"
+    outputs["models"]["summarizer"] = summarizer_outputs()
+    outputs["routes"]["documents"] = route_outputs("documents", "lambda", "documents/", ".json")
+    return outputs
