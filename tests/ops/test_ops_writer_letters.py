@@ -4,7 +4,10 @@ that goes back, read again by the writer's own parser (pure, no mocks)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pytest
+from click.testing import CliRunner, Result
 from ops_samples import (
     BUCKET,
     ERROR_TOPIC,
@@ -18,6 +21,7 @@ from ops_samples import (
 )
 
 from lambdas.inference.domain import AsyncNotice, parse_async_notice
+from ops.cli import main
 from ops.dead_letters import Kind, Unreadable
 from ops.outputs import parse_outputs
 from ops.writer_letters import NoticeLetter, decode_notice
@@ -126,3 +130,26 @@ def test_a_body_that_is_not_json_or_no_known_shape_is_unreadable():
     assert not_json.why == "body is not a JSON object: hello"
     assert unknown.why == "not a shape the result writer's DLQ receives (keys: hello)"
     assert not_json.sent_at_ms == 1735689600000
+
+
+# -- bad input: refused before any AWS call ---------------------------------------------------------------
+def _ops(tmp_path: Path, *args: str) -> Result:
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps(dev_outputs_with_async()), encoding="utf-8")
+    return CliRunner().invoke(main, ["--outputs", str(outputs), *args], catch_exceptions=False)
+
+
+@pytest.mark.parametrize("command", ["dlq", "redrive"])
+def test_model_that_is_not_async_exits_2_naming_the_async_models(tmp_path: Path, command: str) -> None:
+    result = _ops(tmp_path, command, "--model", "text-classifier")
+    assert result.exit_code == 2
+    assert "model 'text-classifier' is not async" in result.output
+    assert "this stack's async models: summarizer" in result.output
+
+
+def test_route_and_model_together_or_redrive_with_neither_exit_2(tmp_path: Path) -> None:
+    both = _ops(tmp_path, "dlq", "--route", "documents", "--model", "summarizer")
+    neither = _ops(tmp_path, "redrive")
+    assert (both.exit_code, neither.exit_code) == (2, 2)
+    assert "--route and --model name different DLQs" in both.output
+    assert "give --route ROUTE (its DLQ) or --model MODEL (its result writer's DLQ)" in neither.output
