@@ -18,9 +18,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from lambdas.inference.contract import TABLE_PARTITION_KEY
 
 from .dead_letters import DeadLetter, Kind, StreamBatch, Unreadable, decode
-from .outputs import Route, Stack
+from .outputs import ResultWriter, Route, Stack
 from .s3_events import ObjectVersion
 from .stream_batches import StreamRecord
+from .writer_letters import NoticeLetter, decode_notice
 
 # SQS ReceiveMessage returns at most 10 messages per call (SQS API Reference, ReceiveMessage).
 RECEIVE_BATCH = 10
@@ -81,7 +82,7 @@ class Held:
     """A received DLQ message, with its decoding."""
 
     message: dict[str, Any]
-    decoded: DeadLetter | Unreadable
+    decoded: DeadLetter | NoticeLetter | Unreadable
 
 
 @dataclass
@@ -129,29 +130,52 @@ def release(sqs: Any, url: str, messages: list[dict[str, Any]]) -> None:
         )
 
 
-def each_dead_letter(sqs: Any, route: Route, bucket: str, limit: int | None) -> Iterator[Held]:
-    """Every DLQ message once (up to `limit`), held invisible until the caller releases or deletes it."""
+Decoder = Callable[[dict[str, Any]], DeadLetter | NoticeLetter | Unreadable]
+
+
+def each_message(sqs: Any, url: str, decoder: Decoder, limit: int | None) -> Iterator[Held]:
+    """Every message of a DLQ once (up to `limit`), held invisible until the caller releases or deletes it."""
     seen: set[str] = set()
     while limit is None or len(seen) < limit:
-        messages = receive(sqs, route.dlq_url)
+        messages = receive(sqs, url)
         fresh = [m for m in messages if m["MessageId"] not in seen]
         if not fresh:
-            release(sqs, route.dlq_url, messages)
+            release(sqs, url, messages)
             return
         for message in fresh:
             if limit is not None and len(seen) >= limit:
-                release(sqs, route.dlq_url, [message])
+                release(sqs, url, [message])
                 continue
             seen.add(message["MessageId"])
-            yield Held(message, decode(message, route, bucket))
+            yield Held(message, decoder(message))
+
+
+def look_at(sqs: Any, url: str, decoder: Decoder, sample: int) -> QueueLook:
+    """Counts and up to `sample` decoded messages of a DLQ; nothing is deleted."""
+    visible, in_flight = queue_counts(sqs, url)
+    held = list(each_message(sqs, url, decoder, sample)) if visible else []
+    release(sqs, url, [h.message for h in held])
+    return QueueLook(url, visible, in_flight, held)
+
+
+def each_dead_letter(sqs: Any, route: Route, bucket: str, limit: int | None) -> Iterator[Held]:
+    """Every message of a route's DLQ once (see `each_message`)."""
+    return each_message(sqs, route.dlq_url, lambda m: decode(m, route, bucket), limit)
 
 
 def look(sqs: Any, route: Route, bucket: str, sample: int) -> QueueLook:
     """Counts and up to `sample` decoded messages of a route's DLQ; nothing is deleted."""
-    visible, in_flight = queue_counts(sqs, route.dlq_url)
-    held = list(each_dead_letter(sqs, route, bucket, sample)) if visible else []
-    release(sqs, route.dlq_url, [h.message for h in held])
-    return QueueLook(route.dlq_url, visible, in_flight, held)
+    return look_at(sqs, route.dlq_url, lambda m: decode(m, route, bucket), sample)
+
+
+def each_notice_letter(sqs: Any, writer: ResultWriter, limit: int | None) -> Iterator[Held]:
+    """Every message of an async model's result writer DLQ once (see `each_message`)."""
+    return each_message(sqs, writer.dlq_url, lambda m: decode_notice(m, writer), limit)
+
+
+def look_at_writer(sqs: Any, writer: ResultWriter, sample: int) -> QueueLook:
+    """Counts and up to `sample` decoded messages of a result writer's DLQ; nothing is deleted."""
+    return look_at(sqs, writer.dlq_url, lambda m: decode_notice(m, writer), sample)
 
 
 def redeliver(clients: Clients, route: Route, letter: DeadLetter) -> None:
@@ -162,9 +186,19 @@ def redeliver(clients: Clients, route: Route, letter: DeadLetter) -> None:
     invoke(clients, route, json.dumps(letter.redelivery))
 
 
+def redeliver_notice(clients: Clients, writer: ResultWriter, letter: NoticeLetter) -> None:
+    """Send a result writer's dead letter back to the writer, as its SNS event; raises if not accepted."""
+    invoke_function(clients, writer.function_name, json.dumps(letter.redelivery))
+
+
 def invoke(clients: Clients, route: Route, payload: str) -> None:
+    invoke_function(clients, route.function_name, payload)
+
+
+def invoke_function(clients: Clients, function_name: str, payload: str) -> None:
+    """An asynchronous invoke (InvocationType Event); raises unless Lambda accepted it (202)."""
     answer = clients.__getattr__("lambda").invoke(
-        FunctionName=route.function_name, InvocationType="Event", Payload=payload.encode("utf-8")
+        FunctionName=function_name, InvocationType="Event", Payload=payload.encode("utf-8")
     )
     if answer.get("StatusCode") != INVOKE_ACCEPTED:
         raise RuntimeError(f"Lambda answered {answer.get('StatusCode')} to an asynchronous invoke")

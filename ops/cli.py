@@ -3,7 +3,7 @@
 Conventions of the AWS and Pulumi CLIs: subcommands, `--dry-run` before anything that changes state,
 `--json` for scripts, a progress bar (on stderr, only on a terminal) on long work, standard boto3 credentials
 and `AWS_ENDPOINT_URL` (e.g. the local cloud's). Exit codes: 0 done, 1 some work failed (each failure is
-listed), 2 bad input (unknown route, outputs that are not this project's, a bad date or manifest).
+listed), 2 bad input (unknown route or model, outputs that are not this project's, a bad date or manifest).
 """
 
 from __future__ import annotations
@@ -26,10 +26,11 @@ from rich.table import Table
 from . import aws
 from .dead_letters import DeadLetter, Unreadable
 from .inventory import InventoryError, inventory_rows, parse_manifest
-from .outputs import OpsError, Route, Stack, read_outputs
-from .planning import Planned, Skipped, dedupe, in_window, inventory_keys, plan_object
+from .outputs import OpsError, ResultWriter, Route, Stack, read_outputs
+from .planning import Planned, Skipped, dedupe, in_window, inventory_keys, notice_effect, plan_object
 from .s3_events import entry_payload
 from .stream_batches import EXPIRED, collect, invocation_failure, kinesis_event
+from .writer_letters import NoticeLetter
 
 EXIT_FAILURES = 1
 MOVE_TASK_POLL_SECONDS = 2.0
@@ -110,14 +111,30 @@ def _run(fn: Any) -> Any:
 
 
 # -- dlq -------------------------------------------------------------------------------------------------
+def _one_dlq(route_name: str | None, model_name: str | None, required: bool) -> None:
+    if route_name and model_name:
+        raise OpsError("--route and --model name different DLQs: give one of them")
+    if required and not (route_name or model_name):
+        raise OpsError("give --route ROUTE (its DLQ) or --model MODEL (its result writer's DLQ)")
+
+
 @main.command()
 @click.option("--route", "route_name", help="Only this route's DLQ (default: every route).")
+@click.option("--model", "model_name", help="An async model: its result writer's DLQ instead.")
 @click.option("--sample", default=10, show_default=True, help="Messages decoded per DLQ (none is deleted).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 @_run
-def dlq(obj: Context, route_name: str | None, sample: int, as_json: bool) -> None:
-    """Per route DLQ: message count, oldest age, and decoded samples (objects, kind, failure reason)."""
+def dlq(obj: Context, route_name: str | None, model_name: str | None, sample: int, as_json: bool) -> None:
+    """Per route DLQ: message count, oldest age, and decoded samples (objects, kind, failure reason).
+
+    With --model: the async model's result writer DLQ, its samples decoded to the inference id, the input
+    object, SageMaker's status, why the notice is there, and what a redrive would do with it now.
+    """
+    _one_dlq(route_name, model_name, required=False)
+    if model_name:
+        _writer_dlq(obj, obj.stack.writer(model_name), sample, as_json)
+        return
     stack, now = obj.stack, datetime.now(UTC)
     report = []
     for route in stack.selected(route_name):
@@ -177,6 +194,72 @@ def _describe(decoded: DeadLetter | Unreadable) -> dict[str, Any]:
     return described
 
 
+def _writer_dlq(obj: Context, writer: ResultWriter, sample: int, as_json: bool) -> None:
+    stack, clients = obj.stack, obj.clients
+    look = aws.look_at_writer(clients.sqs, writer, sample)
+    age = look.oldest_age_seconds(datetime.now(UTC))
+    samples = []
+    for held in look.held:
+        letter = held.decoded
+        assert not isinstance(letter, DeadLetter)
+        effect = _effect(clients, stack, writer, letter) if isinstance(letter, NoticeLetter) else None
+        samples.append(_describe_notice(letter, effect))
+    report = [
+        {
+            "model": writer.model,
+            "function": writer.function_name,
+            "dlq_url": writer.dlq_url,
+            "messages": look.visible,
+            "in_flight": look.in_flight,
+            "oldest_sampled_age_seconds": round(age, 1) if age is not None else None,
+            "samples": samples,
+        }
+    ]
+    if as_json:
+        emit_json(report)
+        return
+    table = Table("model", "messages", "oldest (s)", "kind", "inference id", "input", "reason", "on redrive")
+    for entry in report:
+        for index, s in enumerate(entry["samples"] or [{}]):
+            first = index == 0
+            table.add_row(
+                entry["model"] if first else "",
+                str(entry["messages"]) if first else "",
+                str(entry["oldest_sampled_age_seconds"] or "") if first else "",
+                s.get("kind", ""),
+                s.get("inference_id", ""),
+                s.get("input", ""),
+                s.get("reason", s.get("skipped", "")),
+                s.get("on_redrive", ""),
+            )
+    stdout.print(table)
+
+
+def _effect(clients: aws.Clients, stack: Stack, writer: ResultWriter, letter: NoticeLetter) -> str:
+    """What the writer would do with the notice now (from the results item of its input); informational, so
+    an unreadable item is said, not raised: the notice still goes back."""
+    try:
+        stored = aws.item(clients.dynamodb, stack.table, letter.notice.input_location)
+    except aws.AWS_ERRORS as err:
+        return f"unknown: the results item could not be read ({err})"
+    return notice_effect(letter.notice, stored, writer.output_uri)
+
+
+def _describe_notice(decoded: NoticeLetter | Unreadable, effect: str | None) -> dict[str, Any]:
+    if isinstance(decoded, Unreadable):
+        return {"message_id": decoded.message_id, "kind": "unreadable", "skipped": decoded.why}
+    return {
+        "message_id": decoded.message_id,
+        "kind": decoded.kind.value,
+        "inference_id": decoded.notice.inference_id,
+        "input": decoded.notice.input_location,
+        "invocation_status": decoded.invocation_status,
+        "topic_arn": decoded.topic_arn,
+        "reason": decoded.reason,
+        "on_redrive": effect,
+    }
+
+
 def _batch_cell(sample: dict[str, Any]) -> str:
     if "shard" not in sample:
         return ""
@@ -185,7 +268,8 @@ def _batch_cell(sample: dict[str, Any]) -> str:
 
 # -- redrive ---------------------------------------------------------------------------------------------
 @main.command()
-@click.option("--route", "route_name", required=True, help="The route whose DLQ is redriven.")
+@click.option("--route", "route_name", help="The route whose DLQ is redriven.")
+@click.option("--model", "model_name", help="An async model: its result writer's DLQ is redriven.")
 @click.option("--dry-run", is_flag=True, help="Decode and count; send and delete nothing.")
 @click.option("--rate", type=click.IntRange(1, 500), help="At most N redeliveries per second.")
 @click.option("--max", "max_messages", type=click.IntRange(min=1), help="At most M messages.")
@@ -195,14 +279,16 @@ def _batch_cell(sample: dict[str, Any]) -> str:
 @_run
 def redrive(  # noqa: PLR0917 - click passes each option
     obj: Context,
-    route_name: str,
+    route_name: str | None,
+    model_name: str | None,
     dry_run: bool,
     rate: int | None,
     max_messages: int | None,
     keep: bool,
     as_json: bool,
 ) -> None:
-    """Put every dead-lettered event of a route back through the route's own function.
+    """Put every dead-lettered event of a route (--route) back through the route's own function, or every
+    notice in an async model's result writer DLQ (--model) back to the writer.
 
     sqs route: SQS StartMessageMoveTask back to the route queue where the endpoint has it and no --max,
     --keep or --dry-run asks for message-by-message work; otherwise (and for every other kind) each message
@@ -211,10 +297,29 @@ def redrive(  # noqa: PLR0917 - click passes each option
     an unexpected shape, or naming no object of the route, are skipped (with why) and stay in the DLQ.
     Safe to repeat: results are written conditionally on the S3 sequencer, so an event processed twice
     leaves one item unchanged and publishes its outcome again.
+
+    --model: each notice goes to the result writer as the SNS event Lambda would have received (an
+    asynchronous invoke) and is deleted once Lambda accepted it. The writer is idempotent: a notice whose item
+    is final and its outcome published changes nothing; one whose outcome was not published is published.
     """
-    stack = obj.stack
-    route = stack.route(route_name)
-    clients = obj.clients
+    _one_dlq(route_name, model_name, required=True)
+    if model_name:
+        _redrive_writer(obj, obj.stack.writer(model_name), dry_run, rate, max_messages, keep, as_json)
+    else:
+        _redrive_route(obj, obj.stack.route(str(route_name)), dry_run, rate, max_messages, keep, as_json)
+
+
+def _redrive_route(  # noqa: PLR0917 - the redrive's options, passed on
+    obj: Context,
+    route: Route,
+    dry_run: bool,
+    rate: int | None,
+    max_messages: int | None,
+    keep: bool,
+    as_json: bool,
+) -> None:
+    """A route's DLQ: see `redrive`."""
+    stack, clients = obj.stack, obj.clients
     summary: dict[str, Any] = {"route": route.name, "dry_run": dry_run, "kept": keep}
     if route.via == "sqs" and not (dry_run or keep or max_messages):
         handle = aws.start_move_task(clients.sqs, route, rate)
@@ -237,6 +342,7 @@ def redrive(  # noqa: PLR0917 - click passes each option
         for held in aws.each_dead_letter(clients.sqs, route, stack.bucket, max_messages):
             bar.advance(task)
             letter = held.decoded
+            assert not isinstance(letter, NoticeLetter)
             if isinstance(letter, Unreadable) or not letter.redeliverable:
                 why = letter.why if isinstance(letter, Unreadable) else letter.why_not_redeliverable
                 skipped[why] += 1
@@ -263,6 +369,65 @@ def redrive(  # noqa: PLR0917 - click passes each option
                 counts["deleted"] += 1
     aws.release(clients.sqs, route.dlq_url, release)
     summary.update(counts=dict(counts), skipped=dict(skipped), failures=failures)
+    _print_summary(summary, as_json)
+    if failures:
+        sys.exit(EXIT_FAILURES)
+
+
+def _redrive_writer(  # noqa: PLR0917 - the redrive's options, passed on
+    obj: Context,
+    writer: ResultWriter,
+    dry_run: bool,
+    rate: int | None,
+    max_messages: int | None,
+    keep: bool,
+    as_json: bool,
+) -> None:
+    """An async model's result writer DLQ, message by message: see `redrive`."""
+    clients, stack, pacer = obj.clients, obj.stack, aws.Pacer(rate)
+    summary: dict[str, Any] = {
+        "model": writer.model,
+        "function": writer.function_name,
+        "dry_run": dry_run,
+        "kept": keep,
+        "method": "receive, redeliver, delete",
+    }
+    planned: Counter[str] = Counter()
+    counts: Counter[str] = Counter()
+    skipped: Counter[str] = Counter()
+    failures: list[str] = []
+    release: list[dict[str, Any]] = []
+    visible, _ = aws.queue_counts(clients.sqs, writer.dlq_url)
+    with progress() as bar:
+        task = bar.add_task(f"redrive {writer.model}", total=min(visible, max_messages or visible) or None)
+        for held in aws.each_notice_letter(clients.sqs, writer, max_messages):
+            bar.advance(task)
+            letter = held.decoded
+            if isinstance(letter, Unreadable):
+                skipped[letter.why] += 1
+                release.append(held.message)
+                continue
+            assert isinstance(letter, NoticeLetter)
+            planned[_effect(clients, stack, writer, letter)] += 1
+            if dry_run:
+                counts["would redeliver"] += 1
+                release.append(held.message)
+                continue
+            pacer.wait()
+            try:
+                aws.redeliver_notice(clients, writer, letter)
+            except (*aws.AWS_ERRORS, RuntimeError) as err:
+                failures.append(f"{letter.message_id} ({letter.notice.inference_id}): {err}")
+                release.append(held.message)
+                continue
+            counts["redelivered"] += 1
+            if keep:
+                release.append(held.message)
+                continue
+            clients.sqs.delete_message(QueueUrl=writer.dlq_url, ReceiptHandle=held.message["ReceiptHandle"])
+            counts["deleted"] += 1
+    aws.release(clients.sqs, writer.dlq_url, release)
+    summary.update(planned=dict(planned), counts=dict(counts), skipped=dict(skipped), failures=failures)
     _print_summary(summary, as_json)
     if failures:
         sys.exit(EXIT_FAILURES)

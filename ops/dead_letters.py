@@ -29,6 +29,7 @@ One route DLQ collects up to three kinds of message (infra/messaging.py `RouteCh
   those records from the stream while it still keeps them (`ops/stream_batches.py`).
 
 Anything else is `Unreadable`, with the reason: the CLI counts it as skipped and leaves it in the queue.
+An async model's result writer has a DLQ of its own, decoded by `ops/writer_letters.py`.
 """
 
 from __future__ import annotations
@@ -139,24 +140,44 @@ class Unreadable:
     sent_at_ms: int | None = None
 
 
-def decode(  # noqa: PLR0911 - one return per verdict
-    message: dict[str, Any], route: Route, bucket: str
-) -> DeadLetter | Unreadable:
-    """Decode one SQS ReceiveMessage entry from `route`'s DLQ."""
-    message_id = str(message.get("MessageId", "?"))
-    sent_at = _int((message.get("Attributes") or {}).get("SentTimestamp"))
+@dataclass(frozen=True)
+class Received:
+    """The parts of an SQS ReceiveMessage entry every DLQ decoder reads."""
+
+    message_id: str
+    sent_at_ms: int | None
+    body: Any
+    attributes: dict[str, Any]  # message attributes: name -> string value
+    document: Any  # the body parsed as JSON (None when it is not JSON)
+
+
+def received(message: dict[str, Any]) -> Received:
     body = message.get("Body")
-    attributes = {
-        name: value.get("StringValue")
-        for name, value in (message.get("MessageAttributes") or {}).items()
-        if isinstance(value, dict)
-    }
     try:
         document = json.loads(body) if isinstance(body, str) else None
     except json.JSONDecodeError:
         document = None
+    return Received(
+        message_id=str(message.get("MessageId", "?")),
+        sent_at_ms=_int((message.get("Attributes") or {}).get("SentTimestamp")),
+        body=body,
+        attributes={
+            name: value.get("StringValue")
+            for name, value in (message.get("MessageAttributes") or {}).items()
+            if isinstance(value, dict)
+        },
+        document=document,
+    )
+
+
+def decode(  # noqa: PLR0911 - one return per verdict
+    message: dict[str, Any], route: Route, bucket: str
+) -> DeadLetter | Unreadable:
+    """Decode one SQS ReceiveMessage entry from `route`'s DLQ."""
+    got = received(message)
+    message_id, sent_at, attributes, document = got.message_id, got.sent_at_ms, got.attributes, got.document
     if not isinstance(document, dict):
-        return Unreadable(message_id, f"body is not a JSON object: {_preview(body)}", sent_at)
+        return Unreadable(message_id, f"body is not a JSON object: {preview(got.body)}", sent_at)
     if "KinesisBatchInfo" in document:
         return _kinesis_batch_record(message_id, document, route, sent_at)
 
@@ -193,7 +214,7 @@ def _classify(  # noqa: PLR0911 - one return per message shape
     if document.get("Type") == "Notification" and "TopicArn" in document and "Message" in document:
         return (
             Kind.SNS_SUBSCRIPTION,
-            _sns_reason(attributes),
+            sns_reason(attributes),
             sns_lambda_event(document),
             sns_lambda_event(document),
         )
@@ -204,7 +225,7 @@ def _classify(  # noqa: PLR0911 - one return per message shape
         if route.via == "sns":
             # Raw message delivery: the body is the message itself (the S3 notification).
             envelope = {"Type": "Notification", "TopicArn": route.topic_arn, "Message": json.dumps(document)}
-            return Kind.SNS_SUBSCRIPTION, _sns_reason(attributes), document, sns_lambda_event(envelope)
+            return Kind.SNS_SUBSCRIPTION, sns_reason(attributes), document, sns_lambda_event(envelope)
         return (
             f"an S3 notification, which a {route.via} route's DLQ receives only inside an invocation record"
         )
@@ -256,14 +277,9 @@ def _kinesis_batch_record(  # noqa: PLR0911 - one return per refusal
         first_arrival=info.get("approximateArrivalOfFirstRecord"),
         last_arrival=info.get("approximateArrivalOfLastRecord"),
     )
-    condition = context.get("condition") or "failed"
-    attempts = context.get("approximateInvokeCount")
-    reason = f"{condition}" + (f" after {attempts} attempts" if attempts else "")
     # The record holds no records and no response payload: only whether the function raised.
-    error = _function_error(None, record.get("responseContext"))
-    if error:
-        reason += f": {error}"
-    return DeadLetter(message_id, Kind.KINESIS_ON_FAILURE, _cut(reason), (), (), record, sent_at, batch=batch)
+    reason = invocation_reason(context, record)
+    return DeadLetter(message_id, Kind.KINESIS_ON_FAILURE, reason, (), (), record, sent_at, batch=batch)
 
 
 def _invocation_record(record: dict[str, Any], route: Route) -> Classified | str:
@@ -273,13 +289,18 @@ def _invocation_record(record: dict[str, Any], route: Route) -> Classified | str
     payload = record.get("requestPayload")
     if not isinstance(payload, dict):
         return "the invocation record's requestPayload is not an event object"
+    return Kind.LAMBDA_ON_FAILURE, invocation_reason(context, record), payload, payload
+
+
+def invocation_reason(context: dict[str, Any], record: dict[str, Any]) -> str:
+    """Why Lambda gave an invocation up: its condition, attempts, and the function's error."""
     condition = context.get("condition") or "failed"
     attempts = context.get("approximateInvokeCount")
     reason = f"{condition}" + (f" after {attempts} attempts" if attempts else "")
     error = _function_error(record.get("responsePayload"), record.get("responseContext"))
     if error:
         reason += f": {error}"
-    return Kind.LAMBDA_ON_FAILURE, _cut(reason), payload, payload
+    return _cut(reason)
 
 
 def _function_error(payload: Any, context: Any) -> str:
@@ -302,7 +323,7 @@ def _eventbridge_reason(attributes: dict[str, Any]) -> str:
     return _cut(reason)
 
 
-def _sns_reason(attributes: dict[str, Any]) -> str:
+def sns_reason(attributes: dict[str, Any]) -> str:
     details = ", ".join(f"{k}={v}" for k, v in sorted(attributes.items()) if v)
     return _cut("SNS could not deliver it to the function" + (f" ({details})" if details else ""))
 
@@ -341,6 +362,6 @@ def _cut(text: str) -> str:
     return text if len(text) <= REASON_LIMIT else text[: REASON_LIMIT - 1] + "…"
 
 
-def _preview(value: Any, limit: int = 60) -> str:
+def preview(value: Any, limit: int = 60) -> str:
     text = value if isinstance(value, str) else repr(value)
     return text if len(text) <= limit else text[:limit] + "…"

@@ -25,6 +25,14 @@ VIA_REQUIRED = {
     # dead-lettered batch from it; the producer policy is informational here.
     "kinesis": ("stream_name", "stream_arn"),
 }
+# An async model's result writer (README, "Models"): SageMaker's notifications reach it through the model's
+# success and error topics, and what it could not store waits in its DLQ.
+WRITER_REQUIRED = (
+    "result_writer_function_name",
+    "result_writer_dlq_url",
+    "success_topic_arn",
+    "error_topic_arn",
+)
 
 
 class OpsError(Exception):
@@ -79,6 +87,29 @@ class Route:
 
 
 @dataclass(frozen=True)
+class ResultWriter:
+    """An async model's result writer as the stack exports it (`models.<name>`)."""
+
+    model: str
+    function_name: str
+    dlq_url: str
+    success_topic_arn: str
+    error_topic_arn: str
+    endpoint_name: str | None = None
+    output_uri: str | None = None  # s3://<bucket>/<output prefix>: the only outputs the writer reads
+
+    @property
+    def topic_arns(self) -> tuple[str, str]:
+        return self.success_topic_arn, self.error_topic_arn
+
+    def is_function(self, function_arn: str) -> bool:
+        """Whether a function ARN (`arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`, as
+        an invocation record's functionArn carries it) is the writer's."""
+        parts = function_arn.split(":")
+        return len(parts) >= 7 and parts[5] == "function" and parts[6] == self.function_name
+
+
+@dataclass(frozen=True)
 class Stack:
     """What the CLI needs from the stack outputs."""
 
@@ -88,6 +119,7 @@ class Stack:
     notifications_topic_arn: str
     routes: Mapping[str, Route]
     models: Mapping[str, Any] = field(default_factory=dict)
+    writers: Mapping[str, ResultWriter] = field(default_factory=dict)
 
     def route(self, name: str) -> Route:
         if name not in self.routes:
@@ -101,6 +133,24 @@ class Stack:
     def model_version(self, route: Route) -> str | None:
         model = self.models.get(route.model or "") or {}
         return model.get("model_version") if isinstance(model, dict) else None
+
+    def writer(self, model: str) -> ResultWriter:
+        """The result writer of an async model; any other model has none."""
+        if model in self.writers:
+            return self.writers[model]
+        async_models = (
+            f"this stack's async models: {', '.join(sorted(self.writers))}"
+            if self.writers
+            else "this stack has no async model"
+        )
+        if model not in self.models:
+            raise OpsError(f"unknown model {model!r}; {async_models}")
+        raw = self.models[model]
+        mode = raw.get("mode") if isinstance(raw, dict) else None
+        raise OpsError(
+            f"model {model!r} is not async (mode {mode!r}): only an async model has a result writer and its "
+            f"DLQ; {async_models}. The failures of its routes are in their DLQs: `ops dlq --route ROUTE`."
+        )
 
 
 def parse_outputs(document: Any, source: str) -> Stack:
@@ -118,19 +168,49 @@ def parse_outputs(document: Any, source: str) -> Stack:
             problems.extend(route_problems)
             if route is not None:
                 routes[name] = route
+    models = document.get("models")
+    models = models if isinstance(models, dict) else {}
+    writers: dict[str, ResultWriter] = {}
+    for name, raw in models.items():
+        writer, writer_problems = _writer(name, raw, str(document.get("bucket_name") or ""))
+        problems.extend(writer_problems)
+        if writer is not None:
+            writers[name] = writer
     if problems:
         raise OpsError(
             f"{source} is not the stack output of ai-event-pipeline ({'; '.join(problems)}). "
             "Fix: run in the project's directory with its stack selected, or pass --outputs PATH."
         )
-    models = document.get("models")
     return Stack(
         region=str(document["region"]),
         bucket=str(document["bucket_name"]),
         table=str(document["results_table_name"]),
         notifications_topic_arn=str(document["notifications_topic_arn"]),
         routes=routes,
-        models=models if isinstance(models, dict) else {},
+        models=models,
+        writers=writers,
+    )
+
+
+def _writer(name: str, raw: Any, bucket: str) -> tuple[ResultWriter | None, list[str]]:
+    """The result writer of an async model (None for any other mode)."""
+    if not isinstance(raw, dict) or raw.get("mode") != "async":
+        return None, []
+    missing = [key for key in WRITER_REQUIRED if not raw.get(key)]
+    if missing:
+        return None, [f"async model {name!r} lacks {', '.join(missing)}"]
+    prefix = raw.get("output_prefix")
+    return (
+        ResultWriter(
+            model=name,
+            function_name=raw["result_writer_function_name"],
+            dlq_url=raw["result_writer_dlq_url"],
+            success_topic_arn=raw["success_topic_arn"],
+            error_topic_arn=raw["error_topic_arn"],
+            endpoint_name=raw.get("endpoint_name"),
+            output_uri=f"s3://{bucket}/{prefix}" if prefix else None,
+        ),
+        [],
     )
 
 

@@ -1,4 +1,4 @@
-"""Which objects a reprocess sends, and with which sequencer (pure).
+"""Which objects a reprocess sends, and with which sequencer; what a redriven async notice will do (pure).
 
 The handler orders results by the S3 sequencer and re-scores an event only when it carries one (README,
 "The results item"): an unsequenced event only fills an empty slot. So each object is sent with:
@@ -11,6 +11,10 @@ The handler orders results by the S3 sequencer and re-scores an event only when 
   comparing the strings; appending a digit is the least greater value, so any later real upload still wins);
 - the lowest sequencer when there is no item: it fills the empty slot, and the real event, should it still
   arrive, replaces it.
+
+A result writer's dead letter goes back to the writer whatever the table holds (it is idempotent);
+`notice_effect` says beforehand what the writer will do with it, from the results item as it is now, by the
+writer's own rules (lambdas/inference/result_writer.py `write_notice`, `_to_republish`).
 """
 
 from __future__ import annotations
@@ -20,13 +24,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from lambdas.inference.domain import SEQUENCER_WIDTH, sequencer_order
+from lambdas.inference.contract import INFERENCE_ID_ATTRIBUTE, OUTCOME_PUBLISHED_ATTRIBUTE, STATUS_IN_PROGRESS
+from lambdas.inference.domain import SEQUENCER_WIDTH, AsyncNotice, is_within, sequencer_order
 
 from .inventory import DEFAULT_COLUMNS, inventory_rows
 from .outputs import Route
 from .s3_events import ObjectVersion
 
 LOWEST_SEQUENCER = "0" * 16
+
+# What the result writer does with a notice (notice_effect).
+WRITES_AND_PUBLISHES = "writes the final result and publishes its outcome"
+PUBLISHES_STORED = "publishes the stored outcome (not marked published) and marks it"
+NOTHING_DONE_ALREADY = "nothing: the result and its outcome are stored already"
+NOTHING_NO_ITEM = "nothing: no results item for this input"
+NOTHING_SUPERSEDED = "nothing: the item waits for another inference (superseded)"
+NOTHING_OUTSIDE_OUTPUTS = "nothing: its output is outside the model's output prefix"
 
 
 @dataclass(frozen=True)
@@ -88,3 +101,20 @@ def dedupe(objects: Iterable[ObjectVersion]) -> list[ObjectVersion]:
     for obj in objects:
         seen.setdefault(obj.uri, obj)
     return list(seen.values())
+
+
+def notice_effect(notice: AsyncNotice, item: Mapping[str, Any] | None, output_uri: str | None) -> str:
+    """What the result writer will do with `notice` given the results item of its input now (None: no item);
+    `output_uri` is the model's output prefix (s3://bucket/prefix/), the only outputs the writer reads."""
+    outside = output_uri is not None and not is_within(notice.output_location or "", output_uri)
+    if notice.succeeded and outside:
+        return NOTHING_OUTSIDE_OUTPUTS
+    if item is None:
+        return NOTHING_NO_ITEM
+    if item.get(INFERENCE_ID_ATTRIBUTE) != notice.inference_id:
+        return NOTHING_SUPERSEDED
+    if item.get("status") == STATUS_IN_PROGRESS:
+        return WRITES_AND_PUBLISHES
+    if item.get(OUTCOME_PUBLISHED_ATTRIBUTE):
+        return NOTHING_DONE_ALREADY
+    return PUBLISHES_STORED

@@ -182,3 +182,92 @@ def kinesis_on_failure_record(
             "streamArn": stream_arn,
         },
     }
+
+
+SUMMARIZER_ENDPOINT = "ai-event-pipeline-dev-summarizer"
+WRITER_FUNCTION = "result-writer-summarizer-5f7798a"
+WRITER_FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{WRITER_FUNCTION}"
+SUCCESS_TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:model-summarizer-success-afbae90"
+ERROR_TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:model-summarizer-error-49ff8f0"
+OUTPUT_PREFIX = "async-inference/summarizer/output/"
+
+
+def summarizer_outputs() -> dict[str, Any]:
+    """An async model as __main__.py exports it (`models.<name>`): its topics, result writer and its DLQ."""
+    return {
+        "mode": "async",
+        "payload_format": "json",
+        "model_version": "sha256:b0ccee8cc772bb9e",
+        "endpoint_name": SUMMARIZER_ENDPOINT,
+        "routes": ["documents"],
+        "success_topic_arn": SUCCESS_TOPIC,
+        "error_topic_arn": ERROR_TOPIC,
+        "result_writer_function_name": WRITER_FUNCTION,
+        "result_writer_role_arn": f"arn:aws:iam::{ACCOUNT}:role/result-writer-summarizer-role-384a6d5",
+        "result_writer_dlq_url": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/result-writer-summarizer-dlq",
+        "output_prefix": OUTPUT_PREFIX,
+    }
+
+
+def dev_outputs_with_async() -> dict[str, Any]:
+    """The dev outputs with the text classifier serverless and the summarizer async, on a documents route."""
+    outputs = dev_outputs()
+    outputs["models"]["text-classifier"]["mode"] = "serverless"
+    outputs["models"]["summarizer"] = summarizer_outputs()
+    outputs["routes"]["documents"] = route_outputs("documents", "lambda", "documents/", ".json")
+    return outputs
+
+
+def sagemaker_notice(
+    key: str, inference_id: str = "6b7615ad52245f70a004cb4c53f28d3e8175dbe9", completed: bool = True
+) -> dict[str, Any]:
+    """SageMaker's notification of an async inference (SageMaker Developer Guide, "Check prediction
+    results"): on the success topic with its output location, or on the error topic with the reason."""
+    notice: dict[str, Any] = {
+        "awsRegion": REGION,
+        "eventTime": "2025-01-01T00:00:05.000Z",
+        "receivedTime": "2025-01-01T00:00:01.000Z",
+        "invocationStatus": "Completed" if completed else "Failed",
+        "requestParameters": {
+            "contentType": "application/json",
+            "endpointName": SUMMARIZER_ENDPOINT,
+            "inputLocation": f"s3://{BUCKET}/{key}",
+        },
+        "inferenceId": inference_id,
+        "eventVersion": "1.0",
+        "eventSource": "aws:sagemaker",
+        "eventName": "InferenceResult",
+    }
+    if completed:
+        notice["responseParameters"] = {
+            "contentType": "application/json",
+            "outputLocation": f"s3://{BUCKET}/{OUTPUT_PREFIX}180a5781.out",
+        }
+    else:
+        notice["failureReason"] = "ClientError: Received client error (400) from model"
+    return notice
+
+
+def writer_sns_event(notice: dict[str, Any], topic_arn: str = SUCCESS_TOPIC) -> dict[str, Any]:
+    """The event Lambda gives the result writer for one notification (one SNS record)."""
+    envelope = sns_envelope(notice, topic_arn)
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": f"{topic_arn}:7fcdcd75-4cb1-4a26-9569-df3017c7c596",
+                "Sns": {**envelope, "Subject": None, "MessageAttributes": {}},
+            }
+        ]
+    }
+
+
+def writer_invocation_record(event: dict[str, Any], function: str = WRITER_FUNCTION_ARN) -> dict[str, Any]:
+    """Lambda's on-failure record of a writer that could not publish the outcome on any attempt."""
+    record = invocation_record("unused", event, function=function)
+    record["responsePayload"] = {
+        "errorMessage": "6b7615ad52245f70a004cb4c53f28d3e8175dbe9: PublishBatch failed: InternalError",
+        "errorType": "NoticeNotProcessedError",
+    }
+    return record

@@ -3,7 +3,8 @@
 One dev-stack deployment (LocalCloud + moto) for the module. Failures are injected into each kind of DLQ the
 stack has: the SQS route DLQ (SQS redrive after 5 receives), Lambda's on-failure destination (every async
 retry throttled), an SNS subscription dead letter and an EventBridge target dead letter (the same events,
-as SNS and EventBridge write them). Verdicts come from `localrun/delivery_contract.py`.
+as SNS and EventBridge write them), and the async summarizer's result writer DLQ (the writer cannot publish).
+Verdicts come from `localrun/delivery_contract.py`.
 """
 
 from __future__ import annotations
@@ -20,12 +21,19 @@ from click.testing import CliRunner, Result
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 from local_cloud_helpers import deployed, dev_config, route, text_payload, upload
 
-from lambdas.inference.contract import STATUS_COMPLETED, TABLE_PARTITION_KEY
+from lambdas.inference.contract import (
+    OUTCOME_PUBLISHED_ATTRIBUTE,
+    STATUS_COMPLETED,
+    STATUS_FAILED,
+    TABLE_PARTITION_KEY,
+)
 from localrun.delivery_contract import DELIVERED, fates
 from localrun.emulator import LocalCloud
 from localrun.program import PROJECT_NAME
+from localrun.services.sns import SnsFaults
 from localrun.standin_model import EndpointFaults
 from ops.cli import main
+from ops.planning import PUBLISHES_STORED
 
 ROUTES = ("uploads", "batch", "data", "events")
 
@@ -47,13 +55,17 @@ def outputs_file(cloud: LocalCloud, tmp_path_factory: pytest.TempPathFactory) ->
 def empty_dead_letter_queues_afterwards(cloud: LocalCloud) -> Iterator[None]:
     yield
     cloud.endpoint.faults = EndpointFaults()
+    cloud.sns_faults.faults = SnsFaults()
     sqs = cloud.client("sqs")
-    for details in cloud.outputs["routes"].values():  # PurgeQueue allows one call a minute: delete instead
-        while messages := sqs.receive_message(QueueUrl=details["dlq_url"], MaxNumberOfMessages=10).get(
-            "Messages"
-        ):
+    dlq_urls = [details["dlq_url"] for details in cloud.outputs["routes"].values()] + [
+        model["result_writer_dlq_url"]
+        for model in cloud.outputs["models"].values()
+        if model["mode"] == "async"
+    ]
+    for url in dlq_urls:  # PurgeQueue allows one call a minute: delete instead
+        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
             for message in messages:
-                sqs.delete_message(QueueUrl=details["dlq_url"], ReceiptHandle=message["ReceiptHandle"])
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
 def ops(outputs_file: Path, *args: str) -> Result:
@@ -361,6 +373,74 @@ def test_since_that_is_not_a_date_exits_2(outputs_file: Path) -> None:
     result = ops(outputs_file, "reprocess", "--route", "batch", "--since", "yesterday")
     assert result.exit_code == 2
     assert "--since 'yesterday' is not an ISO date" in result.output
+
+
+# -- the async summarizer's result writer: notices it could not finish, redriven to it ----------------------
+def final_outcomes(cloud: LocalCloud, uri: str) -> int:
+    """Outcomes of `uri` with a final status on the notifications topic."""
+    finals = 0
+    for text in cloud.published(cloud.outputs["notifications_topic_arn"]):
+        try:
+            message = json.loads(text)
+        except json.JSONDecodeError:
+            continue
+        finals += (
+            isinstance(message, dict)
+            and message.get(TABLE_PARTITION_KEY) == uri
+            and message.get("status") in (STATUS_COMPLETED, STATUS_FAILED)
+        )
+    return finals
+
+
+def test_result_writer_dlq_is_decoded_and_redriven_to_one_published_final_outcome(
+    cloud: LocalCloud, outputs_file: Path
+) -> None:
+    # GIVEN a summarized document whose result writer stored the result but could not publish its outcome
+    summarizer = cloud.outputs["models"]["summarizer"]
+    cloud.sns_faults.faults = SnsFaults(
+        publish_batch_down_for=frozenset({summarizer["result_writer_function_name"]})
+    )
+    uri = upload(
+        cloud, "documents", "writer-redrive.json", text_payload("The writer could not publish this.")
+    )
+    cloud.run_until_idle()
+    cloud.sns_faults.faults = SnsFaults()
+    stored = cloud.results()[uri]
+    assert (stored["status"], final_outcomes(cloud, uri)) == (STATUS_COMPLETED, 0)
+
+    # WHEN the operator looks at the writer's DLQ, tries a dry run, then redrives it
+    (entry,) = ops_json(outputs_file, "dlq", "--model", "summarizer")
+    dry = ops_json(outputs_file, "redrive", "--model", "summarizer", "--dry-run")
+    cloud.run_until_idle()
+    left = len(cloud.queue_messages(summarizer["result_writer_dlq_url"]))
+    summary = ops_json(outputs_file, "redrive", "--model", "summarizer")
+    cloud.run_until_idle()
+
+    # THEN the notice was decoded, sent back once and deleted; the outcome is published exactly once
+    assert (entry["model"], entry["messages"]) == ("summarizer", 1)
+    (sample,) = entry["samples"]
+    assert (sample["kind"], sample["input"], sample["inference_id"]) == (
+        "lambda-on-failure",
+        uri,
+        stored["inference_id"],
+    )
+    assert sample["reason"].startswith("RetriesExhausted after 3 attempts: NoticeNotProcessedError: ")
+    assert "PublishBatch failed" in sample["reason"]
+    assert sample["on_redrive"] == PUBLISHES_STORED
+    assert (dry["planned"], dry["counts"], left) == ({PUBLISHES_STORED: 1}, {"would redeliver": 1}, 1)
+    assert summary["counts"] == {"redelivered": 1, "deleted": 1}, summary
+    assert (summary["skipped"], summary["failures"]) == ({}, [])
+    item = cloud.results()[uri]
+    assert item["status"] == STATUS_COMPLETED and item[OUTCOME_PUBLISHED_ATTRIBUTE]
+    assert final_outcomes(cloud, uri) == 1
+    assert cloud.queue_messages(summarizer["result_writer_dlq_url"]) == []
+
+
+def test_redrive_of_a_model_that_is_not_async_exits_2_naming_the_async_models(outputs_file: Path) -> None:
+    result = ops(outputs_file, "redrive", "--model", "text-classifier")
+    assert result.exit_code == 2
+    assert "model 'text-classifier' is not async (mode 'serverless')" in result.output
+    assert "this stack's async models: summarizer" in result.output
 
 
 # -- the kinesis route: dead-lettered batches re-read from the stream ------------------------------------

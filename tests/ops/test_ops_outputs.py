@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from ops_samples import dev_outputs
+from ops_samples import ERROR_TOPIC, SUCCESS_TOPIC, WRITER_FUNCTION_ARN, dev_outputs, dev_outputs_with_async
 
 from ops.outputs import OpsError, parse_outputs, read_outputs
 
@@ -80,3 +80,36 @@ def test_without_the_pulumi_cli_the_error_says_to_pass_outputs():
 
     with pytest.raises(OpsError, match="pass --outputs PATH"):
         read_outputs(None, run=run)
+
+
+def test_an_async_model_gives_its_result_writer():
+    writer = parse_outputs(dev_outputs_with_async(), "outputs.json").writer("summarizer")
+    assert writer.function_name == "result-writer-summarizer-5f7798a"
+    assert writer.dlq_url.endswith("/result-writer-summarizer-dlq")
+    assert writer.topic_arns == (SUCCESS_TOPIC, ERROR_TOPIC)
+    assert writer.output_uri == "s3://ingest-abc1234/async-inference/summarizer/output/"
+    assert writer.is_function(f"{WRITER_FUNCTION_ARN}:$LATEST")
+    assert not writer.is_function("arn:aws:lambda:us-east-1:123456789012:function:inference-documents-1")
+
+
+def test_a_model_that_is_not_async_has_no_result_writer_and_the_error_names_the_async_models():
+    stack = parse_outputs(dev_outputs_with_async(), "outputs.json")
+    with pytest.raises(
+        OpsError, match=r"model 'text-classifier' is not async \(mode 'serverless'\)"
+    ) as raised:
+        stack.writer("text-classifier")
+    assert "this stack's async models: summarizer" in str(raised.value)
+    with pytest.raises(OpsError, match=r"unknown model 'nope'; this stack's async models: summarizer"):
+        stack.writer("nope")
+
+
+def test_a_stack_without_an_async_model_says_so():
+    with pytest.raises(OpsError, match="this stack has no async model"):
+        parse_outputs(dev_outputs(), "outputs.json").writer("text-classifier")
+
+
+def test_an_async_model_lacking_its_result_writer_outputs_is_refused():
+    outputs = dev_outputs_with_async()
+    del outputs["models"]["summarizer"]["result_writer_dlq_url"]
+    with pytest.raises(OpsError, match="async model 'summarizer' lacks result_writer_dlq_url"):
+        parse_outputs(outputs, "outputs.json")

@@ -3,16 +3,37 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from ops_samples import ACCOUNT, BUCKET, REGION, dev_outputs
 
-from lambdas.inference.domain import RouteScope, sequencer_order
+from lambdas.inference.contract import (
+    INFERENCE_ID_ATTRIBUTE,
+    OUTCOME_PUBLISHED_ATTRIBUTE,
+    STATUS_COMPLETED,
+    STATUS_IN_PROGRESS,
+)
+from lambdas.inference.domain import AsyncNotice, RouteScope, sequencer_order
 from lambdas.inference.events import normalise_event
 from ops.aws import Pacer, start_move_task
 from ops.cli import select_results
 from ops.outputs import parse_outputs
-from ops.planning import LOWEST_SEQUENCER, Planned, Skipped, inventory_keys, next_sequencer, plan_object
+from ops.planning import (
+    LOWEST_SEQUENCER,
+    NOTHING_DONE_ALREADY,
+    NOTHING_NO_ITEM,
+    NOTHING_OUTSIDE_OUTPUTS,
+    NOTHING_SUPERSEDED,
+    PUBLISHES_STORED,
+    WRITES_AND_PUBLISHES,
+    Planned,
+    Skipped,
+    inventory_keys,
+    next_sequencer,
+    notice_effect,
+    plan_object,
+)
 from ops.s3_events import ObjectVersion, entry_payload
 
 STACK = parse_outputs(dev_outputs(), "outputs.json")
@@ -167,3 +188,43 @@ def test_sqs_route_redrive_starts_a_move_task_from_its_dlq_to_its_queue_at_the_r
 
 def test_an_endpoint_without_move_tasks_gives_none_so_messages_move_one_by_one():
     assert start_move_task(_MoveTaskSqs(supported=False), STACK.route("batch"), None) is None
+
+
+# -- what a redriven async notice will do, by the result writer's rules ----------------------------------
+OUTPUTS = "s3://ingest-abc1234/async-inference/summarizer/output/"
+NOTICE = AsyncNotice(
+    inference_id="iid-1",
+    input_location=f"s3://{BUCKET}/documents/x.json",
+    succeeded=True,
+    output_location=f"{OUTPUTS}180a5781.out",
+)
+
+
+def _item(status: str, inference_id: str = "iid-1", published: str | None = None) -> dict:
+    item = {"pk": NOTICE.input_location, "status": status, INFERENCE_ID_ATTRIBUTE: inference_id}
+    return item | ({OUTCOME_PUBLISHED_ATTRIBUTE: published} if published else {})
+
+
+def test_a_notice_whose_item_still_waits_for_it_is_written_and_published():
+    assert notice_effect(NOTICE, _item(STATUS_IN_PROGRESS), OUTPUTS) == WRITES_AND_PUBLISHES
+
+
+def test_a_notice_whose_result_is_stored_but_not_marked_published_publishes_the_stored_outcome():
+    assert notice_effect(NOTICE, _item(STATUS_COMPLETED), OUTPUTS) == PUBLISHES_STORED
+
+
+def test_a_notice_whose_result_and_outcome_are_stored_changes_nothing():
+    item = _item(STATUS_COMPLETED, published="2025-01-01T00:00:06.000Z")
+    assert notice_effect(NOTICE, item, OUTPUTS) == NOTHING_DONE_ALREADY
+
+
+def test_a_notice_of_a_superseded_inference_or_without_an_item_changes_nothing():
+    assert notice_effect(NOTICE, _item(STATUS_IN_PROGRESS, "iid-2"), OUTPUTS) == NOTHING_SUPERSEDED
+    assert notice_effect(NOTICE, None, OUTPUTS) == NOTHING_NO_ITEM
+
+
+def test_a_completed_notice_with_its_output_outside_the_models_prefix_changes_nothing():
+    outside = replace(NOTICE, output_location="s3://ingest-abc1234/documents/x.json")
+    assert notice_effect(outside, _item(STATUS_IN_PROGRESS), OUTPUTS) == NOTHING_OUTSIDE_OUTPUTS
+    failed = replace(NOTICE, succeeded=False, output_location=None, failure_reason="ClientError")
+    assert notice_effect(failed, _item(STATUS_IN_PROGRESS), OUTPUTS) == WRITES_AND_PUBLISHES
