@@ -357,8 +357,6 @@ def read_async_output(s3: Any, uri: str, inline_limit: int) -> tuple[bytes | Non
         if size is not None and size > inline_limit:
             return None, size
         data = _read_at_most(body, inline_limit)
-    except ObjectTooLarge:
-        return None, size
     finally:
         body.close()
     return data, len(data)

@@ -82,9 +82,6 @@ MESSAGE_ATTRIBUTE_ROUTE = "route"
 # archive storage class that must be restored before it can be read.
 REASON_NO_SUCH_VERSION = "no_such_version"
 REASON_ARCHIVED = "archived"
-# The model answered, but its response cannot be stored (DynamoDB items are limited to 400 KB). No longer
-# written: such a prediction goes to S3 under LARGE_RESULTS_PREFIX and the item holds `prediction_uri`.
-REASON_PREDICTION_TOO_LARGE = "prediction_too_large"
 # A 0-byte object (not a folder marker: those are skipped) has nothing to score.
 REASON_EMPTY_OBJECT = "empty_object"
 

@@ -36,7 +36,6 @@ from .contract import (
     PAYLOAD_BINARY,
     PAYLOAD_JSON,
     REASON_MODEL_ERROR,
-    SERVERLESS_MAX_PAYLOAD_BYTES,
     STATUS_FAILED,
     STATUS_MISSING,
     STATUS_REJECTED,
@@ -75,10 +74,6 @@ from .domain import (
     utc_now,
 )
 from .settings import Settings
-
-# SageMaker serverless endpoints accept request bodies up to 4 MiB (real-time: 6 MiB): MAX_PAYLOAD_BYTES when
-# the stack does not set it. Every request, batched or not, stays within Settings.max_payload_bytes.
-MODEL_MAX_REQUEST_BYTES = SERVERLESS_MAX_PAYLOAD_BYTES
 
 # Dispositions of an object after one invocation.
 WRITTEN = "written"  # this event's result is now stored (and published)
