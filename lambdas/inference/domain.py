@@ -316,9 +316,7 @@ def build_payload(key: str, data: bytes) -> Payload | Result:
         document = json.loads(text, parse_constant=_reject_constant)
     except ValueError:
         return Result(STATUS_REJECTED, REASON_MALFORMED_JSON)
-    if isinstance(document, dict) and document.keys() == {"inputs"} and isinstance(document["inputs"], str):
-        return Payload(body=text.encode("utf-8"), text=document["inputs"])
-    return Payload(body=text.encode("utf-8"))
+    return _json_request(document, text.encode("utf-8"))
 
 
 def text_payload(text: str) -> Payload:
@@ -396,6 +394,7 @@ def _json_field(document: Any, field: str) -> Any:
 
 
 def _json_request(value: Any, body: bytes) -> Payload:
+    """`body`, sent for the JSON `value`: a text input when `value` is exactly {"inputs": "<text>"}."""
     if isinstance(value, dict) and value.keys() == {"inputs"} and isinstance(value["inputs"], str):
         return Payload(body=body, text=value["inputs"])
     return Payload(body=body)
@@ -562,8 +561,11 @@ def large_result_key(prefix: str, ref: ObjectRef, meta: ObjectMeta | None, model
         ref.sequencer or "",
         model_version,
     )
-    digest = hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
-    return f"{prefix}{digest}.json"
+    return f"{prefix}{_digest(parts)}.json"
+
+
+def _digest(parts: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
 
 def stored_elsewhere(result: Result, uri: str) -> Result:
@@ -777,7 +779,7 @@ def async_inference_id(ref: ObjectRef, model_version: str | None) -> str:
     model version. A redelivered event submits the same id, so its completion meets the same item; another
     upload of the key (or a re-score) gets another id, so a stale completion cannot overwrite it."""
     parts = [ref.uri, ref.version_id or "", ref.sequencer or "", model_version or ""]
-    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:40]
+    return _digest(parts)[:40]
 
 
 def in_progress_item(

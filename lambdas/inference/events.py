@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -30,6 +31,7 @@ from .domain import (
     RouteScope,
     decode_notification_key,
     is_folder_marker,
+    iso_utc,
     kinesis_record_uri,
     object_uri,
     record_id,
@@ -324,19 +326,19 @@ def _created(record_id: str, ref: ObjectRef, route: RouteScope) -> SourceRecord:
         reason = f"outside this function's route ({route.describe()})"
         return SourceRecord(record_id, refusals=(Refusal(reason, ref.uri),))
     # The S3 console's "Create folder" writes an empty object named `<folder>/`: it holds nothing to score.
-    # When the event's key may be read two ways, only a key that is a marker either way is skipped.
-    if is_folder_marker(admitted.key, admitted.size) and (
-        admitted.fallback_key is None or is_folder_marker(admitted.fallback_key, admitted.size)
-    ):
+    if _every_key(admitted, lambda key: is_folder_marker(key, admitted.size)):
         return SourceRecord(
             record_id, skips=(Skip("folder marker (an empty key ending in '/')", admitted.uri),)
         )
-    if route.is_own_result(admitted.key) and (
-        admitted.fallback_key is None or route.is_own_result(admitted.fallback_key)
-    ):
+    if _every_key(admitted, route.is_own_result):
         reason = "a large result this pipeline wrote (LARGE_RESULTS_PREFIX), not an input"
         return SourceRecord(record_id, skips=(Skip(reason, admitted.uri),))
     return SourceRecord(record_id, refs=(admitted,))
+
+
+def _every_key(ref: ObjectRef, test: Callable[[str], bool]) -> bool:
+    """Whether `test` holds for every key the pipeline may read for `ref` (decoded, and any fallback)."""
+    return test(ref.key) and (ref.fallback_key is None or test(ref.fallback_key))
 
 
 def _kinesis_record(raw: Any, route: RouteScope, index: int) -> SourceRecord:  # noqa: PLR0911 - one return per verdict
@@ -384,7 +386,7 @@ def _kinesis_record(raw: Any, route: RouteScope, index: int) -> SourceRecord:  #
 def _arrival_time(value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return datetime.fromtimestamp(value, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_utc(datetime.fromtimestamp(value, UTC))
 
 
 def _test_event_record(document: dict, record_id: str) -> SourceRecord:

@@ -168,6 +168,13 @@ class _Prepared:
     payload: Payload | None = None  # to send to the model
     result: Result | None = None  # concluded without the model (missing, rejected)
 
+    @classmethod
+    def of(cls, ref: ObjectRef, meta: ObjectMeta | None, built: Payload | Result) -> _Prepared:
+        """The object with its model request, or with the Result that concluded it without the model."""
+        if isinstance(built, Result):
+            return cls(ref, meta, result=built)
+        return cls(ref, meta, payload=built)
+
 
 def _unreadable(err: adapters.PermanentError, limit: int, variable: str) -> Result:
     """The outcome of an object S3 would not (or was not asked to) give: missing, or rejected saying why."""
@@ -315,21 +322,14 @@ class _Run:
                 ref = as_given
         except adapters.PermanentError as err:
             return _Prepared(ref, err.meta, result=_unreadable(err, limit, variable))
-        built = self._build(ref, fetched)
-        if isinstance(built, Result):
-            return _Prepared(ref, fetched.meta, result=built)
-        return _Prepared(ref, fetched.meta, payload=built)
+        return _Prepared.of(ref, fetched.meta, self._build(ref, fetched))
 
     def _prepare_record(self, ref: ObjectRef) -> _Prepared:
         settings = self.settings
-        meta = ObjectMeta(size=ref.size)
         built = record_payload(
             ref.data or b"", settings.payload_format, settings.json_input_field, settings.json_request_key
         )
-        built = self._within_request_limit(built)
-        if isinstance(built, Result):
-            return _Prepared(ref, meta, result=built)
-        return _Prepared(ref, meta, payload=built)
+        return _Prepared.of(ref, ObjectMeta(size=ref.size), self._within_request_limit(built))
 
     def _build(self, ref: ObjectRef, fetched: adapters.FetchedObject) -> Payload | Result:
         """The model request for an object read, in the route's payload format, within InvokeEndpoint's
