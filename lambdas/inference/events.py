@@ -1,13 +1,5 @@
-"""Pure normalisation of every event shape that reaches an inference function into object references.
-
-Shapes: direct S3 notifications; SNS records whose Message is one; SQS records whose body is one, an SNS
-envelope of one (non-raw delivery), or an EventBridge event; EventBridge S3 events; and, for a kinesis
-route's function only, Kinesis Data Streams records, each carrying its input (see domain.record_payload).
-Each source record (SQS message, SNS message, S3 record, EventBridge event, Kinesis record) becomes a
-SourceRecord holding the objects (or records) to process, the parts deliberately skipped (test events,
-deletions, restores, folder markers, ...), the parts that could not be understood, and the objects outside the
-function's route (both a permanent failure of that record).
-"""
+"""Pure normalisation of every event shape that reaches an inference function (S3 notifications, direct or
+through SNS, SQS or both; EventBridge events; Kinesis records) into SourceRecords of object references."""
 
 from __future__ import annotations
 
@@ -116,13 +108,8 @@ class NormalisedEvent:
 
 
 def normalise_event(event: Any, route: RouteScope) -> NormalisedEvent:
-    """Detect the event's trigger and normalise each of its records for the function serving `route`.
-
-    An SQS batch reaching a function that no queue feeds is a problem of the whole event: its failures would
-    be answered with a partial batch response, which only an SQS event source mapping reads; an async
-    invoke would count that answer as success and the event would be lost. Other shapes (e.g. an operator
-    replaying a raw S3 notification to any route's function) are processed within the route's scope.
-    """
+    """Detect the event's trigger and normalise each of its records for the function serving `route`; an SQS
+    batch reaching a function no queue feeds is a problem of the whole event (README: The results item)."""
     normalised = _normalise_any_event(event, route)
     if normalised.source is Source.SQS and route.via not in ("", SQS_TRIGGER):
         return NormalisedEvent(
