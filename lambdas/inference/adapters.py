@@ -1,6 +1,5 @@
-"""Thin edges to S3, SageMaker runtime, DynamoDB and SNS: one call each, translating botocore errors into
-this package's TransientError (retry later; nothing was written) and PermanentError subclasses (record the
-outcome; retrying cannot help). Clients are low-level boto3 clients or fakes with the same methods."""
+"""Thin edges to S3, SageMaker runtime, DynamoDB and SNS (low-level boto3 clients, or fakes): one call each,
+botocore errors translated into TransientError (retry later) or PermanentError (record the outcome)."""
 
 from __future__ import annotations
 
@@ -151,12 +150,8 @@ def get_object(  # noqa: PLR0917 - the request's parts, as GetObject names them
 
 
 def put_large_result(s3: Any, bucket: str, key: str, body: bytes) -> str:
-    """Write a result too large for its item to `s3://bucket/key` unless that key exists; returns the URI.
-
-    The key is deterministic per event and model version (domain.large_result_key), so a redelivery meets
-    the object its first delivery wrote: the conditional write (If-None-Match: *) leaves it exactly as the
-    item, written after it, may already point to it. No encryption parameters: the bucket's default
-    encryption (SSE-KMS with the stack key) applies, as S3 applies it to any PUT that names none."""
+    """Write a result too large for its item to `s3://bucket/key` unless that key exists, with the bucket's
+    default encryption (README: Large results); returns the URI."""
     try:
         s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json", IfNoneMatch="*")
     except (ClientError, BotoCoreError) as err:
@@ -230,16 +225,13 @@ class WriteOutcome:
 
 
 def put_result(dynamodb: Any, table: str, item: dict[str, Any]) -> WriteOutcome:
-    """Write the results item unless the table already holds this event's result or a newer one; a result
-    of the same event from another model version, written by an environment started later, replaces it.
-    This is domain.replaces in DynamoDB's condition language (README: results contract)."""
+    """Write the results item if it replaces the stored one: domain.replaces in DynamoDB's condition
+    language (README: The results item)."""
     order = item.get(SEQUENCER_ORDER_ATTRIBUTE)
     names = {"#pk": TABLE_PARTITION_KEY}
     values: dict[str, Any] = {}
     if order is None:
-        # Without a sequencer the event cannot be ordered: it only fills an empty slot, so it never
-        # overwrites a result (nor re-scores one: it may be an older upload of the key), and its own
-        # redelivery changes nothing.
+        # Unsequenced, the event cannot be ordered: it only fills an empty slot.
         condition = "attribute_not_exists(#pk)"
     else:
         # A result written by an unsequenced event yields to any sequenced one.
@@ -248,9 +240,7 @@ def put_result(dynamodb: Any, table: str, item: dict[str, Any]) -> WriteOutcome:
         values[":order"] = _SERIALIZER.serialize(order)
         version, started = item.get(MODEL_VERSION), item.get(ENVIRONMENT_STARTED_AT_ATTRIBUTE)
         if isinstance(version, str) and isinstance(started, int):
-            # The same event from another model version (a legacy item without one counts as another),
-            # written by a later environment (absent counts as started at 0): a redeploy re-scores; the same
-            # version changes nothing, and an environment of the previous deploy cannot undo the re-score.
+            # The same event from another model version, written by a later environment: a redeploy re-scores.
             condition += (
                 " OR (#order = :order"
                 " AND (attribute_not_exists(#version) OR #version <> :version)"
@@ -383,10 +373,8 @@ def mark_outcome_published(dynamodb: Any, table: str, pk: str, inference_id: str
 def complete_async_result(
     dynamodb: Any, table: str, pk: str, inference_id: str, final: dict[str, Any]
 ) -> WriteOutcome:
-    """Set the final attributes of an `in_progress` item, only if it still waits for this inference id.
-
-    WriteOutcome.stored is the item after the write, or the item found (None: no item) when the condition
-    failed: an unknown or superseded inference id, or this inference already written (a duplicate notice)."""
+    """Set the final attributes of an `in_progress` item still waiting for this inference id; `stored` is the
+    item after the write, or the one found (None: none) when the condition failed."""
     names = {"#pk": TABLE_PARTITION_KEY, "#iid": INFERENCE_ID_ATTRIBUTE, "#status": "status"}
     values: dict[str, Any] = {
         ":iid": _SERIALIZER.serialize(inference_id),
