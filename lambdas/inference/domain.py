@@ -104,7 +104,7 @@ class RouteScope:
     bucket: str
     prefix: str = ""  # empty matches every key, as an absent S3 filter rule does
     suffix: str = ""
-    via: str = ""  # the route's trigger (sns, sqs, lambda, eventbridge); empty: not known
+    via: str = ""  # the route's trigger (contract.ENV_ROUTE_VIA); empty: not known
     # Where this pipeline writes results too large for an item (LARGE_RESULTS_PREFIX): never an input.
     results_prefix: str = DEFAULT_LARGE_RESULTS_PREFIX
     # A kinesis route's stream (STREAM_NAME): records of any other stream are refused.
@@ -770,11 +770,11 @@ def in_progress_item(
     return item
 
 
+# SageMaker Developer Guide, "Check prediction results",
+# https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference-check-predictions.html
 @dataclass(frozen=True)
 class AsyncNotice:
-    """SageMaker's notification of one async inference, as published on the endpoint's success or error
-    topic (SageMaker Developer Guide, "Check prediction results",
-    https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference-check-predictions.html)."""
+    """SageMaker's notice of one async inference, as published on the endpoint's success or error topic."""
 
     inference_id: str
     input_location: str  # the InputLocation submitted: the results item's pk
