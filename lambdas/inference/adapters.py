@@ -1,6 +1,5 @@
-"""Thin edges to S3, SageMaker runtime, DynamoDB and SNS: one call each, translating botocore errors into
-this package's TransientError (retry later; nothing was written) and PermanentError subclasses (record the
-outcome; retrying cannot help). Clients are low-level boto3 clients or fakes with the same methods."""
+"""Thin edges to S3, SageMaker runtime, DynamoDB and SNS (low-level boto3 clients, or fakes): one call each,
+botocore errors translated into TransientError (retry later) or PermanentError (record the outcome)."""
 
 from __future__ import annotations
 
@@ -77,9 +76,18 @@ class ModelFailed(TransientError):
     """The model's container failed the request itself (a 5xx of its own): possibly because of one input."""
 
 
-def error_code(err: ClientError) -> str:
-    """The AWS error code of a ClientError."""
-    return str(err.response.get("Error", {}).get("Code", ""))
+def error_code(err: Exception) -> str:
+    """The AWS error code of a ClientError ("" for any other error)."""
+    return str(err.response.get("Error", {}).get("Code", "")) if isinstance(err, ClientError) else ""
+
+
+def _transient(operation: str, err: Exception) -> TransientError:
+    """A botocore error as a TransientError naming the call and the AWS error code (else the error)."""
+    return TransientError(f"{operation} failed: {error_code(err) or err}")
+
+
+def _from_dynamodb(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _DESERIALIZER.deserialize(value) for name, value in item.items()}
 
 
 # --- S3 -------------------------------------------------------------------------------------------------
@@ -122,7 +130,7 @@ def get_object(  # noqa: PLR0917 - the request's parts, as GetObject names them
             data = _read_at_most(body, max_bytes + 1)
         finally:
             body.close()
-    except ClientError as err:
+    except (ClientError, BotoCoreError) as err:
         code = error_code(err)
         if code == "NoSuchKey":
             raise ObjectMissing(REASON_NO_SUCH_KEY, f"s3://{bucket}/{key} does not exist") from err
@@ -133,9 +141,7 @@ def get_object(  # noqa: PLR0917 - the request's parts, as GetObject names them
             raise ObjectArchived(REASON_ARCHIVED, "object is archived; restore it to process it") from err
         # AccessDenied lands here too: without s3:ListBucket S3 reports a missing key as AccessDenied, and a
         # permission fix is worth retrying for (the trigger's DLQ keeps the event meanwhile).
-        raise TransientError(f"GetObject failed: {code or err}") from err
-    except BotoCoreError as err:
-        raise TransientError(f"GetObject failed: {err}") from err
+        raise _transient("GetObject", err) from err
     if len(data) > max_bytes:
         raise ObjectTooLarge(REASON_TOO_LARGE, f"more than {max_bytes} bytes", meta)
     if meta.size is None:
@@ -144,21 +150,15 @@ def get_object(  # noqa: PLR0917 - the request's parts, as GetObject names them
 
 
 def put_large_result(s3: Any, bucket: str, key: str, body: bytes) -> str:
-    """Write a result too large for its item to `s3://bucket/key` unless that key exists; returns the URI.
-
-    The key is deterministic per event and model version (domain.large_result_key), so a redelivery meets
-    the object its first delivery wrote: the conditional write (If-None-Match: *) leaves it exactly as the
-    item, written after it, may already point to it. No encryption parameters: the bucket's default
-    encryption (SSE-KMS with the stack key) applies, as S3 applies it to any PUT that names none."""
+    """Write a result too large for its item to `s3://bucket/key` unless that key exists, with the bucket's
+    default encryption (README: Large results); returns the URI."""
     try:
         s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json", IfNoneMatch="*")
-    except ClientError as err:
+    except (ClientError, BotoCoreError) as err:
         # 412 PreconditionFailed: the object exists, written by an earlier delivery of this event. (A 409
         # ConditionalRequestConflict, a concurrent write of the same key, is retried with the rest.)
         if error_code(err) != "PreconditionFailed":
-            raise TransientError(f"PutObject failed: {error_code(err) or err}") from err
-    except BotoCoreError as err:
-        raise TransientError(f"PutObject failed: {err}") from err
+            raise _transient("PutObject", err) from err
     return f"s3://{bucket}/{key}"
 
 
@@ -194,7 +194,7 @@ def invoke_endpoint(sagemaker_runtime: Any, endpoint: str, body: bytes, content_
             EndpointName=endpoint, Body=body, ContentType=content_type, Accept="application/json"
         )
         return response["Body"].read()
-    except ClientError as err:
+    except (ClientError, BotoCoreError) as err:
         code = error_code(err)
         if code == "ModelError":
             # ModelError: the "model (owned by the customer in the container) returned 4xx or 5xx error code",
@@ -212,9 +212,7 @@ def invoke_endpoint(sagemaker_runtime: Any, endpoint: str, body: bytes, content_
         if code in _MODEL_TRANSIENT_CODES:
             raise TransientError(f"InvokeEndpoint: {code}") from err
         # ValidationError (unknown endpoint, wrong content type) is a deployment fault: retried, then the DLQ.
-        raise TransientError(f"InvokeEndpoint failed: {code or err}") from err
-    except BotoCoreError as err:
-        raise TransientError(f"InvokeEndpoint failed: {err}") from err
+        raise _transient("InvokeEndpoint", err) from err
 
 
 # --- DynamoDB -------------------------------------------------------------------------------------------
@@ -227,16 +225,13 @@ class WriteOutcome:
 
 
 def put_result(dynamodb: Any, table: str, item: dict[str, Any]) -> WriteOutcome:
-    """Write the results item unless the table already holds this event's result or a newer one; a result
-    of the same event from another model version, written by an environment started later, replaces it.
-    This is domain.replaces in DynamoDB's condition language (README: results contract)."""
+    """Write the results item if it replaces the stored one: domain.replaces in DynamoDB's condition
+    language (README: The results item)."""
     order = item.get(SEQUENCER_ORDER_ATTRIBUTE)
     names = {"#pk": TABLE_PARTITION_KEY}
     values: dict[str, Any] = {}
     if order is None:
-        # Without a sequencer the event cannot be ordered: it only fills an empty slot, so it never
-        # overwrites a result (nor re-scores one: it may be an older upload of the key), and its own
-        # redelivery changes nothing.
+        # Unsequenced, the event cannot be ordered: it only fills an empty slot.
         condition = "attribute_not_exists(#pk)"
     else:
         # A result written by an unsequenced event yields to any sequenced one.
@@ -245,9 +240,7 @@ def put_result(dynamodb: Any, table: str, item: dict[str, Any]) -> WriteOutcome:
         values[":order"] = _SERIALIZER.serialize(order)
         version, started = item.get(MODEL_VERSION), item.get(ENVIRONMENT_STARTED_AT_ATTRIBUTE)
         if isinstance(version, str) and isinstance(started, int):
-            # The same event from another model version (a legacy item without one counts as another),
-            # written by a later environment (absent counts as started at 0): a redeploy re-scores; the same
-            # version changes nothing, and an environment of the previous deploy cannot undo the re-score.
+            # The same event from another model version, written by a later environment: a redeploy re-scores.
             condition += (
                 " OR (#order = :order"
                 " AND (attribute_not_exists(#version) OR #version <> :version)"
@@ -267,17 +260,11 @@ def put_result(dynamodb: Any, table: str, item: dict[str, Any]) -> WriteOutcome:
         request["ExpressionAttributeValues"] = values
     try:
         dynamodb.put_item(**request)
-    except ClientError as err:
+    except (ClientError, BotoCoreError) as err:
         if error_code(err) == "ConditionalCheckFailedException":
-            stored = err.response.get("Item") or {}
-            return WriteOutcome(
-                written=False,
-                stored={name: _DESERIALIZER.deserialize(value) for name, value in stored.items()},
-            )
+            return WriteOutcome(written=False, stored=_from_dynamodb(err.response.get("Item") or {}))
         # Throttling, 5xx, and deployment faults (missing table or permission) are retried; nothing written.
-        raise TransientError(f"PutItem failed: {error_code(err) or err}") from err
-    except BotoCoreError as err:
-        raise TransientError(f"PutItem failed: {err}") from err
+        raise _transient("PutItem", err) from err
     return WriteOutcome(written=True)
 
 
@@ -290,10 +277,8 @@ def publish_batch(sns: Any, topic_arn: str, messages: Sequence[OutcomeMessage]) 
     ]
     try:
         response = sns.publish_batch(TopicArn=topic_arn, PublishBatchRequestEntries=entries)
-    except ClientError as err:
-        raise TransientError(f"PublishBatch failed: {error_code(err) or err}") from err
-    except BotoCoreError as err:
-        raise TransientError(f"PublishBatch failed: {err}") from err
+    except (ClientError, BotoCoreError) as err:
+        raise _transient("PublishBatch", err) from err
     failures = {
         int(failed["Id"]): f"{failed.get('Code', 'unknown')}: {failed.get('Message', '')}"
         for failed in response.get("Failed", [])
@@ -325,14 +310,12 @@ def invoke_endpoint_async(  # noqa: PLR0917 - the request's parts, as InvokeEndp
             InferenceId=inference_id,
             InvocationTimeoutSeconds=timeout_seconds,
         )
-    except ClientError as err:
+    except (ClientError, BotoCoreError) as err:
         code = error_code(err)
         if code in _MODEL_CAPACITY_CODES or code in _MODEL_TRANSIENT_CODES:
             raise TransientError(f"InvokeEndpointAsync: {code}") from err
         # ValidationError, AccessDenied: a deployment fault, retried by the trigger, then the DLQ.
-        raise TransientError(f"InvokeEndpointAsync failed: {code or err}") from err
-    except BotoCoreError as err:
-        raise TransientError(f"InvokeEndpointAsync failed: {err}") from err
+        raise _transient("InvokeEndpointAsync", err) from err
     return str(response.get("InferenceId") or inference_id)
 
 
@@ -347,18 +330,14 @@ def read_async_output(s3: Any, uri: str, inline_limit: int) -> tuple[bytes | Non
     bucket, key = split_s3_uri(uri)
     try:
         response = s3.get_object(Bucket=bucket, Key=key)
-    except ClientError as err:
-        raise TransientError(f"GetObject of async output {uri} failed: {error_code(err) or err}") from err
-    except BotoCoreError as err:
-        raise TransientError(f"GetObject of async output {uri} failed: {err}") from err
+    except (ClientError, BotoCoreError) as err:
+        raise _transient(f"GetObject of async output {uri}", err) from err
     body = response["Body"]
     size = response.get("ContentLength")
     try:
         if size is not None and size > inline_limit:
             return None, size
         data = _read_at_most(body, inline_limit)
-    except ObjectTooLarge:
-        return None, size
     finally:
         body.close()
     return data, len(data)
@@ -384,22 +363,18 @@ def mark_outcome_published(dynamodb: Any, table: str, pk: str, inference_id: str
                 ":waiting": _SERIALIZER.serialize(STATUS_IN_PROGRESS),
             },
         )
-    except ClientError as err:
+    except (ClientError, BotoCoreError) as err:
         if error_code(err) == "ConditionalCheckFailedException":
             return False
-        raise TransientError(f"UpdateItem failed: {error_code(err) or err}") from err
-    except BotoCoreError as err:
-        raise TransientError(f"UpdateItem failed: {err}") from err
+        raise _transient("UpdateItem", err) from err
     return True
 
 
 def complete_async_result(
     dynamodb: Any, table: str, pk: str, inference_id: str, final: dict[str, Any]
 ) -> WriteOutcome:
-    """Set the final attributes of an `in_progress` item, only if it still waits for this inference id.
-
-    WriteOutcome.stored is the item after the write, or the item found (None: no item) when the condition
-    failed: an unknown or superseded inference id, or this inference already written (a duplicate notice)."""
+    """Set the final attributes of an `in_progress` item still waiting for this inference id; `stored` is the
+    item after the write, or the one found (None: none) when the condition failed."""
     names = {"#pk": TABLE_PARTITION_KEY, "#iid": INFERENCE_ID_ATTRIBUTE, "#status": "status"}
     values: dict[str, Any] = {
         ":iid": _SERIALIZER.serialize(inference_id),
@@ -425,15 +400,9 @@ def complete_async_result(
             ReturnValues="ALL_NEW",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
-    except ClientError as err:
+    except (ClientError, BotoCoreError) as err:
         if error_code(err) == "ConditionalCheckFailedException":
             stored = err.response.get("Item")
-            return WriteOutcome(
-                written=False,
-                stored={n: _DESERIALIZER.deserialize(v) for n, v in stored.items()} if stored else None,
-            )
-        raise TransientError(f"UpdateItem failed: {error_code(err) or err}") from err
-    except BotoCoreError as err:
-        raise TransientError(f"UpdateItem failed: {err}") from err
-    attributes = response.get("Attributes") or {}
-    return WriteOutcome(written=True, stored={n: _DESERIALIZER.deserialize(v) for n, v in attributes.items()})
+            return WriteOutcome(written=False, stored=_from_dynamodb(stored) if stored else None)
+        raise _transient("UpdateItem", err) from err
+    return WriteOutcome(written=True, stored=_from_dynamodb(response.get("Attributes") or {}))

@@ -1,16 +1,9 @@
 """Entry point of every inference function (contract.HANDLER): any S3 event shape in, one ordered,
-idempotent result per object out.
+idempotent result per object out. All per-container state lives in this module's globals.
 
-All per-container state lives in this module's globals (settings, logger, boto3 session and clients, SQS
-processor); the sibling modules are stateless.
-
-At import (cold start): settings are read from the environment (a missing variable fails here, naming it),
-the Logger is created, and a botocore session resolves credentials and region from the default chain. The
-four clients are created once, on the first invocation, from that session and reused: creating them costs
-about 0.7x `import boto3`, which would nearly double the module's import cost. The processing modules, event
-data classes and batch utility are imported on first use for the same reason. Tests and benchmarks may
-assign `clients` (a pipeline.Clients of fakes), `SETTINGS`, `sleep` (how a throttled model call waits) and
-`ENVIRONMENT_STARTED_AT` (when this environment started, recorded on results) before invoking the handler.
+Import (the cold start) reads settings, creates the Logger and a botocore session; the clients (about 0.7x
+`import boto3`) and the processing modules wait for the first invocation. Tests and benchmarks may assign
+`clients`, `SETTINGS`, `sleep` and `ENVIRONMENT_STARTED_AT` before invoking the handler.
 """
 
 from __future__ import annotations
@@ -31,9 +24,8 @@ from .settings import Settings, load_settings
 if TYPE_CHECKING:
     from .pipeline import Clients, ObjectOutcome
 
-# When this execution environment started (epoch ms): recorded on every result it writes
-# (contract.ENVIRONMENT_STARTED_AT_ATTRIBUTE), so that a result of another model version for the same event
-# replaces a stored one only when written by an environment started later (a later deployment's).
+# When this execution environment started (epoch ms), recorded on every result it writes
+# (contract.ENVIRONMENT_STARTED_AT_ATTRIBUTE).
 ENVIRONMENT_STARTED_AT: int = time.time_ns() // 1_000_000
 
 SETTINGS: Settings = load_settings(os.environ)
@@ -70,11 +62,8 @@ CLIENT_TIMEOUTS = {
     "sns": ClientTimeouts(connect=2, read=3, attempts=3),
 }
 
-# A throttled InvokeEndpoint is tried again only while the invocation's remaining time still holds, after the
-# pause, one more worst-case InvokeEndpoint and then the worst-case writes (a large result to S3, the item)
-# and publish: retrying throttled calls never makes one object's chain outlast the function timeout. At
-# contract.HANDLER_MIN_TIMEOUT_SECONDS that leaves a first invoke room for a few retries; a longer function
-# timeout absorbs longer throttling.
+# A throttled InvokeEndpoint is retried only while the remaining time still holds, after the pause, a
+# worst-case InvokeEndpoint, writes and publish, so retries never make an object's chain outlast the timeout.
 MODEL_RETRY_RESERVE_SECONDS = sum(
     CLIENT_TIMEOUTS[service].worst_case_seconds()
     for service in ("sagemaker-runtime", "s3", "dynamodb", "sns")
@@ -83,9 +72,8 @@ MODEL_RETRY_RESERVE_SECONDS = sum(
 # How the pipeline waits between throttled model calls (assignable, like `clients`).
 sleep: Callable[[float], None] = time.sleep
 
-# Credentials and region are resolved now, from this cold start's environment; clients created later from
-# this session reuse them. Nothing is passed explicitly, so Lambda's role credentials (environment
-# variables) are picked up by the default chain.
+# Credentials and region are resolved now, by the default chain (Lambda's role credentials are environment
+# variables); clients created later from this session reuse them.
 _session = botocore.session.Session()
 _session.get_credentials()
 _REGION = _session.get_config_variable("region") or os.environ.get("AWS_REGION")
@@ -235,14 +223,10 @@ def _sqs_batch_response(event: dict[str, Any], failures: dict[str, str], context
 
 
 def _stream_batch_response(records: Any, failures: dict[str, str]) -> dict[str, Any]:
-    """Kinesis partial batch response: the sequence number of the first record to retry, in shard order.
-
-    Lambda checkpoints at the lowest sequence number reported and retries every record from it (Lambda
-    Developer Guide, "Configuring partial batch response with Kinesis Data Streams and Lambda",
-    https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-batchfailurereporting.html), so one
-    identifier says it all; with BisectBatchOnFunctionError the batch is split there. Records after it that
-    did complete meet their stored results on the retry and change nothing.
-    """
+    """Kinesis partial batch response: the sequence number of the first record to retry, in shard order."""
+    # Lambda retries every record from the lowest sequence number reported (Lambda Developer Guide,
+    # "Configuring partial batch response with Kinesis Data Streams and Lambda",
+    # https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-batchfailurereporting.html).
     first = next((record.record_id for record in records if record.record_id in failures), None)
     if first is None:
         return {"batchItemFailures": []}

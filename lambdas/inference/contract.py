@@ -21,9 +21,7 @@ ENV_MODEL_MAX_BATCH_SIZE = "MODEL_MAX_BATCH_SIZE"
 ENV_BUCKET_NAME = "BUCKET_NAME"
 ENV_ROUTE_PREFIX = "ROUTE_PREFIX"
 ENV_ROUTE_SUFFIX = "ROUTE_SUFFIX"
-# How the route's events reach the function (sns, sqs, lambda, eventbridge): an SQS batch reaching a function
-# no queue feeds is refused (its partial batch response would be read by no one; an async invoke would count
-# it as success: lost). Unset: not checked.
+# How the route's events reach the function (sns, sqs, lambda, eventbridge, kinesis); unset: not checked.
 ENV_ROUTE_VIA = "ROUTE_VIA"
 # kinesis routes: the name of the route's own stream. Records of any other stream are refused, and the name
 # is the first part of every record's results key (kinesis://<stream>/...).
@@ -41,7 +39,7 @@ REQUIRED_ENV = (
 DEFAULT_MAX_OBJECT_BYTES = 1024 * 1024
 DEFAULT_ENDPOINT_CONTENT_TYPE = "application/json"
 
-# Results table: one item per object, keyed by its URI (see ARCHITECTURE.md).
+# Results table: one item per object, keyed by its URI (README: The results item).
 TABLE_PARTITION_KEY = "pk"
 TABLE_PARTITION_KEY_TYPE = "S"
 
@@ -82,22 +80,17 @@ MESSAGE_ATTRIBUTE_ROUTE = "route"
 # archive storage class that must be restored before it can be read.
 REASON_NO_SUCH_VERSION = "no_such_version"
 REASON_ARCHIVED = "archived"
-# The model answered, but its response cannot be stored (DynamoDB items are limited to 400 KB). No longer
-# written: such a prediction goes to S3 under LARGE_RESULTS_PREFIX and the item holds `prediction_uri`.
-REASON_PREDICTION_TOO_LARGE = "prediction_too_large"
 # A 0-byte object (not a folder marker: those are skipped) has nothing to score.
 REASON_EMPTY_OBJECT = "empty_object"
 
-# Internal attribute of a results item, not part of the public contract: the S3 sequencer right-padded with
-# zeros to a fixed width, so DynamoDB's string ordering in the conditional write compares sequencers the way
-# the S3 documentation prescribes. `sequencer` keeps the value exactly as the event carried it.
+# Internal attribute of a results item: the sequencer in the form the conditional write orders by
+# (domain.sequencer_order); `sequencer` keeps the value exactly as the event carried it.
 SEQUENCER_ORDER_ATTRIBUTE = "sequencer_order"
 
 # --- The route's model (issue 9; README: Models) -----------------------------------------------------------
 # The stack sets these from the route's `models.<name>` entry.
 ENV_MODEL_NAME = "MODEL_NAME"  # the model's key in `models`
-# A deterministic identifier of what defines the model (image, environment, artifact URL; for an existing
-# endpoint its name plus the configured version), e.g. "sha256:3f2a9c1b0d4e5f60". Recorded on every result.
+# What defines the model (README: Models), e.g. "sha256:3f2a9c1b0d4e5f60"; recorded on every result.
 ENV_MODEL_VERSION = "MODEL_VERSION"
 ENV_PAYLOAD_FORMAT = "PAYLOAD_FORMAT"  # one of PAYLOAD_FORMATS; unset means text
 # json format: the object's top-level field to send (unset: the whole object) and the request key it is
@@ -123,10 +116,8 @@ DEFAULT_LARGE_RESULTS_PREFIX = "results/"
 # Result attributes added with named models: the model's name and version, and where a result too large for
 # the item was written (then `prediction` is absent).
 RESULT_MODEL_ATTRIBUTES = ("model", "model_version", "prediction_uri")
-# Internal ordering attribute for re-scoring: when the execution environment that wrote the result started
-# (epoch milliseconds). A result from a different model version replaces the stored one for the same event
-# only when its environment started later: Lambda starts no environment of a function's previous
-# configuration once an update has completed, so the later deploy wins (README: Results contract).
+# Internal ordering attribute for re-scoring: when the environment that wrote the result started (epoch ms).
+# Lambda starts no environment of a previous configuration once an update completes: the later deploy wins.
 ENVIRONMENT_STARTED_AT_ATTRIBUTE = "environment_started_at"
 
 # The handler's worst case for one object's chain of AWS calls, retries and backoff included (see
@@ -175,9 +166,7 @@ HF_DECODED_CONTENT_TYPES = frozenset(
 )
 
 # --- Kinesis routes (README: The kinesis route) ---------------------------------------------------------
-# A record's data is a JSON object or plain UTF-8 text. The object's fields: `id` (optional, the producer's
-# key for the record: results are keyed by it, so a producer resending a record deduplicates), `text` (the
-# input of a text model) or `input` (the document of a json model, read as an object's document is).
+# A record's JSON object: `id` (optional, the producer's key for the record), `text` or `input`.
 RECORD_ID_FIELD = "id"
 RECORD_TEXT_FIELD = "text"
 RECORD_INPUT_FIELD = "input"
@@ -188,7 +177,7 @@ KINESIS_URI_SCHEME = "kinesis://"
 REASON_EMPTY_RECORD = "empty_record"
 REASON_MALFORMED_RECORD = "malformed_record"
 
-# --- Async models (README: Async inference) -----------------------------------------------------------
+# --- Async models (async_submit.py, result_writer.py) ------------------------------------------------------
 # Set on the functions of routes whose model is async: they submit each object's S3 location with
 # InvokeEndpointAsync (InvocationTimeoutSeconds = this) instead of reading it.
 ENV_ASYNC_INVOCATION_TIMEOUT_SECONDS = "ASYNC_INVOCATION_TIMEOUT_SECONDS"

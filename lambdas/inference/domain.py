@@ -1,7 +1,5 @@
-"""Pure domain logic: object references and the route they must belong to, S3 sequencer ordering, model
-payloads (text, json, binary) and their limits, backoff for throttled model calls, results items (and where a
-large result goes), which stored result a new one replaces, and outcome messages. No boto3 and no I/O, so all
-of it is tested without mocks."""
+"""Pure domain logic, from object references to results items and outcome messages: no boto3 and no I/O,
+so all of it is tested without mocks."""
 
 from __future__ import annotations
 
@@ -70,9 +68,8 @@ class ObjectRef:
     # The key exactly as the event carried it, when that differs from `key`; tried if `key` does not exist
     # (AWS's own EventBridge samples disagree on whether detail.object.key is URL-encoded).
     fallback_key: str | None = None
-    # A streamed record (kinesis route) carries its input instead of naming an object: `data` is the
-    # record's bytes (nothing is read from S3), `record_uri` its results key (kinesis_record_uri) and `order`
-    # the comparable form of its sequence number (sequence_number_order); `sequencer` holds the number.
+    # A streamed record (kinesis route) carries its input instead of naming an object (nothing is read from
+    # S3): `record_uri` is its results key, `order` its sequence number (`sequencer`) in comparable form.
     data: bytes | None = None
     record_uri: str | None = None
     order: str | None = None
@@ -107,7 +104,7 @@ class RouteScope:
     bucket: str
     prefix: str = ""  # empty matches every key, as an absent S3 filter rule does
     suffix: str = ""
-    via: str = ""  # the route's trigger (sns, sqs, lambda, eventbridge); empty: not known
+    via: str = ""  # the route's trigger (contract.ENV_ROUTE_VIA); empty: not known
     # Where this pipeline writes results too large for an item (LARGE_RESULTS_PREFIX): never an input.
     results_prefix: str = DEFAULT_LARGE_RESULTS_PREFIX
     # A kinesis route's stream (STREAM_NAME): records of any other stream are refused.
@@ -122,8 +119,7 @@ class RouteScope:
 
     def admit(self, ref: ObjectRef) -> ObjectRef | None:
         """`ref` narrowed to the keys of it this route may read, or None if it may read none of them."""
-        # An EventBridge ref names two candidate keys (decoded, and as given); the pipeline may read either,
-        # so each must be in the route. The one outside it is dropped rather than read.
+        # The pipeline may read either key of an EventBridge ref, so one outside the route is dropped.
         decoded = self.matches(ref.bucket, ref.key)
         as_given = ref.fallback_key is not None and self.matches(ref.bucket, ref.fallback_key)
         if decoded:
@@ -137,10 +133,8 @@ class RouteScope:
         return f"bucket {self.bucket!r}, prefix {self.prefix!r}, suffix {self.suffix!r}"
 
     def is_own_result(self, key: str) -> bool:
-        """Whether `key` in this route's bucket is a large result this pipeline wrote (see large_result_key).
-        Config validation keeps every route's filter off the prefix; should one still match it (a route with
-        an empty prefix, an operator's replay), the result is skipped, so a model whose every answer is large
-        cannot feed its own output back to itself."""
+        """Whether `key` is a large result this pipeline wrote (large_result_key), skipped should a filter
+        still match it (an empty prefix, a replay) so that a model cannot feed its output back to itself."""
         if not self.results_prefix or not key.startswith(self.results_prefix):
             return False
         return _LARGE_RESULT_NAME.fullmatch(key[len(self.results_prefix) :]) is not None
@@ -223,12 +217,8 @@ def _usable_id(value: Any) -> bool:
 def record_payload(  # noqa: PLR0911 - one return per verdict on the record
     data: bytes, payload_format: str, json_field: str | None, request_key: str | None
 ) -> Payload | Result:
-    """A streamed record's model request, or a `rejected` Result saying why it cannot be one.
-
-    Data that starts with `{` is a JSON object: `{"id"?: str, "text": str}` for a text model,
-    `{"id"?: str, "input": <JSON>}` for a json model (`input` is then the document, sent as a document object
-    would be: JSON_INPUT_FIELD and JSON_REQUEST_KEY apply). Other UTF-8 data is plain text: the input of a
-    text model; a json model refuses it (it takes documents)."""
+    """A streamed record's model request (README: The kinesis route, record format), or a `rejected` Result
+    saying why it cannot be one."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -316,9 +306,7 @@ def build_payload(key: str, data: bytes) -> Payload | Result:
         document = json.loads(text, parse_constant=_reject_constant)
     except ValueError:
         return Result(STATUS_REJECTED, REASON_MALFORMED_JSON)
-    if isinstance(document, dict) and document.keys() == {"inputs"} and isinstance(document["inputs"], str):
-        return Payload(body=text.encode("utf-8"), text=document["inputs"])
-    return Payload(body=text.encode("utf-8"))
+    return _json_request(document, text.encode("utf-8"))
 
 
 def text_payload(text: str) -> Payload:
@@ -352,10 +340,8 @@ BATCH_ENVELOPE_BYTES = len(batch_body([])) - 1
 
 
 def build_json_payload(data: bytes, field: str | None, request_key: str | None) -> Payload | Result:
-    """The json format's request: the object's JSON as it is or, with `field`, that top-level member of it,
-    placed under `request_key` when set; or a `rejected` Result saying precisely why the object cannot be one.
-    A request that is exactly {"inputs": "<text>"} is a text input (it may share a batched request), as a
-    `.json` object of that shape is in the text format."""
+    """The json format's request (README: Payload formats), or a `rejected` Result saying precisely why the
+    object cannot be one."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -396,6 +382,7 @@ def _json_field(document: Any, field: str) -> Any:
 
 
 def _json_request(value: Any, body: bytes) -> Payload:
+    """`body`, sent for the JSON `value`: a text input when `value` is exactly {"inputs": "<text>"}."""
     if isinstance(value, dict) and value.keys() == {"inputs"} and isinstance(value["inputs"], str):
         return Payload(body=body, text=value["inputs"])
     return Payload(body=body)
@@ -412,10 +399,8 @@ def media_type(content_type: str | None) -> str:
 
 
 def binary_content_type(configured: str | None, stored: str | None) -> str | Result:
-    """The content type a binary object is sent with: the route's configured one, else the object's own S3
-    Content-Type, as a media type the Hugging Face container decodes; else a `rejected` Result saying why.
-    Parameters are dropped: the container looks the header up exactly (contract.HF_DECODED_CONTENT_TYPES).
-    """
+    """The configured content type, else the object's own as a bare media type, which the container looks
+    up exactly (contract.HF_DECODED_CONTENT_TYPES); else a `rejected` Result saying why."""
     if configured:
         return configured
     candidate = media_type(stored)
@@ -549,11 +534,8 @@ _LARGE_RESULT_NAME = re.compile(r"[0-9a-f]{64}\.json")
 
 
 def large_result_key(prefix: str, ref: ObjectRef, meta: ObjectMeta | None, model_version: str) -> str:
-    """Where the large result of this event and model version is written: `<prefix><sha256>.json`.
-
-    Deterministic, so a redelivery (or a second environment) names the same key and its write is idempotent;
-    it names the object (URI), the version read (version id, ETag), the event (sequencer) and the model
-    version, so two uploads of one key in an unversioned bucket, or two model versions, never share a key."""
+    """Where this event's large result is written (README: Large results); deterministic, so a redelivery's
+    write is idempotent, and two uploads of one key or two model versions never share a key."""
     meta = meta or ObjectMeta()
     parts = (
         ref.uri,
@@ -562,8 +544,11 @@ def large_result_key(prefix: str, ref: ObjectRef, meta: ObjectMeta | None, model
         ref.sequencer or "",
         model_version,
     )
-    digest = hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
-    return f"{prefix}{digest}.json"
+    return f"{prefix}{_digest(parts)}.json"
+
+
+def _digest(parts: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
 
 def stored_elsewhere(result: Result, uri: str) -> Result:
@@ -653,19 +638,8 @@ MODEL_VERSION = "model_version"
 
 # --- which stored result a new one replaces -----------------------------------------------------------
 def replaces(stored: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
-    """Whether the results item `new` replaces `stored` (None: no item yet). The conditional write in
-    adapters.put_result is this rule in DynamoDB's condition language; README: results contract.
-
-    - no stored item: written;
-    - `new` unsequenced (no order): only fills an empty slot, never replaces (it cannot be ordered, and may be
-      an older upload of the key), so it never re-scores either;
-    - stored unsequenced, `new` sequenced: replaced (an unsequenced result yields to any sequenced one);
-    - stored order < new order: replaced (a newer event); stored order > new order: kept (an older event);
-    - same order (the same event): replaced only by another model version whose execution environment started
-      later (a stored item without model_version, a legacy one, counts as another version; without
-      environment_started_at, as started at 0); the same version changes nothing (a redelivery), and an
-      environment of the previous deployment (a straggler) never undoes a re-score.
-    """
+    """Whether the results item `new` replaces `stored` (None: no item yet), as README's results contract
+    says; adapters.put_result is this rule in DynamoDB's condition language."""
     if stored is None:
         return True
     new_order = new.get(SEQUENCER_ORDER_ATTRIBUTE)
@@ -773,11 +747,10 @@ def publish_chunks(sizes: Sequence[int]) -> list[list[int]]:
 
 # --- async models: submission and completion -----------------------------------------------------------
 def async_inference_id(ref: ObjectRef, model_version: str | None) -> str:
-    """The InferenceId submitted for one event: a digest of the object, its version and sequencer and the
-    model version. A redelivered event submits the same id, so its completion meets the same item; another
-    upload of the key (or a re-score) gets another id, so a stale completion cannot overwrite it."""
+    """The InferenceId of one event and model version: a redelivery submits the same id, while another upload
+    of the key or a re-score gets another, so a stale completion cannot overwrite it."""
     parts = [ref.uri, ref.version_id or "", ref.sequencer or "", model_version or ""]
-    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:40]
+    return _digest(parts)[:40]
 
 
 def in_progress_item(
@@ -797,11 +770,11 @@ def in_progress_item(
     return item
 
 
+# SageMaker Developer Guide, "Check prediction results",
+# https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference-check-predictions.html
 @dataclass(frozen=True)
 class AsyncNotice:
-    """SageMaker's notification of one async inference, as published on the endpoint's success or error
-    topic (SageMaker Developer Guide, "Check prediction results",
-    https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference-check-predictions.html)."""
+    """SageMaker's notice of one async inference, as published on the endpoint's success or error topic."""
 
     inference_id: str
     input_location: str  # the InputLocation submitted: the results item's pk

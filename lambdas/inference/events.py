@@ -1,19 +1,12 @@
-"""Pure normalisation of every event shape that reaches an inference function into object references.
-
-Shapes: direct S3 notifications; SNS records whose Message is one; SQS records whose body is one, an SNS
-envelope of one (non-raw delivery), or an EventBridge event; EventBridge S3 events; and, for a kinesis
-route's function only, Kinesis Data Streams records, each carrying its input (see domain.record_payload).
-Each source record (SQS message, SNS message, S3 record, EventBridge event, Kinesis record) becomes a
-SourceRecord holding the objects (or records) to process, the parts deliberately skipped (test events,
-deletions, restores, folder markers, ...), the parts that could not be understood, and the objects outside the
-function's route (both a permanent failure of that record).
-"""
+"""Pure normalisation of every event shape that reaches an inference function (S3 notifications, direct or
+through SNS, SQS or both; EventBridge events; Kinesis records) into SourceRecords of object references."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -30,6 +23,7 @@ from .domain import (
     RouteScope,
     decode_notification_key,
     is_folder_marker,
+    iso_utc,
     kinesis_record_uri,
     object_uri,
     record_id,
@@ -114,13 +108,8 @@ class NormalisedEvent:
 
 
 def normalise_event(event: Any, route: RouteScope) -> NormalisedEvent:
-    """Detect the event's trigger and normalise each of its records for the function serving `route`.
-
-    An SQS batch reaching a function that no queue feeds is a problem of the whole event: its failures would
-    be answered with a partial batch response, which only an SQS event source mapping reads; an async
-    invoke would count that answer as success and the event would be lost. Other shapes (e.g. an operator
-    replaying a raw S3 notification to any route's function) are processed within the route's scope.
-    """
+    """Detect the event's trigger and normalise each of its records for the function serving `route`; an SQS
+    batch reaching a function no queue feeds is a problem of the whole event (README: The results item)."""
     normalised = _normalise_any_event(event, route)
     if normalised.source is Source.SQS and route.via not in ("", SQS_TRIGGER):
         return NormalisedEvent(
@@ -324,19 +313,19 @@ def _created(record_id: str, ref: ObjectRef, route: RouteScope) -> SourceRecord:
         reason = f"outside this function's route ({route.describe()})"
         return SourceRecord(record_id, refusals=(Refusal(reason, ref.uri),))
     # The S3 console's "Create folder" writes an empty object named `<folder>/`: it holds nothing to score.
-    # When the event's key may be read two ways, only a key that is a marker either way is skipped.
-    if is_folder_marker(admitted.key, admitted.size) and (
-        admitted.fallback_key is None or is_folder_marker(admitted.fallback_key, admitted.size)
-    ):
+    if _every_key(admitted, lambda key: is_folder_marker(key, admitted.size)):
         return SourceRecord(
             record_id, skips=(Skip("folder marker (an empty key ending in '/')", admitted.uri),)
         )
-    if route.is_own_result(admitted.key) and (
-        admitted.fallback_key is None or route.is_own_result(admitted.fallback_key)
-    ):
+    if _every_key(admitted, route.is_own_result):
         reason = "a large result this pipeline wrote (LARGE_RESULTS_PREFIX), not an input"
         return SourceRecord(record_id, skips=(Skip(reason, admitted.uri),))
     return SourceRecord(record_id, refs=(admitted,))
+
+
+def _every_key(ref: ObjectRef, test: Callable[[str], bool]) -> bool:
+    """Whether `test` holds for every key the pipeline may read for `ref` (decoded, and any fallback)."""
+    return test(ref.key) and (ref.fallback_key is None or test(ref.fallback_key))
 
 
 def _kinesis_record(raw: Any, route: RouteScope, index: int) -> SourceRecord:  # noqa: PLR0911 - one return per verdict
@@ -384,7 +373,7 @@ def _kinesis_record(raw: Any, route: RouteScope, index: int) -> SourceRecord:  #
 def _arrival_time(value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return datetime.fromtimestamp(value, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_utc(datetime.fromtimestamp(value, UTC))
 
 
 def _test_event_record(document: dict, record_id: str) -> SourceRecord:

@@ -1,21 +1,8 @@
-"""Process object references concurrently, each in isolation: GetObject → InvokeEndpoint (text, json or
-binary payloads; text inputs optionally batched; throttling absorbed by backoff within the invocation's
-deadline) → PutObject of a result too large for its item → conditional PutItem → PublishBatch of the outcomes.
+"""Process object references concurrently, each in isolation: GetObject → InvokeEndpoint (text inputs
+optionally batched) → PutObject of a result too large for its item → conditional PutItem → PublishBatch.
 
-Admission is by bytes: objects are read while the sizes of those read but not yet past the model fit the
-memory budget (Settings.max_in_flight_bytes) and a thread is free to read them, so a batch of small objects
-runs on every thread while large ones wait for room.
-
-Stateless: clients, settings, logger, deadline, sleep and randomness are passed in, so the app, the local
-run, the tests and the benchmarks inject their own. The only client methods used (fakes need nothing else;
-errors are botocore's ClientError and BotoCoreError, as real clients raise them):
-  s3.get_object(Bucket, Key[, VersionId]) -> {"Body": .read(n)/.close(), "ContentLength", "ETag", "VersionId",
-                                              "ContentType"}
-  s3.put_object(Bucket, Key, Body, ContentType, IfNoneMatch="*")  (only for results too large for an item)
-  sagemaker_runtime.invoke_endpoint(EndpointName, Body, ContentType, Accept) -> {"Body": .read()}
-  dynamodb.put_item(TableName, Item, ConditionExpression, ExpressionAttributeNames,
-                    [ExpressionAttributeValues,] ReturnValuesOnConditionCheckFailure="ALL_OLD")
-  sns.publish_batch(TopicArn, PublishBatchRequestEntries)  (at most 10 entries) -> {"Successful", "Failed"}
+Stateless: clients, settings, logger, deadline, sleep and randomness are passed in, so the app, the local run,
+the tests and the benchmarks inject their own (fakes need only the client methods adapters.py calls).
 """
 
 from __future__ import annotations
@@ -36,7 +23,6 @@ from .contract import (
     PAYLOAD_BINARY,
     PAYLOAD_JSON,
     REASON_MODEL_ERROR,
-    SERVERLESS_MAX_PAYLOAD_BYTES,
     STATUS_FAILED,
     STATUS_MISSING,
     STATUS_REJECTED,
@@ -75,10 +61,6 @@ from .domain import (
     utc_now,
 )
 from .settings import Settings
-
-# SageMaker serverless endpoints accept request bodies up to 4 MiB (real-time: 6 MiB): MAX_PAYLOAD_BYTES when
-# the stack does not set it. Every request, batched or not, stays within Settings.max_payload_bytes.
-MODEL_MAX_REQUEST_BYTES = SERVERLESS_MAX_PAYLOAD_BYTES
 
 # Dispositions of an object after one invocation.
 WRITTEN = "written"  # this event's result is now stored (and published)
@@ -140,10 +122,8 @@ def process(
     jitter: Callable[[], float] = random.random,
     environment_started_at: int = 0,
 ) -> list[ObjectOutcome]:
-    """Process every reference and return one outcome per reference, in order; never raises for one object.
-    Without a `deadline`, throttled calls are not retried here and split inputs are resent unchecked.
-    `environment_started_at` (epoch ms) is recorded on each result: a result of another model version for
-    the same event replaces a stored one only if it was written by an environment started later."""
+    """One outcome per reference, in order; never raises for one object. Without a `deadline`, throttled
+    calls are not retried and split inputs are resent unchecked."""
     if not refs:
         return []
     distinct: dict[ObjectRef, int] = {}
@@ -172,6 +152,13 @@ class _Prepared:
     meta: ObjectMeta | None
     payload: Payload | None = None  # to send to the model
     result: Result | None = None  # concluded without the model (missing, rejected)
+
+    @classmethod
+    def of(cls, ref: ObjectRef, meta: ObjectMeta | None, built: Payload | Result) -> _Prepared:
+        """The object with its model request, or with the Result that concluded it without the model."""
+        if isinstance(built, Result):
+            return cls(ref, meta, result=built)
+        return cls(ref, meta, payload=built)
 
 
 def _unreadable(err: adapters.PermanentError, limit: int, variable: str) -> Result:
@@ -288,11 +275,9 @@ class _Run:
         settings = self.settings
         limit, variable = settings.read_limit, settings.read_limit_variable
         if ref.size is not None and ref.size > limit:
-            # The event already says it is too large: no need to touch the object.
             what = "object" if ref.data is None else "record"
             return _Prepared(ref, None, result=too_large(ref.size, limit, variable, what))
         if ref.data is not None:
-            # A streamed record carries its input: nothing to read.
             return self._prepare_record(ref)
         # A binary object with no configured content type is sent with its own: S3's answer decides, before
         # the body is read, whether the model can decode it.
@@ -320,21 +305,14 @@ class _Run:
                 ref = as_given
         except adapters.PermanentError as err:
             return _Prepared(ref, err.meta, result=_unreadable(err, limit, variable))
-        built = self._build(ref, fetched)
-        if isinstance(built, Result):
-            return _Prepared(ref, fetched.meta, result=built)
-        return _Prepared(ref, fetched.meta, payload=built)
+        return _Prepared.of(ref, fetched.meta, self._build(ref, fetched))
 
     def _prepare_record(self, ref: ObjectRef) -> _Prepared:
         settings = self.settings
-        meta = ObjectMeta(size=ref.size)
         built = record_payload(
             ref.data or b"", settings.payload_format, settings.json_input_field, settings.json_request_key
         )
-        built = self._within_request_limit(built)
-        if isinstance(built, Result):
-            return _Prepared(ref, meta, result=built)
-        return _Prepared(ref, meta, payload=built)
+        return _Prepared.of(ref, ObjectMeta(size=ref.size), self._within_request_limit(built))
 
     def _build(self, ref: ObjectRef, fetched: adapters.FetchedObject) -> Payload | Result:
         """The model request for an object read, in the route's payload format, within InvokeEndpoint's
@@ -433,10 +411,8 @@ class _Run:
             # Not a list of one prediction per input: this chunk's answer cannot be mapped back, so each
             # input goes alone, as a one-input list, and keeps the shape of every other batched text.
             return _SplitChunk(f"batched response is not a list of {len(texts)} predictions")
-        # Not even a one-input list is answered with a list of one: the model does not batch. The text is
-        # then scored as a string and its answer stored as given, as with batching off. For such a model
-        # every text ends here whatever its chunk, so the stored shape still depends only on the model and
-        # the configuration.
+        # Not even a one-input list gets a list of one: the model does not batch, so the text is scored as a
+        # string, as with batching off (every text of such a model ends here: the shape stays the model's).
         return self._invoke_one(text_payload(texts[0]), uris, resend=True)
 
     def _call_model(

@@ -49,11 +49,10 @@ if TYPE_CHECKING:
 MEMORY_SIZE_ENV = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
 DEFAULT_MEMORY_MB = 128
 
-# Workers wait on network calls, not CPU, so the pool may be much larger than the vCPU count. Memory no longer
-# sizes the pool: admission bounds the object bytes in flight (below), so small objects can use every thread
-# while large ones wait for room. A thread costs its Python state and the stack pages it touches (tens of
-# KB), so one per 16 MB, 8..64, leaves a batch of 100 small objects about two waves of reads at 1024 MB; the
-# pool also bounds concurrent InvokeEndpoint calls (infra/config.py budgets the endpoint with this number).
+# Workers wait on network calls, not CPU, so the pool may be much larger than the vCPU count; admission
+# (below) bounds the object bytes in flight. A thread costs its Python state and the stack pages it touches
+# (tens of KB), so one per 16 MB, 8..64, leaves a batch of 100 small objects about two waves of reads at
+# 1024 MB; the pool also bounds concurrent InvokeEndpoint calls (infra/config.py budgets endpoints with it).
 MEMORY_MB_PER_WORKER = 16
 MIN_DEFAULT_WORKERS = 8
 MAX_DEFAULT_WORKERS = 64

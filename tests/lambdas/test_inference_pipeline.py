@@ -21,7 +21,6 @@ from lambdas.inference import contract
 from lambdas.inference.domain import ObjectRef, full_jitter_delay, sequencer_order
 from lambdas.inference.pipeline import (
     MAX_THROTTLED_RETRIES,
-    MODEL_MAX_REQUEST_BYTES,
     TRANSIENT,
     UNCHANGED,
     WRITTEN,
@@ -315,19 +314,21 @@ def labels_for_every_input(document):
 
 
 def test_a_chunk_is_cut_before_its_request_would_exceed_the_model_payload_limit():
-    # Two of these texts fit in one request; a third would take it over SageMaker's payload limit.
-    text = b"x" * (MODEL_MAX_REQUEST_BYTES * 2 // 5)
+    # Two of these texts fit in one request; a third would take it over SageMaker's payload limit (the
+    # serverless one, Settings' default).
+    limit = contract.SERVERLESS_MAX_PAYLOAD_BYTES
+    text = b"x" * (limit * 2 // 5)
     objects = {f"big{index}.txt": text for index in range(3)}
     clients = world(objects, model=labels_for_every_input)
     outcomes = process(
         [ref(key, size=len(text)) for key in objects],
         clients,
-        settings(model_max_batch_size=3, max_object_bytes=MODEL_MAX_REQUEST_BYTES),
+        settings(model_max_batch_size=3, max_object_bytes=limit),
     )
     assert all(o.result.status == "completed" for o in outcomes)
     requests = clients.sagemaker_runtime.requests
     assert sorted(len(r["inputs"]) if isinstance(r["inputs"], list) else 1 for r in requests) == [1, 2]
-    assert all(len(json.dumps(r, separators=(",", ":"))) <= MODEL_MAX_REQUEST_BYTES for r in requests)
+    assert all(len(json.dumps(r, separators=(",", ":"))) <= limit for r in requests)
 
 
 def hugging_face_text_classification(document):
