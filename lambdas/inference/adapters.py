@@ -337,10 +337,11 @@ def read_async_output(s3: Any, uri: str, inline_limit: int) -> tuple[bytes | Non
     try:
         if size is not None and size > inline_limit:
             return None, size
-        data = _read_at_most(body, inline_limit)
+        # One byte more than the limit: a body sent without its length is told apart from one that fits.
+        data = _read_at_most(body, inline_limit + 1)
     finally:
         body.close()
-    return data, len(data)
+    return (None, len(data)) if len(data) > inline_limit else (data, len(data))
 
 
 def mark_outcome_published(dynamodb: Any, table: str, pk: str, inference_id: str, at: str) -> bool:

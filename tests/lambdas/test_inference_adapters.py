@@ -357,3 +357,20 @@ def test_publish_batch_counts_unconfirmed_entries_as_failed():
 
 def test_publish_batch_against_moto_succeeds(world):
     assert adapters.publish_batch(world.sns, world.topic_arn, [message("a"), message("b")]) == {}
+
+
+class _OutputWithoutLength:
+    """An S3 client whose GetObject answer carries no ContentLength (S3 always sends one; a proxy may not)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def get_object(self, **_: object) -> dict:
+        from inference_fakes import Body  # noqa: PLC0415
+
+        return {"Body": Body(self.data)}
+
+
+def test_an_async_output_larger_than_the_inline_limit_stays_in_s3_even_without_its_length():
+    assert adapters.read_async_output(_OutputWithoutLength(b"x" * 11), "s3://b/o.out", 10) == (None, 11)
+    assert adapters.read_async_output(_OutputWithoutLength(b"x" * 10), "s3://b/o.out", 10) == (b"x" * 10, 10)
