@@ -13,6 +13,7 @@ import pytest
 from local_cloud_helpers import deployed, dev_config, upload
 
 from lambdas.inference.contract import SERVERLESS_MAX_PAYLOAD_BYTES
+from localrun.delivery_contract import DEAD_LETTERED, DELIVERED, fate_of
 from localrun.emulator import LocalCloud
 
 SUMMARIZER = {
@@ -107,3 +108,24 @@ def test_the_submitting_function_reads_no_object(cloud):
     calls = [c for c in cloud.recorder.calls if c.function_name == function]
     assert {c.operation for c in calls} >= {"InvokeEndpointAsync"}
     assert not [c for c in calls if c.operation == "GetObject"]
+
+
+def test_a_notice_the_result_writer_cannot_store_leaves_its_document_dead_lettered(cloud):
+    uri = upload(cloud, "documents", "unreadable-output.json", document(2))
+    cloud.run_until_idle()
+    assert fate_of(cloud, uri).verdict == DELIVERED
+    success_topic = cloud.outputs["models"]["summarizer"]["success_topic_arn"]
+    (notice,) = [
+        json.loads(m)
+        for m in cloud.published(success_topic)
+        if json.loads(m)["requestParameters"]["inputLocation"] == uri
+    ]
+    # An output the writer may read (under the model's output prefix) but that is not there: every attempt
+    # fails, and after Lambda's two retries the notification is in the result writer's DLQ.
+    location = notice["responseParameters"]["outputLocation"]
+    notice["responseParameters"]["outputLocation"] = location.replace(".out", "-gone.out")
+    cloud.client("sns").publish(TopicArn=success_topic, Message=json.dumps(notice))
+    cloud.run_until_idle()
+    dlq = cloud.outputs["models"]["summarizer"]["result_writer_dlq_url"]
+    assert len(cloud.queue_messages(dlq)) == 1
+    assert fate_of(cloud, uri).verdict == DEAD_LETTERED
