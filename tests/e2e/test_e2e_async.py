@@ -14,6 +14,7 @@ from local_cloud_helpers import deployed, dev_config, upload
 
 from lambdas.inference.contract import SERVERLESS_MAX_PAYLOAD_BYTES
 from localrun.delivery_contract import DEAD_LETTERED, DELIVERED, fate_of
+from localrun.demo import LARGE_DOCUMENT_NAME, collect_outcomes, format_hops, upload_samples
 from localrun.emulator import LocalCloud
 
 SUMMARIZER = {
@@ -108,6 +109,39 @@ def test_the_submitting_function_reads_no_object(cloud):
     calls = [c for c in cloud.recorder.calls if c.function_name == function]
     assert {c.operation for c in calls} >= {"InvokeEndpointAsync"}
     assert not [c for c in calls if c.operation == "GetObject"]
+
+
+def test_the_demos_documents_reach_their_outcomes_and_show_the_async_hops(cloud):
+    # The demo's uploads for this route (`make demo` makes the same ones on the dev stack's documents route).
+    uploads = upload_samples(cloud, routes=["documents"])
+    cloud.run_until_idle()
+    collect_outcomes(cloud, uploads)
+    assert {u.name: u.met for u in uploads} == {
+        "shift-report.json": True,
+        "unsupported-shape.json": True,
+        LARGE_DOCUMENT_NAME: True,
+    }
+    (large,) = [u for u in uploads if u.name == LARGE_DOCUMENT_NAME]
+    assert large.fate is not None and large.fate.item is not None
+    assert large.fate.item["size"] > SERVERLESS_MAX_PAYLOAD_BYTES
+    endpoint = cloud.outputs["models"]["summarizer"]["endpoint_name"]
+    assert format_hops(cloud.trace.for_object(large.uri)) == " → ".join(
+        [
+            "s3:ingest (ObjectCreated:Put)",
+            "lambda:inference-documents",
+            "dynamodb:results",
+            f"sagemaker:{endpoint} (queued)",
+            "sns:notifications",  # the in_progress outcome
+            f"sagemaker:{endpoint} (completed)",
+            "sns:model-summarizer-success",
+            "lambda:result-writer-summarizer",
+            "dynamodb:results",
+            "sns:notifications",  # the final outcome
+        ]
+    )
+    (failing,) = [u for u in uploads if u.name == "unsupported-shape.json"]
+    hops = format_hops(cloud.trace.for_object(failing.uri))
+    assert f"sagemaker:{endpoint} ✗(failed) → sns:model-summarizer-error → lambda:result-writer" in hops
 
 
 def test_a_notice_the_result_writer_cannot_store_leaves_its_document_dead_lettered(cloud):
