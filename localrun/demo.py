@@ -449,8 +449,14 @@ def _print_summary(cloud: LocalCloud, uploads: list[Upload], report: PumpReport)
     stats = cloud.endpoint.stats
     print(
         f"  {len(invocations)} invocations ({sum(not r.ok for r in invocations)} errors), "
-        f"{stats.answered} model answers, {stats.model_errors} model errors; "
-        f"simulated waiting {report.simulated_seconds:.0f}s"
+        f"{stats.answered} model answers, {stats.model_errors} model errors"
+        + (
+            f", {stats.async_submitted} async inferences ({stats.async_completed} completed, "
+            f"{stats.async_failed} failed)"
+            if stats.async_submitted
+            else ""
+        )
+        + f"; simulated waiting {report.simulated_seconds:.0f}s"
         + (
             " ("
             + ", ".join(f"{reason} {seconds:.0f}s" for reason, seconds in report.waited_by_reason.items())
