@@ -976,7 +976,7 @@ class ServerlessModel(_OwnedModel):
         description="`serverless`: the stack creates the model, a serverless endpoint and the model's own "
         "execution role. `existing`: an endpoint the stack does not own; creates nothing. `async`: an owned "
         "asynchronous endpoint on instances (S3 input and output, completion by SNS, scales to zero); see "
-        "[Choosing a mode](#choosing-a-mode).",
+        "[Choosing serverless, existing or async](#choosing-serverless-existing-or-async).",
         doc_type="`serverless` \\| `existing` \\| `async`",
     )]  # fmt: skip
     memory_mb: Annotated[StrictInt, _setting(

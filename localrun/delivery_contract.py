@@ -10,7 +10,10 @@
 
 Events a function refuses (not its bucket or prefix, unrecognisable) end only in a DLQ.
 `fates(cloud, uris)` reads, per object, its results item (the table has one per key), the
-outcomes SNS accepted on the notifications topic, and the messages naming it in any route's DLQ.
+outcomes SNS accepted on the notifications topic, and the messages naming it in any route's DLQ
+or any async model's result-writer DLQ (where SageMaker's notification of the object's inference
+ends when the writer cannot store it: its `in_progress` item, published when it was submitted,
+is then no final outcome).
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ class Fate:
     uri: str
     item: dict[str, Any] | None
     published: tuple[dict[str, Any], ...] = ()  # outcome messages for this object on the topic, in order
-    dead_letters: int = 0  # messages naming this object in any route's DLQ
+    dead_letters: int = 0  # messages naming this object in any route's or result writer's DLQ
 
     @property
     def verdict(self) -> str:
@@ -79,8 +82,13 @@ def fates(cloud: LocalCloud, uris: Iterable[str]) -> dict[str, Fate]:
         if message is not None:
             published.setdefault(message[TABLE_PARTITION_KEY], []).append(message)
     dead_letters: dict[str, int] = {}
-    for details in cloud.outputs["routes"].values():
-        for dead in cloud.queue_messages(details["dlq_url"]):
+    dlq_urls = [details["dlq_url"] for details in cloud.outputs["routes"].values()] + [
+        model["result_writer_dlq_url"]
+        for model in cloud.outputs["models"].values()
+        if model.get("result_writer_dlq_url")
+    ]
+    for dlq_url in dlq_urls:
+        for dead in cloud.queue_messages(dlq_url):
             for uri in objects_in_event(dead["Body"]):
                 dead_letters[uri] = dead_letters.get(uri, 0) + 1
     return {

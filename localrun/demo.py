@@ -3,11 +3,13 @@
 Deploys `__main__.py` with `Pulumi.<stack>.yaml` into moto (see `emulator.py`), uploads
 each file of `samples/` with the Content-Type its name suggests to every route whose model's
 payload format has an expectation for it (`EXPECTED`; respecting the route's suffix filter):
-texts to the text routes, images to the image route, plus two generated cases — an object
-one byte over the handler's size limit, and one whose version is deleted before the pipeline
-reads it — then runs the pipeline until every file has an outcome, and prints each file's
-hops, status and prediction (the stand-in's label), a summary per route and the DynamoDB
-items. Exit status 0 only if every file was delivered as the delivery contract says
+texts to the text routes, images to the image route, JSON documents to the async documents
+route, plus generated cases — an object one byte over the handler's size limit, one whose
+version is deleted before the pipeline reads it, and for the async route a document five times
+the serverless request limit — then runs the pipeline until every file has an outcome (an async
+document's once its result writer has stored SageMaker's notification), and prints each file's
+hops, status and prediction (the stand-in's label or summary), a summary per route and the
+DynamoDB items. Exit status 0 only if every file was delivered as the delivery contract says
 (`delivery_contract.py`: one results item, its outcome published, no DLQ message) with the
 outcome listed in `EXPECTED`, and no delivery was denied.
 
@@ -23,6 +25,7 @@ import re
 import sys
 import time
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,13 +33,16 @@ from lambdas.inference.contract import (
     ENV_MAX_OBJECT_BYTES,
     ENV_MAX_PAYLOAD_BYTES,
     PAYLOAD_BINARY,
+    PAYLOAD_JSON,
     PAYLOAD_TEXT,
+    REASON_ASYNC_INFERENCE_FAILED,
     REASON_MALFORMED_JSON,
     REASON_MODEL_ERROR,
     REASON_NO_SUCH_VERSION,
     REASON_NOT_TEXT,
     REASON_TOO_LARGE,
     REASON_UNSUPPORTED_CONTENT_TYPE,
+    SERVERLESS_MAX_PAYLOAD_BYTES,
     STATUS_COMPLETED,
     STATUS_FAILED,
     STATUS_MISSING,
@@ -52,24 +58,38 @@ from .trace import Hop, object_uri
 SAMPLES_DIR = PROJECT_DIR / "samples"
 OVERSIZED_NAME = "oversized.json"  # generated: one byte over the handler's limit for the route
 VANISHED_NAME = "vanished.json"  # generated: its version is deleted before the pipeline reads it
+# Generated for json (async) routes: a document {"inputs": "<text>"} five times the serverless InvokeEndpoint
+# limit (20 MiB), which only an async endpoint takes (SageMaker reads it from S3 itself); the stand-in
+# summarizer answers its first sentence.
+LARGE_DOCUMENT_NAME = "large-document.json"
+LARGE_DOCUMENT_BYTES = 5 * SERVERLESS_MAX_PAYLOAD_BYTES
+LARGE_DOCUMENT_SUMMARY = (
+    "This document is five times the 4 MiB a serverless endpoint takes, so an async endpoint reads it "
+    "from S3."
+)
+SHOWN_SIZE_FROM_BYTES = 1024 * 1024  # a file this large shows its size (the oversized and large documents)
 
 
 @dataclass(frozen=True)
 class Expected:
-    """The item a delivered sample must end as: status, reason, and (for completed) the stand-in's label."""
+    """The item a delivered sample must end as: status, reason, and (for completed) the stand-in's label, or
+    the summarizer's summary."""
 
     status: str
     reason: str | None = None
     label: str | None = None
+    summary: str | None = None
 
     def describe(self) -> str:
-        return " ".join(x for x in (self.status, self.reason, self.label) if x)
+        summary = f'"{self.summary}"' if self.summary else None
+        return " ".join(x for x in (self.status, self.reason, self.label, summary) if x)
 
 
 # What each sample must end as, by the payload format of the route's model (`models.<name>.payloadFormat`):
 # a sample is uploaded, with the Content-Type its name suggests, to every route whose model's format has an
-# expectation for it (and whose suffix filter accepts its name).
-TEXT, BINARY = PAYLOAD_TEXT, PAYLOAD_BINARY
+# expectation for it (and whose suffix filter accepts its name). In the dev stack the json format is the async
+# summarizer's: its function submits the object's S3 location, so only the model reads the document.
+TEXT, BINARY, JSON = PAYLOAD_TEXT, PAYLOAD_BINARY, PAYLOAD_JSON
 EXPECTED: dict[str, dict[str, Expected]] = {
     "great-service.txt": {
         TEXT: Expected(STATUS_COMPLETED, label="POSITIVE"),
@@ -79,7 +99,16 @@ EXPECTED: dict[str, dict[str, Expected]] = {
     "product-review.json": {TEXT: Expected(STATUS_COMPLETED, label="POSITIVE")},
     "café notes + ünïcode.json": {TEXT: Expected(STATUS_COMPLETED, label="POSITIVE")},
     "malformed.json": {TEXT: Expected(STATUS_REJECTED, REASON_MALFORMED_JSON)},
-    "unsupported-shape.json": {TEXT: Expected(STATUS_FAILED, REASON_MODEL_ERROR)},  # the model answers 400
+    "unsupported-shape.json": {
+        TEXT: Expected(STATUS_FAILED, REASON_MODEL_ERROR),  # the model answers 400
+        JSON: Expected(STATUS_FAILED, REASON_ASYNC_INFERENCE_FAILED),  # on SageMaker's error topic
+    },
+    "shift-report.json": {  # its first sentence is the stand-in summarizer's summary
+        JSON: Expected(
+            STATUS_COMPLETED,
+            summary="The warehouse moved to its new site on Monday and every order shipped on time.",
+        )
+    },
     "pixel.png": {
         TEXT: Expected(STATUS_REJECTED, REASON_NOT_TEXT),
         BINARY: Expected(STATUS_COMPLETED, label="square graphic"),  # a 1 x 1 PNG
@@ -95,6 +124,7 @@ EXPECTED: dict[str, dict[str, Expected]] = {
         TEXT: Expected(STATUS_MISSING, REASON_NO_SUCH_VERSION),
         BINARY: Expected(STATUS_MISSING, REASON_NO_SUCH_VERSION),
     },
+    LARGE_DOCUMENT_NAME: {JSON: Expected(STATUS_COMPLETED, summary=LARGE_DOCUMENT_SUMMARY)},
 }
 
 
@@ -122,6 +152,8 @@ class Upload:
         ok = (item.get("status"), item.get("reason")) == (self.expected.status, self.expected.reason)
         if ok and self.expected.label:
             ok = _label(item.get("prediction")) == self.expected.label
+        if ok and self.expected.summary:
+            ok = _summary(item.get("prediction")) == self.expected.summary
         return ok
 
 
@@ -130,7 +162,7 @@ def sample_files() -> dict[str, bytes]:
     files = {
         p.name: p.read_bytes() for p in sorted(SAMPLES_DIR.iterdir()) if p.is_file() and p.name != "README.md"
     }
-    generated = {OVERSIZED_NAME, VANISHED_NAME}
+    generated = {OVERSIZED_NAME, VANISHED_NAME, LARGE_DOCUMENT_NAME}
     unexpected = sorted(set(files) - set(EXPECTED))
     missing = sorted(set(EXPECTED) - set(files) - generated)
     if unexpected or missing:
@@ -146,16 +178,27 @@ def content_type_of(name: str) -> str:
     return mimetypes.guess_type(name)[0] or "binary/octet-stream"
 
 
-def upload_samples(cloud: LocalCloud) -> list[Upload]:
-    """Upload each sample to every route whose model's format expects it and whose filters accept it."""
+def large_document() -> bytes:
+    """`{"inputs": "<LARGE_DOCUMENT_SUMMARY> <filler>"}`, exactly LARGE_DOCUMENT_BYTES long."""
+    head, tail = b'{"inputs": "' + LARGE_DOCUMENT_SUMMARY.encode() + b" ", b'"}'
+    filler = b"Every later sentence only adds bulk. "
+    room = LARGE_DOCUMENT_BYTES - len(head) - len(tail)
+    return head + (filler * (room // len(filler) + 1))[:room] + tail
+
+
+def upload_samples(cloud: LocalCloud, routes: Collection[str] | None = None) -> list[Upload]:
+    """Upload each sample to every route (or each of `routes`) whose model's format expects it and whose
+    filters accept it."""
     outputs = cloud.outputs
     bucket = outputs["bucket_name"]
     files = sample_files()
+    files[LARGE_DOCUMENT_NAME] = large_document()
     s3 = cloud.s3
     uploads: list[Upload] = []
     for route, details in outputs["routes"].items():
-        if details["prefix"] is None:
-            continue  # a kinesis route takes records, not files (put on its stream: see put_stream_records)
+        if details["prefix"] is None or (routes is not None and route not in routes):
+            # Not asked for, or a kinesis route: it takes records, not files (see put_stream_records).
+            continue
         prefix, suffix = details["prefix"], details.get("suffix") or ""
         payload_format = outputs["models"][details["model"]]["payload_format"]
         # The handler's size limit: MAX_OBJECT_BYTES, or for bytes sent as they are the endpoint's
@@ -223,8 +266,19 @@ def collect_outcomes(cloud: LocalCloud, uploads: list[Upload]) -> None:
         upload.fate = found[upload.uri]
 
 
+# What the emulated async endpoint records (standin_model.StandInEndpoint), as the hop's label shows it.
+_ASYNC_STEPS = {
+    "async inference queued": " (queued)",
+    "async inference completed": " (completed)",
+    "async inference failed": " ✗(failed)",
+}
+_NOTIFICATION_PUBLISHED = "notification published to "
+
+
 def format_hops(hops: list[Hop]) -> str:
-    """`s3:ingest → sns:uploads-object-events → lambda:inference-uploads → ...`, one label per step."""
+    """`s3:ingest → sns:uploads-object-events → lambda:inference-uploads → ...`, one label per step; an async
+    endpoint's steps are `sagemaker:<endpoint> (queued)`, `... (completed)` (or `✗(failed)`) and the
+    notification SageMaker publishes, `sns:<success or error topic>`."""
     labels: list[str] = []
     for hop in hops:
         detail = hop.detail
@@ -234,24 +288,35 @@ def format_hops(hops: list[Hop]) -> str:
             continue
         if detail == "deleted after success":
             continue  # the SQS message's end, not a step of the object
-        label = _short(hop.step)
-        if hop.step.startswith("s3:") and detail.startswith("Object"):
-            label += f" ({detail})"  # a bucket event: ObjectCreated:Put, ObjectRemoved:Delete
-        elif detail.startswith("attempt"):
-            label += f" ({detail.split(' via')[0]})"
-        elif detail.startswith("error"):
-            label += f" ✗({detail.removeprefix('error ')})"
-        elif "DENIED" in detail:
-            label += " DENIED"
-        elif "dead-letter" in detail or "destination" in detail:
-            label += " (dead-letter)"
-        elif "receive #" in detail and not detail.endswith("#1)"):
-            label += f" ({detail.split('(')[-1].rstrip(')')})"
-        elif detail.startswith("batch item failure"):
-            label += " (batch item failure)"
+        label = _hop_label(hop)
         if not labels or labels[-1] != label:
             labels.append(label)
     return " → ".join(labels)
+
+
+def _hop_label(hop: Hop) -> str:
+    step, detail = hop.step, hop.detail
+    if step.startswith("sagemaker:") and detail.startswith(_NOTIFICATION_PUBLISHED):
+        return _short(f"sns:{detail.removeprefix(_NOTIFICATION_PUBLISHED)}")  # SageMaker's publish
+    async_step = next((shown for prefix, shown in _ASYNC_STEPS.items() if detail.startswith(prefix)), None)
+    suffix = ""
+    if step.startswith("sagemaker:") and async_step is not None:
+        suffix = async_step
+    elif step.startswith("s3:") and detail.startswith("Object"):
+        suffix = f" ({detail})"  # a bucket event: ObjectCreated:Put, ObjectRemoved:Delete
+    elif detail.startswith("attempt"):
+        suffix = f" ({detail.split(' via')[0]})"
+    elif detail.startswith("error"):
+        suffix = f" ✗({detail.removeprefix('error ')})"
+    elif "DENIED" in detail:
+        suffix = " DENIED"
+    elif "dead-letter" in detail or "destination" in detail:
+        suffix = " (dead-letter)"
+    elif "receive #" in detail and not detail.endswith("#1)"):
+        suffix = f" ({detail.split('(')[-1].rstrip(')')})"
+    elif detail.startswith("batch item failure"):
+        suffix = " (batch item failure)"
+    return _short(step) + suffix
 
 
 def _short(step: str) -> str:
@@ -264,10 +329,18 @@ def _label(prediction: Any) -> str | None:
     return first.get("label") if isinstance(first, dict) else None
 
 
+def _summary(prediction: Any) -> str | None:
+    first = prediction[0] if isinstance(prediction, list) and prediction else prediction
+    return first.get("summary_text") if isinstance(first, dict) else None
+
+
 def _prediction_text(prediction: Any) -> str:
     first = prediction[0] if isinstance(prediction, list) and prediction else prediction
     if isinstance(first, dict) and "label" in first:
         return f"{first['label']} {float(first.get('score', 0)):.2f}"
+    summary = _summary(prediction)
+    if summary is not None:
+        return f'"{summary}"'
     return "" if prediction is None else str(prediction)[:40]
 
 
@@ -350,8 +423,10 @@ def _print_files(cloud: LocalCloud, uploads: list[Upload]) -> None:
             shown += "  (outcome NOT PUBLISHED)"
         elif upload.verdict == NO_OUTCOME:
             shown = "NO OUTCOME"
+        size = int(item.get("size") or 0)
+        sized = f" ({size:,} bytes)" if size >= SHOWN_SIZE_FROM_BYTES else ""
         print(
-            f" {mark} [{upload.route}] {upload.key}: {shown}"
+            f" {mark} [{upload.route}] {upload.key}{sized}: {shown}"
             + ("" if upload.met else f"  (expected {upload.expected.describe()}, delivered)")
         )
         print(f"     {format_hops(cloud.trace.for_object(upload.uri))}")
@@ -374,8 +449,14 @@ def _print_summary(cloud: LocalCloud, uploads: list[Upload], report: PumpReport)
     stats = cloud.endpoint.stats
     print(
         f"  {len(invocations)} invocations ({sum(not r.ok for r in invocations)} errors), "
-        f"{stats.answered} model answers, {stats.model_errors} model errors; "
-        f"simulated waiting {report.simulated_seconds:.0f}s"
+        f"{stats.answered} model answers, {stats.model_errors} model errors"
+        + (
+            f", {stats.async_submitted} async inferences ({stats.async_completed} completed, "
+            f"{stats.async_failed} failed)"
+            if stats.async_submitted
+            else ""
+        )
+        + f"; simulated waiting {report.simulated_seconds:.0f}s"
         + (
             " ("
             + ", ".join(f"{reason} {seconds:.0f}s" for reason, seconds in report.waited_by_reason.items())

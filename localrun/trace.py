@@ -71,7 +71,8 @@ def _parse_json(text: str) -> Any:
 
 
 def _s3_object_of(node: dict[str, Any]) -> str | None:
-    """The object URI of an S3 notification record or an EventBridge S3 event, else None."""
+    """The object URI of an S3 notification record, an EventBridge S3 event or SageMaker's notification of
+    an async inference (its InputLocation, the URI the submitting function sent), else None."""
     s3 = node.get("s3")
     if isinstance(s3, dict) and "object" in s3 and "bucket" in s3:
         # S3 notification records carry the key URL-encoded (space as "+").
@@ -79,6 +80,11 @@ def _s3_object_of(node: dict[str, Any]) -> str | None:
     detail = node.get("detail")
     if node.get("source") == "aws.s3" and isinstance(detail, dict):
         return object_uri(detail.get("bucket", {}).get("name", ""), detail.get("object", {}).get("key", ""))
+    request = node.get("requestParameters")
+    if node.get("eventSource") == "aws:sagemaker" and isinstance(request, dict):
+        location = request.get("inputLocation")
+        if isinstance(location, str) and location.startswith("s3://"):
+            return location
     return None
 
 

@@ -14,6 +14,8 @@ from local_cloud_helpers import deployed, dev_config, upload
 
 from lambdas.inference.contract import SERVERLESS_MAX_PAYLOAD_BYTES
 from localrun import access
+from localrun.delivery_contract import DEAD_LETTERED, DELIVERED, fate_of
+from localrun.demo import LARGE_DOCUMENT_NAME, collect_outcomes, format_hops, upload_samples
 from localrun.emulator import LocalCloud, sagemaker_caller
 from localrun.services.sns import SnsFaults
 from localrun.standin_model import EndpointFaults
@@ -203,3 +205,58 @@ def test_every_call_made_with_an_async_role_is_allowed_and_every_grant_is_needed
     assert [str(d) for d in denials] == []
     assert [(g.sid, g.action) for g in access.unexercised_grants(documents, needed, used_by_aws)] == []
     assert [str(d) for d in cloud.access.denials_for(caller)] == []
+
+
+def test_the_demos_documents_reach_their_outcomes_and_show_the_async_hops(cloud):
+    # The demo's uploads for this route (`make demo` makes the same ones on the dev stack's documents route).
+    uploads = upload_samples(cloud, routes=["documents"])
+    cloud.run_until_idle()
+    collect_outcomes(cloud, uploads)
+    assert {u.name: u.met for u in uploads} == {
+        "shift-report.json": True,
+        "unsupported-shape.json": True,
+        LARGE_DOCUMENT_NAME: True,
+    }
+    (large,) = [u for u in uploads if u.name == LARGE_DOCUMENT_NAME]
+    assert large.fate is not None and large.fate.item is not None
+    assert large.fate.item["size"] > SERVERLESS_MAX_PAYLOAD_BYTES
+    endpoint = cloud.outputs["models"]["summarizer"]["endpoint_name"]
+    assert format_hops(cloud.trace.for_object(large.uri)) == " → ".join(
+        [
+            "s3:ingest (ObjectCreated:Put)",
+            "lambda:inference-documents",
+            "dynamodb:results",
+            f"sagemaker:{endpoint} (queued)",
+            "sns:notifications",  # the in_progress outcome
+            f"sagemaker:{endpoint} (completed)",
+            "sns:model-summarizer-success",
+            "lambda:result-writer-summarizer",
+            "dynamodb:results",
+            "sns:notifications",  # the final outcome
+            "dynamodb:results",  # marked published
+        ]
+    )
+    (failing,) = [u for u in uploads if u.name == "unsupported-shape.json"]
+    hops = format_hops(cloud.trace.for_object(failing.uri))
+    assert f"sagemaker:{endpoint} ✗(failed) → sns:model-summarizer-error → lambda:result-writer" in hops
+
+
+def test_a_notice_the_result_writer_cannot_store_leaves_its_document_dead_lettered(cloud):
+    uri = upload(cloud, "documents", "unreadable-output.json", document(2))
+    cloud.run_until_idle()
+    assert fate_of(cloud, uri).verdict == DELIVERED
+    success_topic = cloud.outputs["models"]["summarizer"]["success_topic_arn"]
+    (notice,) = [
+        json.loads(m)
+        for m in cloud.published(success_topic)
+        if json.loads(m)["requestParameters"]["inputLocation"] == uri
+    ]
+    # An output the writer may read (under the model's output prefix) but that is not there: every attempt
+    # fails, and after Lambda's two retries the notification is in the result writer's DLQ.
+    location = notice["responseParameters"]["outputLocation"]
+    notice["responseParameters"]["outputLocation"] = location.replace(".out", "-gone.out")
+    cloud.client("sns").publish(TopicArn=success_topic, Message=json.dumps(notice))
+    cloud.run_until_idle()
+    dlq = cloud.outputs["models"]["summarizer"]["result_writer_dlq_url"]
+    assert len([m for m in cloud.queue_messages(dlq) if uri in m["Body"]]) == 1
+    assert fate_of(cloud, uri).verdict == DEAD_LETTERED

@@ -13,20 +13,37 @@ import pytest
 
 from lambdas.inference.contract import (
     PAYLOAD_BINARY,
+    PAYLOAD_JSON,
     REASON_MALFORMED_JSON,
+    SERVERLESS_MAX_PAYLOAD_BYTES,
     STATUS_COMPLETED,
     STATUS_FAILED,
     STATUS_REJECTED,
     TABLE_PARTITION_KEY,
 )
 from localrun.delivery_contract import DEAD_LETTERED, DELIVERED, NO_OUTCOME, NOT_PUBLISHED, Fate
-from localrun.demo import EXPECTED, Expected, Upload, content_type_of, sample_files
+from localrun.demo import (
+    EXPECTED,
+    LARGE_DOCUMENT_BYTES,
+    LARGE_DOCUMENT_NAME,
+    LARGE_DOCUMENT_SUMMARY,
+    Expected,
+    Upload,
+    content_type_of,
+    format_hops,
+    large_document,
+    sample_files,
+)
+from localrun.standin_model import StandInSummarizer
+from localrun.trace import Hop
 
 URI = "s3://b/uploads/f.json"
 POSITIVE = {TABLE_PARTITION_KEY: URI, "status": STATUS_COMPLETED, "prediction": {"label": "POSITIVE"}}
 NEGATIVE = {TABLE_PARTITION_KEY: URI, "status": STATUS_COMPLETED, "prediction": {"label": "NEGATIVE"}}
 MALFORMED = {TABLE_PARTITION_KEY: URI, "status": STATUS_REJECTED, "reason": REASON_MALFORMED_JSON}
 FAILED_MALFORMED = {TABLE_PARTITION_KEY: URI, "status": STATUS_FAILED, "reason": REASON_MALFORMED_JSON}
+SUMMARY = "The first sentence."
+SUMMARIZED = {TABLE_PARTITION_KEY: URI, "status": STATUS_COMPLETED, "prediction": [{"summary_text": SUMMARY}]}
 
 
 def _published(item: dict[str, Any], **changes: Any) -> dict[str, Any]:
@@ -55,6 +72,9 @@ def _upload(expected: Expected, fate: Fate | None) -> Upload:
         # The expected item, but its outcome never published, or the event still in a DLQ.
         (Expected(STATUS_COMPLETED, label="POSITIVE"), Fate(URI, POSITIVE), False),
         (Expected(STATUS_COMPLETED, label="POSITIVE"), Fate(URI, POSITIVE, dead_letters=1), False),
+        # A summarizer's answer: the summary must be the expected one.
+        (Expected(STATUS_COMPLETED, summary=SUMMARY), _delivered(SUMMARIZED), True),
+        (Expected(STATUS_COMPLETED, summary="Another sentence."), _delivered(SUMMARIZED), False),
     ],
 )
 def test_a_file_meets_its_expectation_only_when_delivered_with_the_expected_outcome(
@@ -116,3 +136,45 @@ def test_every_sample_is_expected_on_routes_of_some_payload_format() -> None:
 def test_image_samples_are_uploaded_with_their_image_content_type(name: str, content_type: str) -> None:
     assert content_type_of(name) == content_type
     assert EXPECTED[name][PAYLOAD_BINARY].status == STATUS_COMPLETED
+
+
+def test_the_generated_large_document_is_a_summarizer_request_over_the_serverless_limit() -> None:
+    body = large_document()
+    assert len(body) == LARGE_DOCUMENT_BYTES > SERVERLESS_MAX_PAYLOAD_BYTES
+    assert StandInSummarizer().predict(body) == [{"summary_text": LARGE_DOCUMENT_SUMMARY}]
+    expected = Expected(STATUS_COMPLETED, summary=LARGE_DOCUMENT_SUMMARY)
+    assert EXPECTED[LARGE_DOCUMENT_NAME] == {PAYLOAD_JSON: expected}
+
+
+def test_each_json_sample_expected_to_complete_names_its_first_sentence_as_the_summary() -> None:
+    files = sample_files()
+    for name, by_format in EXPECTED.items():
+        expected = by_format.get(PAYLOAD_JSON)
+        if name in files and expected is not None and expected.status == STATUS_COMPLETED:
+            assert StandInSummarizer().predict(files[name]) == [{"summary_text": expected.summary}], name
+
+
+def test_an_async_inference_shows_as_queued_completed_and_its_notification() -> None:
+    steps = [
+        ("s3:ingest-6eb7f2e", "ObjectCreated:Put"),
+        ("lambda:inference-documents-273e9ff", "via s3:ingest-6eb7f2e"),
+        ("dynamodb:results-c099142", "ok"),
+        ("sagemaker:dev-summarizer", "async inference queued (338f5db1)"),
+        ("sns:notifications-8bb6922", "ok"),
+        ("lambda:inference-documents-273e9ff", "ok"),
+        ("sagemaker:dev-summarizer", "async inference completed: s3://ingest-6eb7f2e/async-inference/x.out"),
+        ("sagemaker:dev-summarizer", "notification published to model-summarizer-success-afbae90"),
+        ("lambda:result-writer-summarizer-5f7798a", "via sns:model-summarizer-success-afbae90"),
+        ("dynamodb:results-c099142", "ok"),
+        ("sns:notifications-8bb6922", "ok"),
+        ("lambda:result-writer-summarizer-5f7798a", "ok"),
+    ]
+    hops = [Hop(n, 0.0, URI, step, detail) for n, (step, detail) in enumerate(steps)]
+    assert format_hops(hops) == (
+        "s3:ingest (ObjectCreated:Put) → lambda:inference-documents → dynamodb:results → "
+        "sagemaker:dev-summarizer (queued) → sns:notifications → sagemaker:dev-summarizer (completed) → "
+        "sns:model-summarizer-success → lambda:result-writer-summarizer → dynamodb:results → "
+        "sns:notifications"
+    )
+    failed = [Hop(1, 0.0, URI, "sagemaker:dev-summarizer", "async inference failed: ClientError: ...")]
+    assert format_hops(failed) == "sagemaker:dev-summarizer ✗(failed)"
