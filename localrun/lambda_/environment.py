@@ -15,7 +15,9 @@ process returns or raises it. The context's remaining time and, with the simulat
 `time.sleep` are answered from the emulator's clock.
 
 Differences from Lambda: an environment runs one invocation at a time and there is at most
-one per function (no scale-out); memory is not limited; a run longer than the function's
+one per function (no scale-out); memory is not limited; functions deployed with the same zip share one
+extraction of it (`LambdaRuntime.code_dir`), where Python may write bytecode (Lambda's task root is
+read-only); a run longer than the function's
 timeout on the simulated clock is reported as `Task timed out` after the fact (its side
 effects happened), while one that outlasts the timeout in real seconds is stopped.
 """
@@ -23,11 +25,13 @@ effects happened), while one that outlasts the timeout in real seconds is stoppe
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.metadata
 import io
 import json
 import os
 import queue
+import shutil
 import socket
 import subprocess
 import sys
@@ -158,6 +162,22 @@ class _LogStream:
             return lines
 
 
+def extracted_code_dir(root: Path, code: bytes) -> Path:
+    """The directory under `root` holding the zip `code` extracted: once per content, shared by the
+    environments of every function deployed with it (the stack's functions ship one package). Extracted
+    beside it and renamed, so environments starting at once never see a partial tree."""
+    directory = root / hashlib.sha256(code).hexdigest()[:16]
+    if not directory.exists():
+        partial = root / f"{directory.name}.{os.getpid()}.{threading.get_ident()}.partial"
+        with zipfile.ZipFile(io.BytesIO(code)) as archive:
+            archive.extractall(partial)
+        try:
+            partial.rename(directory)
+        except OSError:  # another environment's extraction won
+            shutil.rmtree(partial, ignore_errors=True)
+    return directory
+
+
 class ExecutionEnvironment:
     """One warm execution environment of a function: a process with its code, credentials and state."""
 
@@ -170,7 +190,7 @@ class ExecutionEnvironment:
         self.log_stream = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{os.urandom(16).hex()}"
         self.log_stream_created = False
         self.credentials = runtime.credentials_for(self.name)
-        self.code_dir = runtime.work_dir / self.name
+        self.code_dir = runtime.code_dir(function.code_bytes)
         self.init_error: tuple[str, str] | None = None
         self.alive = True
         self.configuration = configuration_of(function)  # what it was started with
@@ -214,10 +234,7 @@ class ExecutionEnvironment:
 
     # -- process ----------------------------------------------------------------------
     def _start(self) -> None:
-        """Extract the deployed zip and start the process; wait for its cold start (the handler's import)."""
-        self.code_dir.mkdir(parents=True)
-        with zipfile.ZipFile(io.BytesIO(self.function.code_bytes)) as archive:
-            archive.extractall(self.code_dir)
+        """Start the process in the extracted zip; wait for its cold start (the handler's import)."""
         control, child_control = socket.socketpair()
         log, child_log = socket.socketpair()
         clock = "wall" if self.runtime.clock.realtime else "simulated"

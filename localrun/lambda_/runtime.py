@@ -52,6 +52,7 @@ from .environment import (
     FunctionExtras,
     InvocationResult,
     build_runtime_dir,
+    extracted_code_dir,
     make_environment_client,
 )
 
@@ -156,6 +157,10 @@ class LambdaRuntime:
         return lambda_backend(self.account, self.region).get_function(name_or_arn)
 
     # -- credentials and logs ---------------------------------------------------------
+    def code_dir(self, code: bytes) -> Path:
+        """Where the zip `code` is extracted: once per content (see `extracted_code_dir`)."""
+        return extracted_code_dir(self.work_dir / "code", code)
+
     def credentials_for(self, function_name: str) -> dict[str, str]:
         """Credentials of an STS AssumeRole of the function's role in moto, as Lambda obtains them."""
         with self._cache_lock:
@@ -246,7 +251,6 @@ class LambdaRuntime:
             if cold_start:
                 if environment is not None:
                     environment.stop()
-                    shutil.rmtree(environment.code_dir, ignore_errors=True)
                 environment = ExecutionEnvironment(self, function, self.extras.get(name, FunctionExtras()))
                 self.environments[name] = environment
             request_id = str(uuid.uuid4())

@@ -22,6 +22,7 @@ from localrun.lambda_.environment import (
     ExecutionEnvironment,
     FunctionExtras,
     build_runtime_dir,
+    extracted_code_dir,
     make_environment_client,
 )
 
@@ -97,6 +98,9 @@ class ProbeRuntime:
 
     def __post_init__(self) -> None:
         self.runtime_dir = build_runtime_dir(self.work_dir / ".runtime")
+
+    def code_dir(self, code: bytes) -> Path:
+        return extracted_code_dir(self.work_dir / "code", code)
 
     def credentials_for(self, _function_name: str) -> dict[str, str]:
         return {"AccessKeyId": "ASIAPROBE", "SecretAccessKey": "secret", "SessionToken": "token"}
