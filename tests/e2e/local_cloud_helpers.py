@@ -33,6 +33,15 @@ def dev_routes() -> list[dict[str, Any]]:
     return json.loads(dev_config()[f"{PROJECT_NAME}:routes"])
 
 
+def dev_routes_only(*names: str, **overrides: Any) -> dict[str, str]:
+    """The dev stack cut to some of its routes and the models they use (a smaller deployment for a module
+    about those routes), with other top-level keys replaced as in `dev_config`."""
+    routes = [r for r in dev_routes() if r["name"] in names]
+    models = json.loads(dev_config()[f"{PROJECT_NAME}:models"])
+    used = {r["model"] for r in routes}
+    return dev_config(routes=routes, models={n: m for n, m in models.items() if n in used}, **overrides)
+
+
 def dev_async_model_routes() -> set[str]:
     """The dev routes whose model is async: their function submits the object and reads nothing."""
     models = json.loads(dev_config()[f"{PROJECT_NAME}:models"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from local_cloud_helpers import deployed, route
+from local_cloud_helpers import deployed, dev_routes_only, route
 
 from localrun.demo import STREAM_RECORDS, Upload, collect_outcomes, put_stream_records
 from localrun.emulator import LocalCloud
@@ -14,7 +14,7 @@ from localrun.emulator import LocalCloud
 
 @pytest.fixture(scope="module")
 def records() -> Iterator[tuple[LocalCloud, list[Upload]]]:
-    with deployed() as cloud:
+    with deployed(dev_routes_only("stream")) as cloud:  # the dev stack's only kinesis route
         puts = put_stream_records(cloud)
         cloud.run_until_idle()
         collect_outcomes(cloud, puts)

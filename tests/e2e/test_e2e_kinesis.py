@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from local_cloud_helpers import deployed, dev_config, route
+from local_cloud_helpers import deployed, dev_routes_only, route
 
 from localrun.access import PermissionMapper, check_calls, declared_role_policies, unexercised_grants
 from localrun.emulator import LocalCloud
@@ -21,7 +21,8 @@ from localrun.standin_model import EndpointFaults
 
 @pytest.fixture(scope="module")
 def cloud() -> Iterator[LocalCloud]:
-    with deployed(dev_config(kinesis={
+    # The dev stack's stream route alone.
+    with deployed(dev_routes_only("stream", kinesis={
         "streamMode": "PROVISIONED", "shardCount": 2, "batchSize": 10, "maximumRetryAttempts": 2,
         "bisectBatchOnFunctionError": True, "parallelizationFactor": 1, "maximumBatchingWindowSeconds": 0,
     })) as cloud:  # fmt: skip

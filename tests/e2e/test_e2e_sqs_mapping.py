@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from local_cloud_helpers import deployed, dev_config, route, upload
+from local_cloud_helpers import deployed, dev_routes_only, route, upload
 from moto.core.utils import unix_time_millis
 from moto.sqs.models import sqs_backends
 
@@ -32,7 +32,7 @@ HANDLER_WALL_SECONDS_ALLOWANCE = 5.0
 @pytest.fixture(scope="module")
 def cloud() -> Iterator[LocalCloud]:
     sqs = {"batchSize": BATCH_SIZE, "maximumBatchingWindowSeconds": 5, "maximumConcurrency": 5}
-    with deployed(dev_config(sqs=sqs)) as cloud:
+    with deployed(dev_routes_only("batch", "images", sqs=sqs)) as cloud:  # the dev stack's sqs routes
         cloud.run_until_idle()  # S3's s3:TestEvent, sent when the bucket notification was configured
         yield cloud
 
