@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from local_cloud_helpers import deployed, replayed_s3_event, route, text_payload, upload
+from local_cloud_helpers import deployed, dev_routes_only, replayed_s3_event, route, text_payload, upload
 
 from lambdas.inference.contract import ENV_ROUTE_PREFIX
 from localrun.delivery_contract import DEAD_LETTERED, fates
@@ -73,7 +73,9 @@ def test_the_declared_stack_runs_the_demo_with_no_call_denied() -> None:
 # -- (2) a grant taken away: the handler's real error path runs ----------------------------------------------
 @pytest.fixture(scope="module")
 def broken() -> Iterator[LocalCloud]:
-    with deployed() as cloud:
+    with deployed(
+        dev_routes_only("uploads", "data", "events", "batch")
+    ) as cloud:  # the routes these tests use
         _remove_action(cloud, route(cloud, "uploads")["role_arn"], "dynamodb:PutItem")
         yield cloud
 

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from local_cloud_helpers import create_subscriber_queue, deployed, dev_config, notifications_received
+from local_cloud_helpers import create_subscriber_queue, deployed, dev_routes_only, notifications_received
 
 from localrun.emulator import LocalCloud
 
@@ -28,12 +28,16 @@ def cloud() -> Iterator[LocalCloud]:
     def subscriber(cloud: LocalCloud) -> None:
         urls["url"], _ = create_subscriber_queue(cloud, SUBSCRIBER)
 
-    config = dev_config(
+    # One dev route per dev model: every endpoint the dev stack owns, and no more functions than needed.
+    config = dev_routes_only(
+        "uploads",
+        "images",
+        "documents",
         notifications={
             "subscriptions": [
                 {"protocol": "sqs", "endpoint": f"arn:aws:sqs:us-east-1:123456789012:{SUBSCRIBER}"}
             ]
-        }
+        },
     )
     with deployed(config=config, before_deploy=subscriber) as cloud:
         cloud.run_until_idle()

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 from botocore.exceptions import ClientError
-from local_cloud_helpers import deployed, route, upload
+from local_cloud_helpers import deployed, dev_routes_only, route, upload
 
 from localrun.emulator import LocalCloud
 from localrun.limits import LIMITS, sns_message_size
@@ -21,7 +21,7 @@ from localrun.limits import LIMITS, sns_message_size
 
 @pytest.fixture(scope="module")
 def cloud() -> Iterator[LocalCloud]:
-    with deployed() as c:
+    with deployed(dev_routes_only("uploads", "batch")) as c:  # the dev routes these tests use
         yield c
 
 
