@@ -2,7 +2,7 @@
 answers InvokeEndpointAsync after a simulated delay, into S3 and SageMaker's success or error topic), its
 result writer subscribed to both topics, and the outcome on the notifications topic.
 
-One deployment for the module (a stack of just that route and model, to keep it quick)."""
+One deployment for the module: the dev stack's documents route and summarizer alone, to keep it quick."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from local_cloud_helpers import deployed, dev_config, upload
+from local_cloud_helpers import deployed, dev_routes_only, upload
 
 from lambdas.inference.contract import SERVERLESS_MAX_PAYLOAD_BYTES
 from localrun import access
@@ -20,29 +20,12 @@ from localrun.emulator import LocalCloud, sagemaker_caller
 from localrun.services.sns import SnsFaults
 from localrun.standin_model import EndpointFaults
 
-SUMMARIZER = {
-    "mode": "async",
-    "image": "763104351884.dkr.ecr.{region}.amazonaws.com/huggingface-pytorch-inference:"
-    "2.1.0-transformers4.37.0-cpu-py310-ubuntu22.04",
-    "environment": {"HF_MODEL_ID": "sshleifer/distilbart-cnn-12-6", "HF_TASK": "summarization"},
-    "payloadFormat": "json",
-    "instanceType": "ml.m5.xlarge",
-    "minInstances": 0,
-    "maxInstances": 1,
-}
-DOCUMENTS = {
-    "name": "documents",
-    "prefix": "documents/",
-    "suffix": ".json",
-    "via": "lambda",
-    "model": "summarizer",
-}
 POISON = "POISON-PILL"
 
 
 @pytest.fixture(scope="module")
 def cloud() -> Iterator[LocalCloud]:
-    with deployed(dev_config(routes=[DOCUMENTS], models={"summarizer": SUMMARIZER})) as c:
+    with deployed(dev_routes_only("documents")) as c:
         c.endpoint.faults = EndpointFaults(crash_on_text=POISON)
         yield c
 

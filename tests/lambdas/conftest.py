@@ -61,22 +61,22 @@ def environment(env: Mapping[str, str | None]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def load_app(env: Mapping[str, str | None]) -> ModuleType:
-    """A separate instance of the handler module, imported with `env` (like one Lambda container)."""
-    spec = importlib.util.find_spec(APP_MODULE)
+def load_app(env: Mapping[str, str | None], module_name: str = APP_MODULE) -> ModuleType:
+    """A separate instance of a handler module, imported with `env` (like one Lambda container)."""
+    spec = importlib.util.find_spec(module_name)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     # Registered while it executes, as the import system does (dataclasses look their module up there).
-    previous = sys.modules.get(APP_MODULE)
-    sys.modules[APP_MODULE] = module
+    previous = sys.modules.get(module_name)
+    sys.modules[module_name] = module
     try:
         with environment(env):
             spec.loader.exec_module(module)
     finally:
         if previous is None:
-            del sys.modules[APP_MODULE]
+            del sys.modules[module_name]
         else:
-            sys.modules[APP_MODULE] = previous
+            sys.modules[module_name] = previous
     return module
 
 

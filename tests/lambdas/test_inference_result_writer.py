@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
 import pytest
-from conftest import TABLE, environment
+from conftest import TABLE, load_app
 from inference_fakes import BUCKET, LambdaContext, sns_event
 
 from lambdas.inference import adapters, contract
@@ -25,26 +23,13 @@ INFERENCE_ID = "inference-1"
 
 def load_writer(topic_arn: str) -> ModuleType:
     """A fresh instance of the result writer module, imported with its function's environment."""
-    spec = importlib.util.find_spec(WRITER_MODULE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    previous = sys.modules.get(WRITER_MODULE)
-    sys.modules[WRITER_MODULE] = module
     env = {
         contract.ENV_RESULTS_TABLE: TABLE,
         contract.ENV_NOTIFICATIONS_TOPIC_ARN: topic_arn,
         contract.ENV_ASYNC_OUTPUT_URI: f"s3://{BUCKET}/{OUTPUT_PREFIX}",
         contract.ENV_MODEL_NAME: "summarizer",
     }
-    try:
-        with environment(env):
-            spec.loader.exec_module(module)
-    finally:
-        if previous is None:
-            del sys.modules[WRITER_MODULE]
-        else:
-            sys.modules[WRITER_MODULE] = previous
-    return module
+    return load_app(env, WRITER_MODULE)
 
 
 def notice(inference_id: str = INFERENCE_ID, *, failed: bool = False) -> dict[str, Any]:
