@@ -104,3 +104,11 @@ def test_a_notice_for_an_unknown_inference_id_changes_nothing(writer, world):
     writer.handler(sns_event(notice("another-inference")), LambdaContext())
     assert world.item(KEY) == before
     assert world.outcomes() == []
+
+
+def test_a_message_that_is_not_a_sagemaker_notice_changes_nothing_and_publishes_nothing(writer, world):
+    before = world.item(KEY)
+    answer = writer.handler(sns_event({"hello": "not a notice"}, "plain text"), LambdaContext())
+    assert answer == {"published": 0}
+    assert world.item(KEY) == before
+    assert world.outcomes() == []
