@@ -992,9 +992,11 @@ class ServerlessModel(_OwnedModel):
         10,
         description="serverless: max concurrency (1-200). The worst-case concurrent calls of the routes "
         "using the model, summed, must fit: an sqs route makes `min(sqs.maximumConcurrency, "
-        "reservedConcurrency)` x `min(workers, ceil(sqs.batchSize / maxBatchSize))`, an async route "
-        "`reservedConcurrency` x 1 (one object per event). Bounded excess is an error naming each route; an "
-        "unbounded route is a preview warning.",
+        "reservedConcurrency)` x `min(workers, ceil(sqs.batchSize / maxBatchSize))`, a kinesis route "
+        "`min(kinesis.shardCount x kinesis.parallelizationFactor, reservedConcurrency)` (ON_DEMAND: "
+        "`reservedConcurrency`) x `min(workers, ceil(kinesis.batchSize / maxBatchSize))`, an sns, lambda "
+        "or eventbridge route `reservedConcurrency` x 1 (one object per event). Bounded excess is an error "
+        "naming each route; an unbounded route is a preview warning.",
         ge=1,
         le=200,
         meaning="serverless concurrent invocations",
@@ -1096,8 +1098,8 @@ class AsyncModel(_OwnedModel):
     )]  # fmt: skip
     min_instances: Annotated[StrictInt, _setting(
         0,
-        description="async: the fewest instances Application Auto Scaling keeps (0: none while the backlog "
-        "is empty, so nothing is paid at idle; the first request then waits for an instance).",
+        description="async: the fewest instances Application Auto Scaling keeps (0: it scales in to none on "
+        "an empty backlog, so no instance is paid for at idle; the first request then waits for one).",
         ge=0,
         le=100,
         meaning="instances kept at idle",
@@ -1127,8 +1129,9 @@ class AsyncModel(_OwnedModel):
     )]  # fmt: skip
     invocation_timeout_seconds: Annotated[StrictInt, _setting(
         900,
-        description="async: `InvocationTimeoutSeconds` of each request (`ASYNC_INVOCATION_TIMEOUT_SECONDS`); "
-        "a request still running then ends on the error topic, its item `failed`.",
+        description="async: `InvocationTimeoutSeconds` of each request (`ASYNC_INVOCATION_TIMEOUT_SECONDS`): "
+        "SageMaker marks a request still processing then as expired (InvokeEndpointAsync); the local run "
+        "fails it on the error topic, its item `failed`.",
         ge=1,
         le=ASYNC_MAX_INVOCATION_TIMEOUT_SECONDS,
         meaning="seconds, InvokeEndpointAsync's limit",
