@@ -22,8 +22,8 @@ Metric names and dimensions, as AWS documents them:
 - async endpoints (SageMaker Developer Guide, "Alarms and logs for tracking metrics from asynchronous
   endpoints", https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference-monitor.html): no
   `Invocations` or `OverheadLatency`; `ApproximateBacklogSize`, `ApproximateBacklogSizePerInstance` and
-  `ApproximateAgeOfOldestRequest` by `EndpointName`; `InvocationFailures` and `NotificationFailures` by
-  `EndpointName` and `VariantName`.
+  `ApproximateAgeOfOldestRequest` by `EndpointName`; `InvocationFailures`, `NotificationFailures` and
+  `ExpiredRequests` by `EndpointName` and `VariantName`.
 The dashboard body format: CloudWatch API Reference, "Dashboard Body Structure and Syntax"
 (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html).
 """
@@ -169,8 +169,11 @@ def dashboard_widgets(
         by_variant = [*by_endpoint, "VariantName", endpoint.variant_name]
         panels.append(
             (
-                f"model {model}: failed invocations, failed notifications",
-                [["AWS/SageMaker", m, *by_variant] for m in ("InvocationFailures", "NotificationFailures")],
+                f"model {model}: failed invocations, failed notifications, expired requests",
+                [
+                    ["AWS/SageMaker", m, *by_variant]
+                    for m in ("InvocationFailures", "NotificationFailures", "ExpiredRequests")
+                ],
                 "Sum",
             )
         )

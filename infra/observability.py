@@ -284,6 +284,17 @@ class Alarms(pulumi.ComponentResource):
                 "NotificationFailures",
                 variant,
             )
+            # A request still queued after RequestTTLSeconds (6 h unless set) expires; no page documents a
+            # notification for it, so its item would stay in_progress (ExpiredRequests, EndpointName and
+            # VariantName, Sum: "Alarms and logs for tracking metrics from asynchronous endpoints").
+            any_in_five_minutes(
+                f"{prefix}-async-expired-requests",
+                f"Model {target.model_name}: queued async requests expired before they were processed (their "
+                "items stay in_progress)",
+                "AWS/SageMaker",
+                "ExpiredRequests",
+                variant,
+            )
             any_in_five_minutes(
                 f"{prefix}-result-writer-errors",
                 f"Model {target.model_name}: the result writer raised errors",

@@ -143,10 +143,9 @@ def test_async_routes_function_may_submit_to_its_endpoint_only_and_reads_no_obje
     actions = allowed_actions(document)
     assert "sagemaker:InvokeEndpointAsync" in actions
     assert not {"sagemaker:InvokeEndpoint", "s3:GetObject", "s3:PutObject"} & actions
-    assert (
-        statement(document, "InvokeAsyncEndpoint")["Resource"]
-        == [graph.outputs["models"]["summarizer"]["endpoint_arn"]]
-    )
+    assert statement(document, "InvokeAsyncEndpoint")["Resource"] == [
+        graph.outputs["models"]["summarizer"]["endpoint_arn"]
+    ]
 
 
 def test_async_routes_function_carries_the_invocation_timeout(graph):
@@ -159,10 +158,9 @@ def test_result_writer_reads_exactly_the_output_path_and_updates_results(graph):
     role = graph.resolve(model["result_writer_role_arn"])
     (policy,) = [p for p in graph.of_type(ROLE_POLICY) if p.inputs["role"] == role.outputs["name"]]
     document = json.loads(policy.inputs["policy"])
-    assert (
-        statement(document, "ReadAsyncOutputs")["Resource"]
-        == [f"{graph.outputs['bucket_arn']}/async-inference/summarizer/output/*"]
-    )
+    assert statement(document, "ReadAsyncOutputs")["Resource"] == [
+        f"{graph.outputs['bucket_arn']}/async-inference/summarizer/output/*"
+    ]
     assert "dynamodb:UpdateItem" in allowed_actions(document)
     assert "dynamodb:PutItem" not in allowed_actions(document)
 
@@ -213,6 +211,15 @@ def test_async_invocation_failures_alarm_on_the_first_one(graph):
 def test_async_notification_failures_alarm_because_items_would_stay_in_progress(graph):
     alarm = alarm_named(graph, "model-summarizer-async-notification-failures")
     assert (alarm["metricName"], alarm["threshold"]) == ("NotificationFailures", 0)
+
+
+def test_async_expired_requests_alarm_because_their_items_would_stay_in_progress(graph):
+    alarm = alarm_named(graph, "model-summarizer-async-expired-requests")
+    assert (alarm["metricName"], alarm["statistic"], alarm["threshold"]) == ("ExpiredRequests", "Sum", 0)
+    assert alarm["dimensions"] == {
+        "EndpointName": graph.outputs["models"]["summarizer"]["endpoint_name"],
+        "VariantName": "AllTraffic",
+    }
 
 
 def test_result_writer_dead_letter_queue_alarms_when_not_empty(graph):

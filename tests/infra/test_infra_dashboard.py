@@ -31,6 +31,7 @@ DOCUMENTED = {
     ("AWS/SageMaker", "ApproximateAgeOfOldestRequest"): ("EndpointName",),
     ("AWS/SageMaker", "InvocationFailures"): ("EndpointName", "VariantName"),
     ("AWS/SageMaker", "NotificationFailures"): ("EndpointName", "VariantName"),
+    ("AWS/SageMaker", "ExpiredRequests"): ("EndpointName", "VariantName"),
 }
 # Metrics SageMaker does not publish for an async endpoint (the page cited in infra/dashboard.py).
 NOT_PUBLISHED_FOR_ASYNC = {"Invocations", "OverheadLatency", "InvocationsPerInstance"}
@@ -118,6 +119,7 @@ def test_an_async_endpoint_has_its_backlog_failures_and_result_writer_and_no_unp
         ("ApproximateAgeOfOldestRequest", endpoint),
         ("InvocationFailures", variant),
         ("NotificationFailures", variant),
+        ("ExpiredRequests", variant),
         ("Invocation5XXErrors", variant),
         ("ModelLatency", variant),
     ]:

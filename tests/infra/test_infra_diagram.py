@@ -65,7 +65,7 @@ def test_diagram_draws_the_async_routes_submission_completion_and_result_writer(
 
 
 def test_diagram_counts_every_alarm(dev):
-    assert 'alarms["37 CloudWatch alarms"]' in mermaid(dev.run)
+    assert 'alarms["38 CloudWatch alarms"]' in mermaid(dev.run)
 
 
 def test_diagram_follows_the_config(prod):

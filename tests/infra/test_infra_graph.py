@@ -57,8 +57,8 @@ EXPECTED_DEV_COUNTS = {
     "aws:appautoscaling/target:Target": 1,
     "aws:appautoscaling/policy:Policy": 2,
     # observability: 3 per route, queue age for the 2 sqs routes, 2 per endpoint, 2 endpoint-state alarms,
-    # 5 for the async endpoint and its result writer; the async endpoint's scale-from-zero alarm
-    "aws:cloudwatch/metricAlarm:MetricAlarm": 37,
+    # 6 for the async endpoint and its result writer; the async endpoint's scale-from-zero alarm
+    "aws:cloudwatch/metricAlarm:MetricAlarm": 38,
     # observability: one dashboard from the alarms' registry
     "aws:cloudwatch/dashboard:Dashboard": 1,
     # components

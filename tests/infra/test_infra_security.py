@@ -677,6 +677,7 @@ def test_alarms_have_dimensions_and_notify_the_ops_topic(dev):
         # An async endpoint's backlog and its requests that fail or are never notified, by EndpointName.
         "async": [
             "ApproximateAgeOfOldestRequest",
+            "ExpiredRequests",
             "Invocation5XXErrors",
             "InvocationFailures",
             "ModelLatency",
