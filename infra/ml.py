@@ -63,6 +63,22 @@ class InferenceEndpointArgs:
     async_inference_prefix: str = ""
 
 
+# Instance families whose ML instances carry local NVMe instance storage, which SageMaker encrypts in hardware
+# and for which CreateEndpointConfig refuses a KmsKeyId (API Reference, CreateEndpointConfig KmsKeyId:
+# "If you specify a value for KmsKeyId when using any nitro-based instances with local storage, the call to
+# CreateEndpointConfig fails"; the list: EC2 User Guide, "Instance store volumes"): a `d` after the generation
+# (m5d, c5d, r5d, m6id, c6id), and the GPU and Trainium families below.
+_LOCAL_STORAGE_FAMILIES = frozenset(
+    {"g4dn", "g5", "g6", "g6e", "p3dn", "p4d", "p4de", "p5", "p5e", "trn1", "trn1n"}
+)
+
+
+def has_local_instance_storage(instance_type: str) -> bool:
+    """Whether an ML instance type (`ml.<family>.<size>`) has local instance storage."""
+    family = instance_type.removeprefix("ml.").split(".", 1)[0]
+    return family in _LOCAL_STORAGE_FAMILIES or re.fullmatch(r"[a-z]+\d+[a-z]*d[a-z]*", family) is not None
+
+
 def async_output_prefix(async_inference_prefix: str, model_name: str) -> str:
     return f"{async_inference_prefix}{model_name}/output/"
 
@@ -201,6 +217,8 @@ class InferenceEndpoint(pulumi.ComponentResource):
                         initial_instance_count=settings.initial_instance_count,
                     )
                 ],
+                # The instance's ML storage volume under the stack key too, unless it is local storage.
+                kms_key_arn=None if has_local_instance_storage(settings.instance_type) else args.key_arn,
                 async_inference_config=aws.sagemaker.EndpointConfigurationAsyncInferenceConfigArgs(
                     output_config=aws.sagemaker.EndpointConfigurationAsyncInferenceConfigOutputConfigArgs(
                         s3_output_path=pulumi.Output.concat(

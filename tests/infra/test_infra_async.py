@@ -10,6 +10,7 @@ import pytest
 from stack_graph import DEV_CONFIG, ROLE_POLICY, StackGraph, allowed_actions, statement
 
 from infra.config import ConfigError, parse_config
+from infra.ml import has_local_instance_storage
 from lambdas.inference import contract
 from localrun.program import load_stack_config, run_program
 from tools.capture_mocks import CaptureMocks
@@ -97,6 +98,38 @@ def test_async_endpoint_configuration_writes_under_the_async_prefix_with_the_sta
         "errorTopic": model["error_topic_arn"],
     }
     assert config.inputs["asyncInferenceConfig"]["clientConfig"]["maxConcurrentInvocationsPerInstance"] == 2
+
+
+def _async_endpoint_config(graph: StackGraph):
+    (config,) = [
+        c
+        for c in graph.of_type("aws:sagemaker/endpointConfiguration:EndpointConfiguration")
+        if c.inputs.get("asyncInferenceConfig")
+    ]
+    return config
+
+
+def test_an_async_endpoints_storage_volume_is_encrypted_with_the_stack_key(graph):
+    # The default instance type (ml.m5.xlarge) has EBS storage only.
+    assert _async_endpoint_config(graph).inputs["kmsKeyArn"] == graph.outputs["kms_key_arn"]
+
+
+def test_an_instance_type_with_local_storage_gets_no_volume_key_as_sagemaker_requires():
+    mocks = CaptureMocks(region="us-east-1")
+    gpu = StackGraph(
+        run_program(mocks, stack="dev", config=async_config({**SUMMARIZER, "instanceType": "ml.g5.xlarge"})),
+        mocks,
+    )
+    assert "kmsKeyArn" not in _async_endpoint_config(gpu).inputs
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "local"),
+    [("ml.m5.xlarge", False), ("ml.c5.2xlarge", False), ("ml.m5d.xlarge", True), ("ml.c6id.large", True),
+     ("ml.g4dn.xlarge", True), ("ml.g5.2xlarge", True), ("ml.p3.2xlarge", False), ("ml.p3dn.24xlarge", True)],
+)  # fmt: skip
+def test_instance_storage_is_told_from_the_instance_family(instance_type, local):
+    assert has_local_instance_storage(instance_type) is local
 
 
 def test_async_endpoint_scales_to_zero_on_backlog_and_up_from_zero_on_backlog_without_capacity(graph):
