@@ -20,16 +20,24 @@ from datetime import datetime
 from typing import Any
 
 from . import adapters
-from .contract import INFERENCE_ID_ATTRIBUTE, OUTCOME_PUBLISHED_ATTRIBUTE, STATUS_IN_PROGRESS
+from .contract import (
+    ENV_MAX_PAYLOAD_BYTES,
+    INFERENCE_ID_ATTRIBUTE,
+    OUTCOME_PUBLISHED_ATTRIBUTE,
+    STATUS_IN_PROGRESS,
+)
 from .domain import (
     ModelIdentity,
+    ObjectMeta,
     ObjectRef,
     Result,
     async_inference_id,
     in_progress_item,
     outcome_message,
     publish_chunks,
+    result_item,
     same_event,
+    too_large,
     utc_now,
 )
 from .pipeline import TRANSIENT, UNCHANGED, WRITTEN, Clients, ObjectOutcome
@@ -65,8 +73,14 @@ def _submit(  # noqa: PLR0917 - one object and what it is processed with
 ) -> tuple[ObjectOutcome, dict[str, Any] | None]:
     """(outcome, item to publish or None) of one object."""
     inference_id = async_inference_id(ref, settings.model_version)
-    item = in_progress_item(ref, settings.endpoint_name, now(), inference_id, model=model)
-    result = Result(STATUS_IN_PROGRESS, item["reason"])
+    # SageMaker takes at most MAX_PAYLOAD_BYTES (1 GB) from S3: a larger object is rejected here, not there.
+    oversized = ref.size is not None and ref.size > settings.max_payload_bytes
+    if oversized:
+        result = too_large(ref.size, settings.max_payload_bytes, ENV_MAX_PAYLOAD_BYTES)
+        item = result_item(ref, ObjectMeta(size=ref.size), result, settings.endpoint_name, now(), model=model)
+    else:
+        item = in_progress_item(ref, settings.endpoint_name, now(), inference_id, model=model)
+        result = Result(STATUS_IN_PROGRESS, item["reason"])
     fields = {"object_uri": ref.uri, "route": ref.route, "inference_id": inference_id}
     try:
         written = adapters.put_result(clients.dynamodb, settings.results_table, item)
@@ -81,6 +95,9 @@ def _submit(  # noqa: PLR0917 - one object and what it is processed with
             # one the result writer marked published is not published again.
             republish = None if stored.get(OUTCOME_PUBLISHED_ATTRIBUTE) else stored
             return ObjectOutcome(ref, UNCHANGED, result), republish
+        if oversized:
+            log.info("rejected: larger than the async endpoint takes", extra=fields)
+            return ObjectOutcome(ref, WRITTEN if written.written else UNCHANGED, result), item
         adapters.invoke_endpoint_async(
             clients.sagemaker_runtime,
             settings.endpoint_name,

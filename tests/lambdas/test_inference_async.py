@@ -74,3 +74,43 @@ def test_an_async_route_may_admit_objects_up_to_sagemakers_async_input_limit():
         contract.ENV_ASYNC_INVOCATION_TIMEOUT_SECONDS: "900",
     }
     assert load_settings(env).max_payload_bytes == contract.ASYNC_MAX_PAYLOAD_BYTES
+
+
+class _Submissions:
+    """sagemaker-runtime whose InvokeEndpointAsync records each request."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+
+    def invoke_endpoint_async(self, **request: object) -> dict:
+        self.requests.append(request)
+        return {"InferenceId": request["InferenceId"]}
+
+
+def _submit(size: int, limit: int) -> tuple[list, _Submissions, dict]:
+    from inference_fakes import FakeTable, FakeTopic, settings  # noqa: PLC0415
+
+    from lambdas.inference import async_submit  # noqa: PLC0415
+    from lambdas.inference.pipeline import Clients  # noqa: PLC0415
+
+    ref = ObjectRef("b", "documents/a.json", "v1", None, size, "0A", None, "documents")
+    runtime, table = _Submissions(), FakeTable()
+    clients = Clients(s3=None, sagemaker_runtime=runtime, dynamodb=table, sns=FakeTopic())
+    config = settings(max_payload_bytes=limit, async_invocation_timeout_seconds=900, payload_format="json")
+    outcomes = async_submit.process([ref], clients, config)
+    return outcomes, runtime, table.items
+
+
+def test_an_object_larger_than_the_async_limit_is_rejected_and_not_submitted():
+    outcomes, runtime, items = _submit(size=11, limit=10)
+    (item,) = items.values()
+    assert (item["status"]["S"], item["reason"]["S"]) == ("rejected", "too_large")
+    assert runtime.requests == []
+    assert outcomes[0].published
+
+
+def test_an_object_within_the_async_limit_is_submitted_in_progress():
+    _, runtime, items = _submit(size=10, limit=10)
+    (item,) = items.values()
+    assert item["status"]["S"] == "in_progress"
+    assert [r["InputLocation"] for r in runtime.requests] == ["s3://b/documents/a.json"]
