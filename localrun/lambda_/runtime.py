@@ -28,6 +28,7 @@ is replaced, and the S3 / SNS / EventBridge deliveries (see `deliveries.py`) cal
 
 from __future__ import annotations
 
+import atexit
 import json
 import shutil
 import tempfile
@@ -85,6 +86,20 @@ class AsyncInvocation:
     chain_depth: int = 0
     attempts: int = 0
     last_result: InvocationResult | None = None
+
+
+_code_root: Path | None = None
+_code_root_lock = threading.Lock()
+
+
+def _shared_code_root() -> Path:
+    """This process's directory of extracted deployment zips, removed when it exits."""
+    global _code_root  # noqa: PLW0603 - one per process
+    with _code_root_lock:
+        if _code_root is None:
+            _code_root = Path(tempfile.mkdtemp(prefix="localrun-code-"))
+            atexit.register(shutil.rmtree, _code_root, True)
+        return _code_root
 
 
 class LambdaRuntime:
@@ -158,8 +173,9 @@ class LambdaRuntime:
 
     # -- credentials and logs ---------------------------------------------------------
     def code_dir(self, code: bytes) -> Path:
-        """Where the zip `code` is extracted: once per content (see `extracted_code_dir`)."""
-        return extracted_code_dir(self.work_dir / "code", code)
+        """Where the zip `code` is extracted: once per content and process (see `extracted_code_dir`), so
+        the deployments of one test process share an extraction and the bytecode compiled in it."""
+        return extracted_code_dir(_shared_code_root(), code)
 
     def credentials_for(self, function_name: str) -> dict[str, str]:
         """Credentials of an STS AssumeRole of the function's role in moto, as Lambda obtains them."""
