@@ -285,12 +285,15 @@ class InferenceEndpoint(pulumi.ComponentResource):
             opts=child,
         )
         target = self.scaling_target
+        of_target = {
+            "service_namespace": target.service_namespace,
+            "resource_id": target.resource_id,
+            "scalable_dimension": target.scalable_dimension,
+        }
         self.backlog_policy = aws.appautoscaling.Policy(
             f"{name}-backlog",
             policy_type="TargetTrackingScaling",
-            service_namespace=target.service_namespace,
-            resource_id=target.resource_id,
-            scalable_dimension=target.scalable_dimension,
+            **of_target,
             target_tracking_scaling_policy_configuration=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
                 target_value=float(settings.backlog_per_instance),
                 customized_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationArgs(
@@ -307,9 +310,7 @@ class InferenceEndpoint(pulumi.ComponentResource):
         self.from_zero_policy = aws.appautoscaling.Policy(
             f"{name}-from-zero",
             policy_type="StepScaling",
-            service_namespace=target.service_namespace,
-            resource_id=target.resource_id,
-            scalable_dimension=target.scalable_dimension,
+            **of_target,
             step_scaling_policy_configuration=aws.appautoscaling.PolicyStepScalingPolicyConfigurationArgs(
                 adjustment_type="ChangeInCapacity",
                 metric_aggregation_type="Average",
