@@ -295,6 +295,9 @@ async_targets = [
     )
     for name, e in async_endpoints.items()
 ]
+consumer_targets = [
+    ConsumerAlarmTargets(name, c.queue.name, c.dead_letter_queue.name) for name, c in consumers.items()
+]
 alarms = Alarms(
     "alarms",
     AlarmsArgs(
@@ -308,10 +311,7 @@ alarms = Alarms(
             endpoint_events.rule.name, endpoint_events.dead_letter_queue.name
         ),
         queue_oldest_message_age_seconds=config.alarms.queue_oldest_message_age_seconds,
-        consumers=[
-            ConsumerAlarmTargets(name, c.queue.name, c.dead_letter_queue.name)
-            for name, c in consumers.items()
-        ],
+        consumers=consumer_targets,
         async_endpoints=async_targets,
     ),
     within_stack,
@@ -324,11 +324,7 @@ dashboard = Dashboard(
         region=config.region,
         routes=route_targets,
         endpoints=endpoint_targets,
-        serverless_models=frozenset(n for n, m in config.models.items() if m.mode == "serverless"),
-        consumers=[
-            ConsumerAlarmTargets(name, c.queue.name, c.dead_letter_queue.name)
-            for name, c in consumers.items()
-        ],
+        consumers=consumer_targets,
         async_endpoints=async_targets,
     ),
     within_stack,

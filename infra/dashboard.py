@@ -73,7 +73,6 @@ def dashboard_widgets(
     region: str,
     routes: Sequence[RouteAlarmTargets],
     endpoints: Sequence[EndpointAlarmTargets],
-    serverless_models: frozenset[str],
     consumers: Sequence[ConsumerAlarmTargets] = (),
     *,
     async_endpoints: Sequence[AsyncEndpointAlarmTargets] = (),
@@ -138,14 +137,10 @@ def dashboard_widgets(
                 "p90",
             )
         )
-        if model in serverless_models:
-            panels.append(
-                (
-                    f"model {model}: model setup time (µs)",
-                    [["AWS/SageMaker", "ModelSetupTime", *dims]],
-                    "Maximum",
-                )
-            )
+        # The other owned endpoints are serverless (an existing one is not watched here).
+        panels.append(
+            (f"model {model}: model setup time (µs)", [["AWS/SageMaker", "ModelSetupTime", *dims]], "Maximum")
+        )
     for endpoint in async_endpoints:
         by_endpoint = ["EndpointName", endpoint.endpoint_name]
         model = endpoint.model_name
@@ -228,7 +223,6 @@ class DashboardArgs:
     region: str
     routes: Sequence[RouteAlarmTargets]
     endpoints: Sequence[EndpointAlarmTargets]
-    serverless_models: frozenset[str]
     consumers: Sequence[ConsumerAlarmTargets] = ()
     async_endpoints: Sequence[AsyncEndpointAlarmTargets] = ()
 
@@ -240,7 +234,6 @@ class Dashboard(pulumi.ComponentResource):
             args.region,
             args.routes,
             args.endpoints,
-            args.serverless_models,
             args.consumers,
             async_endpoints=args.async_endpoints,
         )
