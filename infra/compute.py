@@ -11,6 +11,7 @@ event source mapping (bisection, retries, record age, on-failure destination to 
 from __future__ import annotations
 
 import importlib.metadata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,6 +183,97 @@ class InferenceFunctionArgs:
     kinesis: KinesisSettings | None = None  # kinesis routes: the mapping's settings
 
 
+def function_log_group(  # noqa: PLR0917 - a function's log group and what it is made of
+    parent: pulumi.Resource,
+    name: str,
+    project: str,
+    stack: str,
+    settings: FunctionSettings,
+    key_arn: pulumi.Input[str],
+    key_policy: pulumi.Resource,
+) -> aws.cloudwatch.LogGroup:
+    """A function's own log group, under the stack key (the key policy must allow Logs first)."""
+    return aws.cloudwatch.LogGroup(
+        f"{name}-logs",
+        name=function_log_group_name(project, stack, name),
+        retention_in_days=settings.log_retention_days,
+        kms_key_id=key_arn,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[key_policy]),
+    )
+
+
+def function_resource(
+    parent: pulumi.Resource,
+    name: str,
+    *,
+    description: str,
+    role: iam.ExecutionRole,
+    handler: str,
+    code: pulumi.Archive,
+    memory_size: int,
+    timeout: int,
+    log_group: aws.cloudwatch.LogGroup,
+    key_arn: pulumi.Input[str],
+    variables: Mapping[str, pulumi.Input[str]],
+    reserved_concurrency: int | None = None,
+) -> aws.lambda_.Function:
+    """One of the stack's functions: the shared package, arm64, active tracing, JSON logs in its own group."""
+    return aws.lambda_.Function(
+        name,
+        description=description,
+        role=role.role.arn,
+        runtime=RUNTIME,
+        architectures=[ARCHITECTURE],
+        handler=handler,
+        code=code,
+        memory_size=memory_size,
+        timeout=timeout,
+        reserved_concurrent_executions=reserved_concurrency,
+        tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
+        logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=log_group.name),
+        # Environment variables at rest under the stack key; Lambda creates its grant with the deployer's
+        # permissions and decrypts without any from the role (Lambda Developer Guide, "Securing Lambda
+        # environment variables").
+        kms_key_arn=key_arn,
+        environment=aws.lambda_.FunctionEnvironmentArgs(variables=variables),
+        # The policy and log group must exist before the first event can arrive.
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[role.policy, log_group]),
+    )
+
+
+def terminate_recursive_loops(
+    parent: pulumi.Resource, name: str, function: aws.lambda_.Function
+) -> aws.lambda_.FunctionRecursionConfig:
+    return aws.lambda_.FunctionRecursionConfig(
+        f"{name}-recursion",
+        function_name=function.name,
+        recursive_loop="Terminate",
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def async_failures_to(
+    name: str,
+    function: aws.lambda_.Function,
+    dead_letter_queue: aws.sqs.Queue,
+    async_invoke: AsyncInvokeSettings,
+    opts: pulumi.ResourceOptions,
+) -> aws.lambda_.FunctionEventInvokeConfig:
+    """Lambda's retries of an asynchronous invocation (fixed at 2), then its record to the DLQ."""
+    return aws.lambda_.FunctionEventInvokeConfig(
+        f"{name}-async",
+        function_name=function.name,
+        maximum_retry_attempts=ASYNC_MAX_RETRY_ATTEMPTS,
+        maximum_event_age_in_seconds=async_invoke.maximum_event_age_seconds,
+        destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
+            on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
+                destination=dead_letter_queue.arn
+            )
+        ),
+        opts=opts,
+    )
+
+
 class InferenceFunction(pulumi.ComponentResource):
     """One route's inference function and its trigger.
 
@@ -197,12 +289,8 @@ class InferenceFunction(pulumi.ComponentResource):
         channel, settings = args.channel, args.function
         route = channel.route
 
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=function_log_group_name(args.project, args.stack, name),
-            retention_in_days=settings.log_retention_days,
-            kms_key_id=args.key_arn,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.key_policy]),
+        self.log_group = function_log_group(
+            self, name, args.project, args.stack, settings, args.key_arn, args.key_policy
         )
 
         # A kinesis route reads records, never objects: no GetObject, no ListBucket. It keeps the put of large
@@ -255,45 +343,32 @@ class InferenceFunction(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.function = aws.lambda_.Function(
+        self.function = function_resource(
+            self,
             name,
             description=f"Scores objects of route {route.name} ({route.via}) with model {route.model}",
-            role=self.role.role.arn,
-            runtime=RUNTIME,
-            architectures=[ARCHITECTURE],
+            role=self.role,
             handler=contract.HANDLER,
             code=args.code,
             memory_size=settings.memory_mb,
             timeout=settings.timeout_seconds,
-            reserved_concurrent_executions=settings.reserved_concurrency,
-            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
-                log_format="JSON", log_group=self.log_group.name
+            reserved_concurrency=settings.reserved_concurrency,
+            log_group=self.log_group,
+            key_arn=args.key_arn,
+            variables=function_environment(
+                route,
+                settings,
+                args.model,
+                large_results_prefix=args.large_results_prefix,
+                bucket_name=args.bucket_name,
+                table_name=args.table_name,
+                endpoint_name=args.endpoint_name,
+                notifications_topic_arn=args.notifications_topic_arn,
+                stream_name=channel.stream.name if channel.stream is not None else None,
             ),
-            # Environment variables at rest under the stack key; Lambda creates its grant with the
-            # deployer's permissions and decrypts without any from the role (Lambda Developer Guide,
-            # "Securing Lambda environment variables").
-            kms_key_arn=args.key_arn,
-            environment=aws.lambda_.FunctionEnvironmentArgs(
-                variables=function_environment(
-                    route,
-                    settings,
-                    args.model,
-                    large_results_prefix=args.large_results_prefix,
-                    bucket_name=args.bucket_name,
-                    table_name=args.table_name,
-                    endpoint_name=args.endpoint_name,
-                    notifications_topic_arn=args.notifications_topic_arn,
-                    stream_name=channel.stream.name if channel.stream is not None else None,
-                )
-            ),
-            # The policy and log group must exist before the first event can arrive.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role.policy, self.log_group]),
         )
         # Lambda stops loops through SQS/SNS/S3 after ~16 hops; results never go back to the bucket anyway.
-        self.recursion = aws.lambda_.FunctionRecursionConfig(
-            f"{name}-recursion", function_name=self.function.name, recursive_loop="Terminate", opts=child
-        )
+        self.recursion = terminate_recursive_loops(self, name, self.function)
 
         self.invoke_permission: aws.lambda_.Permission | None = None
         self.async_config: aws.lambda_.FunctionEventInvokeConfig | None = None
@@ -304,17 +379,8 @@ class InferenceFunction(pulumi.ComponentResource):
         after_policy = pulumi.ResourceOptions(parent=self, depends_on=[self.role.policy])
 
         if route.is_async:
-            self.async_config = aws.lambda_.FunctionEventInvokeConfig(
-                f"{name}-async",
-                function_name=self.function.name,
-                maximum_retry_attempts=ASYNC_MAX_RETRY_ATTEMPTS,
-                maximum_event_age_in_seconds=args.async_invoke.maximum_event_age_seconds,
-                destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
-                    on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
-                        destination=channel.dead_letter_queue.arn
-                    )
-                ),
-                opts=after_policy,
+            self.async_config = async_failures_to(
+                name, self.function, channel.dead_letter_queue, args.async_invoke, after_policy
             )
 
         if route.via == "sns" and channel.topic is not None:
@@ -471,12 +537,8 @@ class ResultWriter(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=function_log_group_name(args.project, args.stack, name),
-            retention_in_days=settings.log_retention_days,
-            kms_key_id=args.key_arn,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.key_policy]),
+        self.log_group = function_log_group(
+            self, name, args.project, args.stack, settings, args.key_arn, args.key_policy
         )
         self.role = iam.ExecutionRole(
             name,
@@ -495,49 +557,34 @@ class ResultWriter(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.function = aws.lambda_.Function(
+        self.function = function_resource(
+            self,
             name,
             description=f"Stores the outcomes of async model {args.model_name} from SageMaker notifications",
-            role=self.role.role.arn,
-            runtime=RUNTIME,
-            architectures=[ARCHITECTURE],
+            role=self.role,
             handler=contract.RESULT_WRITER_HANDLER,
             code=args.code,
             memory_size=256,
             timeout=60,
-            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
-                log_format="JSON", log_group=self.log_group.name
-            ),
-            kms_key_arn=args.key_arn,
-            environment=aws.lambda_.FunctionEnvironmentArgs(
-                variables={
-                    contract.ENV_RESULTS_TABLE: args.table_name,
-                    contract.ENV_NOTIFICATIONS_TOPIC_ARN: args.notifications_topic_arn,
-                    contract.ENV_MODEL_NAME: args.model_name,
-                    contract.ENV_ASYNC_OUTPUT_URI: pulumi.Output.concat(
-                        "s3://", args.bucket_name, "/", args.output_prefix
-                    ),
-                }
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role.policy, self.log_group]),
+            log_group=self.log_group,
+            key_arn=args.key_arn,
+            variables={
+                contract.ENV_RESULTS_TABLE: args.table_name,
+                contract.ENV_NOTIFICATIONS_TOPIC_ARN: args.notifications_topic_arn,
+                contract.ENV_MODEL_NAME: args.model_name,
+                contract.ENV_ASYNC_OUTPUT_URI: pulumi.Output.concat(
+                    "s3://", args.bucket_name, "/", args.output_prefix
+                ),
+            },
         )
         # Like every function: Lambda stops loops through SNS (it publishes, it is invoked by SNS).
-        self.recursion = aws.lambda_.FunctionRecursionConfig(
-            f"{name}-recursion", function_name=self.function.name, recursive_loop="Terminate", opts=child
-        )
-        after_policy = pulumi.ResourceOptions(parent=self, depends_on=[self.role.policy])
-        self.async_config = aws.lambda_.FunctionEventInvokeConfig(
-            f"{name}-async",
-            function_name=self.function.name,
-            maximum_retry_attempts=ASYNC_MAX_RETRY_ATTEMPTS,
-            maximum_event_age_in_seconds=args.async_invoke.maximum_event_age_seconds,
-            destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
-                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
-                    destination=self.dead_letter_queue.arn
-                )
-            ),
-            opts=after_policy,
+        self.recursion = terminate_recursive_loops(self, name, self.function)
+        self.async_config = async_failures_to(
+            name,
+            self.function,
+            self.dead_letter_queue,
+            args.async_invoke,
+            pulumi.ResourceOptions(parent=self, depends_on=[self.role.policy]),
         )
         self.subscriptions: list[aws.sns.TopicSubscription] = []
         for kind, topic_arn in (("success", args.success_topic_arn), ("error", args.error_topic_arn)):
