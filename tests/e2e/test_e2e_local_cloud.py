@@ -49,6 +49,39 @@ class LocalCloudProcess:
     lines: list[str] = field(default_factory=list)
     _queue: queue.Queue[str | None] = field(default_factory=queue.Queue)
 
+    @classmethod
+    def start(cls, state_dir: Path) -> LocalCloudProcess:
+        """Start the server on a free port, as a user would; return once it printed its endpoint."""
+        port = _free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {"PYTHONUNBUFFERED": "1"}
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter running our own module
+            [
+                sys.executable,
+                "-m",
+                "localrun.local_cloud",
+                "--port",
+                str(port),
+                "--state-dir",
+                str(state_dir),
+            ],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,  # the server's request log
+            text=True,
+        )
+        cloud = cls(process, state_dir)
+        threading.Thread(target=cloud.read_output, daemon=True).start()
+        try:
+            match = cloud.wait_for_line(r"AWS_ENDPOINT_URL=(http://127\.0\.0\.1:(\d+))", STARTUP_TIMEOUT)
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+        assert int(match.group(2)) == port
+        cloud.endpoint = match.group(1)
+        return cloud
+
     def read_output(self) -> None:  # a thread: the pipe must be drained, or the server blocks on print
         assert self.process.stdout is not None
         for line in self.process.stdout:
@@ -102,23 +135,8 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloudProcess]:
-    state_dir = tmp_path_factory.mktemp("localcloud")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {"PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter running our own module
-        [sys.executable, "-m", "localrun.local_cloud", "--port", str(port), "--state-dir", str(state_dir)],
-        cwd=PROJECT_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,  # the server's request log
-        text=True,
-    )
-    cloud = LocalCloudProcess(process, state_dir)
-    threading.Thread(target=cloud.read_output, daemon=True).start()
+    cloud = LocalCloudProcess.start(tmp_path_factory.mktemp("localcloud"))
     try:
-        match = cloud.wait_for_line(r"AWS_ENDPOINT_URL=(http://127\.0\.0\.1:(\d+))", STARTUP_TIMEOUT)
-        assert int(match.group(2)) == port
-        cloud.endpoint = match.group(1)
         yield cloud
     finally:
         cloud.stop()

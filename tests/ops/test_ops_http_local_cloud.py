@@ -16,11 +16,7 @@ The scenario runs once, in the module fixture; each test reads one of its outcom
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,21 +27,14 @@ from boto3.dynamodb.types import TypeDeserializer
 from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-from test_e2e_local_cloud import STARTUP_TIMEOUT, LocalCloudProcess
+from test_e2e_local_cloud import LocalCloudProcess
 
 from lambdas.inference.contract import STATUS_COMPLETED, TABLE_PARTITION_KEY
 from ops.cli import main
 from ops.s3_events import ObjectVersion, s3_notification
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 RESULT_TIMEOUT = 20  # wall clock: a redriven event's item must be completed by then
 ROUTE = "batch"  # an sqs route: its DLQ holds the queue's own messages
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _item(cloud: LocalCloudProcess, uri: str) -> dict[str, Any]:
@@ -97,22 +86,8 @@ def _dead_letter(cloud: LocalCloudProcess, uri: str, item: dict[str, Any]) -> No
 
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    state_dir = tmp_path_factory.mktemp("localcloud")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {"PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter running our own module
-        [sys.executable, "-m", "localrun.local_cloud", "--port", str(port), "--state-dir", str(state_dir)],
-        cwd=PROJECT_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,  # the server's request log
-        text=True,
-    )
-    cloud = LocalCloudProcess(process, state_dir)
-    threading.Thread(target=cloud.read_output, daemon=True).start()
+    cloud = LocalCloudProcess.start(tmp_path_factory.mktemp("localcloud"))
     try:
-        match = cloud.wait_for_line(r"AWS_ENDPOINT_URL=(http://127\.0\.0\.1:(\d+))", STARTUP_TIMEOUT)
-        cloud.endpoint = match.group(1)
         outputs = cloud.outputs
         key = f"{outputs['routes'][ROUTE]['prefix']}dead-lettered-over-http.txt"
         uri = f"s3://{outputs['bucket_name']}/{key}"
@@ -127,8 +102,8 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
         yield state
     finally:
         # Killed, not stopped: its clean SIGTERM shutdown is test_e2e_local_cloud's, and takes seconds.
-        process.kill()
-        process.wait()
+        cloud.process.kill()
+        cloud.process.wait()
 
 
 def test_ops_dlq_over_http_reports_the_dead_lettered_object(scenario):
