@@ -172,6 +172,22 @@ def world(aws_clients: dict[str, Any]) -> Iterator[World]:
 
 
 @pytest.fixture
+def encrypted_bucket(world: World) -> str:
+    """The ingest bucket encrypting by default with a customer key, as the stack's does."""
+    kms = boto3.client("kms", region_name="us-east-1")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    world.s3.put_bucket_encryption(
+        Bucket=BUCKET,
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_id}}
+            ]
+        },
+    )
+    return key_id
+
+
+@pytest.fixture
 def context() -> LambdaContext:
     """The invocation's context: its remaining time is a simulated clock (see `app`)."""
     return LambdaContext()

@@ -207,17 +207,8 @@ def test_a_binary_object_over_the_payload_limit_is_refused_before_its_body_is_re
 LARGE_KEY = "results/" + "ab" * 32 + ".json"
 
 
-def test_a_large_result_is_written_as_json_encrypted_by_the_buckets_default_key(world):
-    kms = boto3.client("kms", region_name="us-east-1")
-    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
-    world.s3.put_bucket_encryption(
-        Bucket=BUCKET,
-        ServerSideEncryptionConfiguration={
-            "Rules": [
-                {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_id}}
-            ]
-        },
-    )
+def test_a_large_result_is_written_as_json_encrypted_by_the_buckets_default_key(world, encrypted_bucket):
+    key_id = encrypted_bucket
     uri = adapters.put_large_result(world.s3, BUCKET, LARGE_KEY, b'{"vectors": [1, 2]}')
     head = world.s3.head_object(Bucket=BUCKET, Key=LARGE_KEY)
     assert uri == f"s3://{BUCKET}/{LARGE_KEY}"

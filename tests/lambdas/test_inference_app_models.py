@@ -6,7 +6,6 @@ import json
 from dataclasses import replace
 
 import boto3
-import pytest
 from botocore.awsrequest import AWSResponse
 from conftest import function_env, load_app
 from inference_fakes import BUCKET, FakeModel, s3_event, s3_record, sqs_event
@@ -111,22 +110,6 @@ def test_a_binary_object_over_the_serverless_limit_is_rejected_before_it_is_read
 
 
 # --- large results ------------------------------------------------------------------------------------
-@pytest.fixture
-def encrypted_bucket(world):
-    """The ingest bucket encrypting by default with a customer key, as the stack's does."""
-    kms = boto3.client("kms", region_name="us-east-1")
-    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
-    world.s3.put_bucket_encryption(
-        Bucket=BUCKET,
-        ServerSideEncryptionConfiguration={
-            "Rules": [
-                {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_id}}
-            ]
-        },
-    )
-    return key_id
-
-
 def large_answer(document):
     return {"embedding": "v" * MAX_PREDICTION_BYTES}
 
