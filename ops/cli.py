@@ -13,7 +13,7 @@ import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -331,47 +331,66 @@ def _redrive_route(  # noqa: PLR0917 - the redrive's options, passed on
             return
         summary["method_note"] = "StartMessageMoveTask is not available at this endpoint: moved one by one"
     summary["method"] = "receive, redeliver, delete"
+    pacer = aws.Pacer(rate)
+
+    def redeliver_one(letter: Any) -> tuple[str, str | None]:
+        assert not isinstance(letter, NoticeLetter)
+        if isinstance(letter, Unreadable):
+            return "skipped", letter.why
+        if not letter.redeliverable:
+            return "skipped", letter.why_not_redeliverable
+        state, why = _redeliver_letter(clients, stack, route, letter, dry_run, pacer)
+        return state, f"{letter.message_id}: {why}" if state == "failed" else why
+
+    letters = aws.each_dead_letter(clients.sqs, route, stack.bucket, max_messages)
+    results = _redrive_messages(
+        clients, route.dlq_url, route.name, letters, max_messages, keep, redeliver_one
+    )
+    summary.update(results)
+    _print_summary(summary, as_json)
+    if results["failures"]:
+        sys.exit(EXIT_FAILURES)
+
+
+def _redrive_messages(  # noqa: PLR0917 - one DLQ's messages and what to do with each
+    clients: aws.Clients,
+    dlq_url: str,
+    label: str,
+    held_letters: Iterable[Any],
+    max_messages: int | None,
+    keep: bool,
+    redeliver_one: Callable[[Any], tuple[str, str | None]],
+) -> dict[str, Any]:
+    """Each held message of a DLQ through `redeliver_one` → (state, why); a redelivered one is deleted
+    (unless --keep, or a why says it stays), any other released. Returns counts, skipped and failures.
+
+    States: `redelivered`, `would redeliver` (dry run), `skipped` (why), `failed` (why: the failure line).
+    """
     counts: Counter[str] = Counter()
     skipped: Counter[str] = Counter()
     failures: list[str] = []
     release: list[dict[str, Any]] = []
-    pacer = aws.Pacer(rate)
-    visible, _ = aws.queue_counts(clients.sqs, route.dlq_url)
+    visible, _ = aws.queue_counts(clients.sqs, dlq_url)
     with progress() as bar:
-        task = bar.add_task(f"redrive {route.name}", total=min(visible, max_messages or visible) or None)
-        for held in aws.each_dead_letter(clients.sqs, route, stack.bucket, max_messages):
+        task = bar.add_task(f"redrive {label}", total=min(visible, max_messages or visible) or None)
+        for held in held_letters:
             bar.advance(task)
-            letter = held.decoded
-            assert not isinstance(letter, NoticeLetter)
-            if isinstance(letter, Unreadable) or not letter.redeliverable:
-                why = letter.why if isinstance(letter, Unreadable) else letter.why_not_redeliverable
-                skipped[why] += 1
-                release.append(held.message)
-                continue
-            state, why = _redeliver_letter(clients, stack, route, letter, dry_run, pacer)
+            state, why = redeliver_one(held.decoded)
             if state == "failed":
-                failures.append(f"{letter.message_id}: {why}")
+                failures.append(str(why))
                 release.append(held.message)
                 continue
             if state == "skipped" or why is not None:  # a partly expired batch: redelivered, but kept
                 skipped[str(why)] += 1
             if state != "skipped":
                 counts[state] += 1
-            if state != "redelivered" or why is not None:
+            if state != "redelivered" or why is not None or keep:
                 release.append(held.message)
                 continue
-            if keep:
-                release.append(held.message)
-            else:
-                clients.sqs.delete_message(
-                    QueueUrl=route.dlq_url, ReceiptHandle=held.message["ReceiptHandle"]
-                )
-                counts["deleted"] += 1
-    aws.release(clients.sqs, route.dlq_url, release)
-    summary.update(counts=dict(counts), skipped=dict(skipped), failures=failures)
-    _print_summary(summary, as_json)
-    if failures:
-        sys.exit(EXIT_FAILURES)
+            clients.sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=held.message["ReceiptHandle"])
+            counts["deleted"] += 1
+    aws.release(clients.sqs, dlq_url, release)
+    return {"counts": dict(counts), "skipped": dict(skipped), "failures": failures}
 
 
 def _redrive_writer(  # noqa: PLR0917 - the redrive's options, passed on
@@ -393,43 +412,28 @@ def _redrive_writer(  # noqa: PLR0917 - the redrive's options, passed on
         "method": "receive, redeliver, delete",
     }
     planned: Counter[str] = Counter()
-    counts: Counter[str] = Counter()
-    skipped: Counter[str] = Counter()
-    failures: list[str] = []
-    release: list[dict[str, Any]] = []
-    visible, _ = aws.queue_counts(clients.sqs, writer.dlq_url)
-    with progress() as bar:
-        task = bar.add_task(f"redrive {writer.model}", total=min(visible, max_messages or visible) or None)
-        for held in aws.each_notice_letter(clients.sqs, writer, max_messages):
-            bar.advance(task)
-            letter = held.decoded
-            if isinstance(letter, Unreadable):
-                skipped[letter.why] += 1
-                release.append(held.message)
-                continue
-            assert isinstance(letter, NoticeLetter)
-            planned[_effect(clients, stack, writer, letter)] += 1
-            if dry_run:
-                counts["would redeliver"] += 1
-                release.append(held.message)
-                continue
-            pacer.wait()
-            try:
-                aws.redeliver_notice(clients, writer, letter)
-            except (*aws.AWS_ERRORS, RuntimeError) as err:
-                failures.append(f"{letter.message_id} ({letter.notice.inference_id}): {err}")
-                release.append(held.message)
-                continue
-            counts["redelivered"] += 1
-            if keep:
-                release.append(held.message)
-                continue
-            clients.sqs.delete_message(QueueUrl=writer.dlq_url, ReceiptHandle=held.message["ReceiptHandle"])
-            counts["deleted"] += 1
-    aws.release(clients.sqs, writer.dlq_url, release)
-    summary.update(planned=dict(planned), counts=dict(counts), skipped=dict(skipped), failures=failures)
+
+    def redeliver_one(letter: Any) -> tuple[str, str | None]:
+        if isinstance(letter, Unreadable):
+            return "skipped", letter.why
+        assert isinstance(letter, NoticeLetter)
+        planned[_effect(clients, stack, writer, letter)] += 1
+        if dry_run:
+            return "would redeliver", None
+        pacer.wait()
+        try:
+            aws.redeliver_notice(clients, writer, letter)
+        except (*aws.AWS_ERRORS, RuntimeError) as err:
+            return "failed", f"{letter.message_id} ({letter.notice.inference_id}): {err}"
+        return "redelivered", None
+
+    letters = aws.each_notice_letter(clients.sqs, writer, max_messages)
+    results = _redrive_messages(
+        clients, writer.dlq_url, writer.model, letters, max_messages, keep, redeliver_one
+    )
+    summary.update(planned=dict(planned), **results)
     _print_summary(summary, as_json)
-    if failures:
+    if results["failures"]:
         sys.exit(EXIT_FAILURES)
 
 
